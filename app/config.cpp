@@ -1,0 +1,614 @@
+#include "app/config.hpp"
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+
+#include "caf/actor_system_config.hpp"
+#include "caf/config_option_adder.hpp"
+#include "caf/settings.hpp"
+
+extern char** environ;
+
+namespace athanor {
+
+namespace {
+
+// -- the option table ---------------------------------------------------------
+
+// Options whose value is one word from a fixed set.
+struct word_option {
+  std::string value;
+};
+
+// Visits every option of `cfg` with (category, name, description, field).
+// Declaring, reading, rendering and the help text all walk this one table,
+// so an option cannot be declared but never read, or read but not listed.
+template <class Config, class F>
+void for_each_option(Config& cfg, F&& f) {
+  auto& b = cfg.breaker;
+  const char* brk = "athanor.breaker";
+  f(brk, "failure-threshold", "consecutive failures that trip the breaker",
+    b.failure_threshold);
+  f(brk, "failure-rate-threshold",
+    "failure rate in percent (0, 100] that trips the breaker; unset: off",
+    b.failure_rate_threshold);
+  f(brk, "window-type", "failure-rate window: count or time", b.window);
+  f(brk, "window-size", "calls in a count window", b.window_size);
+  f(brk, "window-duration", "span of a time window", b.window_duration);
+  f(brk, "minimum-calls", "calls the window needs before the rate counts",
+    b.minimum_calls);
+  f(brk, "slow-call-duration",
+    "calls at least this slow count as failures; 0s: off",
+    b.slow_call_duration);
+  f(brk, "open-duration", "how long the first trip keeps the breaker open",
+    b.open_duration);
+  f(brk, "max-open-duration", "cap of the growing open duration",
+    b.max_open_duration);
+  f(brk, "open-backoff-multiplier",
+    "open duration growth per consecutive trip (>= 1)",
+    b.open_backoff_multiplier);
+  f(brk, "open-jitter", "open duration jitter fraction in [0, 1)",
+    b.open_jitter);
+  f(brk, "half-open-max-probes", "concurrent probes in HALF_OPEN",
+    b.half_open_max_probes);
+  f(brk, "success-threshold", "successful probes that close the breaker",
+    b.success_threshold);
+  f(brk, "min-attempt-interval", "minimum time between two permits",
+    b.min_attempt_interval);
+  f(brk, "probe-timeout", "a probe silent this long counts as failed",
+    b.probe_timeout);
+  f(brk, "max-outstanding-permits",
+    "permits without an outcome that are remembered",
+    b.max_outstanding_permits);
+  f(brk, "seed", "seed of the open-duration jitter", b.seed);
+
+  auto& s = cfg.supervisor;
+  const char* sup = "athanor.supervisor";
+  f(sup, "max-restarts", "restarts allowed within period; one more escalates",
+    s.max_restarts);
+  f(sup, "period", "the restart-intensity window", s.period);
+  f(sup, "shutdown-deadline", "an ordered shutdown kills what is left after",
+    s.shutdown_deadline);
+  auto backoff = [&f](const char* category, auto& x) {
+    f(category, "initial-delay", "first delay", x.initial);
+    f(category, "max-delay", "largest delay", x.max);
+    f(category, "multiplier", "growth per attempt (>= 1)", x.multiplier);
+    f(category, "jitter", "jitter fraction in [0, 1)", x.jitter);
+    f(category, "stable-period", "a run this long resets the delay",
+      x.stable_period);
+    f(category, "seed", "seed of the jitter", x.seed);
+  };
+  backoff("athanor.supervisor.restart-backoff", s.restart_backoff);
+  backoff("athanor.reconnect", cfg.reconnect);
+
+  auto& e = cfg.endpoints;
+  const char* alp = "athanor.alpaca";
+  f(alp, "base-url", "trading REST base; env ALPACA_BASE_URL", e.base_url);
+  f(alp, "data-url", "market-data REST base; env ALPACA_DATA_URL",
+    e.data_url);
+  f(alp, "data-stream-url",
+    "market-data stream base; env ALPACA_DATA_STREAM_URL", e.data_stream_url);
+  f(alp, "feed", "iex, sip, delayed_sip or test; env ALPACA_FEED", e.feed);
+
+  const char* lg = "athanor.log";
+  f(lg, "format", "human or json (JSON lines)", cfg.logging.fmt);
+  f(lg, "level", "trace, debug, info, warn, error, critical or off",
+    cfg.logging.min_level);
+
+  f("athanor", "scheduler-threads", "actor threads; 0: one per core",
+    cfg.scheduler_threads);
+}
+
+// Environment variables that set options, with the SDKs' aliases.
+struct env_binding {
+  const char* option;
+  std::vector<const char*> names;
+};
+
+const std::vector<env_binding>& env_bindings() {
+  static const std::vector<env_binding> bindings{
+    {"athanor.alpaca.base-url", {"ALPACA_BASE_URL", "APCA_API_BASE_URL"}},
+    {"athanor.alpaca.data-url", {"ALPACA_DATA_URL", "APCA_API_DATA_URL"}},
+    {"athanor.alpaca.data-stream-url", {"ALPACA_DATA_STREAM_URL"}},
+    {"athanor.alpaca.feed", {"ALPACA_FEED"}},
+    {"athanor.log.format", {"ATHANOR_LOG_FORMAT"}},
+    {"athanor.log.level", {"ATHANOR_LOG_LEVEL"}},
+  };
+  return bindings;
+}
+
+// -- rendering values ---------------------------------------------------------
+
+std::string render_duration(std::chrono::nanoseconds x) {
+  struct unit {
+    int64_t ns;
+    const char* suffix;
+  };
+  static constexpr unit units[] = {{3'600'000'000'000, "h"},
+                                   {60'000'000'000, "min"},
+                                   {1'000'000'000, "s"},
+                                   {1'000'000, "ms"},
+                                   {1'000, "us"}};
+  auto count = x.count();
+  if (count == 0)
+    return "0s";
+  for (auto& u : units)
+    if (count % u.ns == 0)
+      return std::to_string(count / u.ns) + u.suffix;
+  return std::to_string(count) + "ns";
+}
+
+std::string render_double(double x) {
+  std::ostringstream out;
+  out.precision(15);
+  out << x;
+  auto str = out.str();
+  if (str.find_first_of(".eE") == std::string::npos)
+    str += ".0";
+  return str;
+}
+
+std::string quote(const std::string& x) {
+  std::string result = "\"";
+  for (auto c : x) {
+    if (c == '"' || c == '\\')
+      result += '\\';
+    result += c;
+  }
+  return result + '"';
+}
+
+std::string to_word(window_kind x) {
+  return x == window_kind::count ? "count" : "time";
+}
+
+std::string render_value(uint32_t x) {
+  return std::to_string(x);
+}
+std::string render_value(uint64_t x) {
+  return std::to_string(x);
+}
+std::string render_value(double x) {
+  return render_double(x);
+}
+std::string render_value(const std::string& x) {
+  return quote(x);
+}
+std::string render_value(std::chrono::nanoseconds x) {
+  return render_duration(x);
+}
+std::string render_value(window_kind x) {
+  return quote(to_word(x));
+}
+std::string render_value(log::format x) {
+  return quote(log::to_string(x));
+}
+std::string render_value(log::level x) {
+  return quote(log::to_string(x));
+}
+
+// -- the CAF side -------------------------------------------------------------
+
+// What CAF stores an option as.
+template <class T>
+struct caf_type {
+  using type = T;
+};
+template <>
+struct caf_type<uint32_t> {
+  using type = size_t;
+};
+template <>
+struct caf_type<uint64_t> {
+  using type = size_t;
+};
+template <>
+struct caf_type<std::optional<double>> {
+  using type = double;
+};
+template <>
+struct caf_type<std::chrono::nanoseconds> {
+  using type = caf::timespan;
+};
+template <>
+struct caf_type<window_kind> {
+  using type = std::string;
+};
+template <>
+struct caf_type<log::format> {
+  using type = std::string;
+};
+template <>
+struct caf_type<log::level> {
+  using type = std::string;
+};
+
+template <class T>
+const char* type_label() {
+  using U = typename caf_type<T>::type;
+  if constexpr (std::is_same_v<U, size_t>)
+    return "a non-negative integer";
+  else if constexpr (std::is_same_v<U, double>)
+    return "a number";
+  else if constexpr (std::is_same_v<U, caf::timespan>)
+    return "a duration such as 500ms, 30s or 2min";
+  else
+    return "a string";
+}
+
+class engine_system_config : public caf::actor_system_config {
+public:
+  engine_system_config() {
+    engine_config defaults;
+    for_each_option(defaults, [this](const char* category, const char* name,
+                                     const char* description, auto& field) {
+      using T = std::decay_t<decltype(field)>;
+      opt_group{custom_options_, category}
+        .template add<typename caf_type<T>::type>(name, description);
+      type_labels[std::string{category} + "." + name] = type_label<T>();
+    });
+  }
+
+  std::map<std::string, std::string> type_labels;
+};
+
+static_assert(std::is_same_v<size_t, uint64_t>,
+              "option_reader assumes a 64-bit size_t");
+
+class option_reader {
+public:
+  option_reader(const caf::actor_system_config& cfg,
+                std::vector<config_problem>& problems)
+    : cfg_(cfg), problems_(problems) {}
+
+  template <class T>
+  void operator()(const char* category, const char* name, const char*,
+                  T& field) {
+    auto key = std::string{category} + "." + name;
+    using U = typename caf_type<T>::type;
+    auto value = caf::get_if<U>(&cfg_, key);
+    if (!value)
+      return;
+    assign(key, *value, field);
+  }
+
+private:
+  void assign(const std::string& key, size_t value, uint32_t& field) {
+    if (value > std::numeric_limits<uint32_t>::max())
+      problems_.push_back({key, "must be at most 4294967295"});
+    else
+      field = static_cast<uint32_t>(value);
+  }
+  // size_t and uint64_t are one type here; a static_assert below says so.
+  void assign(const std::string&, size_t value, uint64_t& field) {
+    field = value;
+  }
+  void assign(const std::string&, double value, double& field) {
+    field = value;
+  }
+  void assign(const std::string&, double value, std::optional<double>& field) {
+    field = value;
+  }
+  void assign(const std::string&, const std::string& value,
+              std::string& field) {
+    field = value;
+  }
+  void assign(const std::string&, caf::timespan value,
+              std::chrono::nanoseconds& field) {
+    field = value;
+  }
+  void assign(const std::string& key, const std::string& value,
+              window_kind& field) {
+    if (value == "count")
+      field = window_kind::count;
+    else if (value == "time")
+      field = window_kind::time;
+    else
+      problems_.push_back({key, "must be count or time (got '" + value + "')"});
+  }
+  void assign(const std::string& key, const std::string& value,
+              log::format& field) {
+    if (auto x = log::parse_format(value))
+      field = *x;
+    else
+      problems_.push_back({key, "must be human or json (got '" + value + "')"});
+  }
+  void assign(const std::string& key, const std::string& value,
+              log::level& field) {
+    if (auto x = log::parse_level(value))
+      field = *x;
+    else
+      problems_.push_back(
+        {key, "must be one of trace, debug, info, warn, error, critical, off "
+              "(got '"
+                + value + "')"});
+  }
+
+  const caf::actor_system_config& cfg_;
+  std::vector<config_problem>& problems_;
+};
+
+// Returns the option an argument like "--athanor.x.y=1" names.
+std::string option_name(const std::string& arg) {
+  auto body = arg.substr(arg.find_first_not_of('-'));
+  return body.substr(0, body.find('='));
+}
+
+std::string option_value(const std::string& arg) {
+  auto eq = arg.find('=');
+  return eq == std::string::npos ? std::string{} : arg.substr(eq + 1);
+}
+
+// Parses one command-line option on its own, so every bad one is reported.
+std::optional<config_problem> probe_option(const std::string& arg) {
+  engine_system_config probe;
+  std::istringstream no_file;
+  auto err = probe.parse(caf::actor_system_config::string_list{arg}, no_file);
+  if (!err)
+    return std::nullopt;
+  auto name = option_name(arg);
+  auto label = probe.type_labels.find(name);
+  if (label == probe.type_labels.end())
+    return config_problem{name, "unknown option"};
+  return config_problem{name, "cannot parse '" + option_value(arg) + "' as "
+                                + label->second};
+}
+
+// -- validation ---------------------------------------------------------------
+
+void validate_url(const std::string& option, const std::string& url,
+                  std::initializer_list<const char*> schemes,
+                  std::vector<config_problem>& problems) {
+  for (auto scheme : schemes) {
+    std::string prefix = std::string{scheme} + "://";
+    if (url.compare(0, prefix.size(), prefix) == 0
+        && url.size() > prefix.size())
+      return;
+  }
+  std::string allowed;
+  for (auto scheme : schemes)
+    allowed += (allowed.empty() ? "" : " or ") + std::string{scheme} + "://";
+  problems.push_back({option, "must start with " + allowed + " and name a "
+                                "host (got '" + url + "')"});
+}
+
+void validate(const engine_config& cfg, std::vector<config_problem>& problems) {
+  auto add_all = [&](std::vector<config_problem> xs) {
+    problems.insert(problems.end(), xs.begin(), xs.end());
+  };
+  add_all(validate(cfg.breaker, "athanor.breaker."));
+  add_all(validate(cfg.supervisor, "athanor.supervisor."));
+  add_all(validate(cfg.reconnect, "athanor.reconnect."));
+  auto& e = cfg.endpoints;
+  validate_url("athanor.alpaca.base-url", e.base_url, {"https", "http"},
+               problems);
+  validate_url("athanor.alpaca.data-url", e.data_url, {"https", "http"},
+               problems);
+  validate_url("athanor.alpaca.data-stream-url", e.data_stream_url,
+               {"wss", "ws"}, problems);
+  if (e.feed != "iex" && e.feed != "sip" && e.feed != "delayed_sip"
+      && e.feed != "test")
+    problems.push_back({"athanor.alpaca.feed",
+                        "must be iex, sip, delayed_sip or test (got '" + e.feed
+                          + "')"});
+}
+
+// Reads a credential from the first set variable of `names`; two set to
+// different values is a problem rather than a silent choice.
+secret read_credential(const environment& env,
+                       std::initializer_list<const char*> names,
+                       std::string& source,
+                       std::vector<config_problem>& problems) {
+  std::optional<std::string> value;
+  std::string first;
+  for (auto name : names) {
+    auto i = env.find(name);
+    if (i == env.end() || i->second.empty())
+      continue;
+    if (!value) {
+      value = i->second;
+      first = name;
+    } else if (*value != i->second) {
+      problems.push_back(
+        {name, "disagrees with " + first + "; set only one of them"});
+    }
+  }
+  source = first;
+  return value ? secret{*value} : secret{};
+}
+
+void read_credentials(const environment& env, loaded_config& result) {
+  auto& problems = result.problems;
+  std::string key_source;
+  std::string secret_source;
+  auto& alpaca = result.config.alpaca;
+  alpaca.key_id = read_credential(env, {"ALPACA_API_KEY", "APCA_API_KEY_ID"},
+                                  key_source, problems);
+  alpaca.secret_key = read_credential(
+    env, {"ALPACA_API_SECRET", "APCA_API_SECRET_KEY"}, secret_source, problems);
+  if (alpaca.key_id.empty() != alpaca.secret_key.empty())
+    problems.push_back(
+      {alpaca.key_id.empty() ? "ALPACA_API_KEY" : "ALPACA_API_SECRET",
+       "is missing: set both the key id and the secret, or neither to use "
+       "the built-in simulator"});
+  result.alpaca_source = key_source;
+  auto& gateway = result.config.gateway;
+  std::string unused;
+  gateway.key_id
+    = read_credential(env, {"ATHANOR_GATEWAY_KEY"}, unused, problems);
+  gateway.secret_key
+    = read_credential(env, {"ATHANOR_GATEWAY_SECRET"}, unused, problems);
+  if (gateway.key_id.empty() != gateway.secret_key.empty())
+    problems.push_back(
+      {gateway.key_id.empty() ? "ATHANOR_GATEWAY_KEY" : "ATHANOR_GATEWAY_SECRET",
+       "is missing: the gateway needs both, or neither to stay off"});
+}
+
+} // namespace
+
+environment process_environment() {
+  environment result;
+  auto wanted = [](const std::string& name) {
+    return name.rfind("ALPACA_", 0) == 0 || name.rfind("APCA_", 0) == 0
+           || name.rfind("ATHANOR_", 0) == 0;
+  };
+  for (auto entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    std::string line{*entry};
+    auto eq = line.find('=');
+    if (eq == std::string::npos)
+      continue;
+    auto name = line.substr(0, eq);
+    if (wanted(name))
+      result.emplace(std::move(name), line.substr(eq + 1));
+  }
+  return result;
+}
+
+loaded_config load_config(const std::vector<std::string>& args,
+                          const environment& env) {
+  loaded_config result;
+  auto& problems = result.problems;
+  // Sort the arguments: subcommand and positionals, --config-file, the
+  // engine's options and CAF's own.
+  std::optional<std::string> config_file;
+  std::vector<std::string> option_args;
+  for (auto& arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      result.help_requested = true;
+    } else if (arg.rfind("--config-file=", 0) == 0) {
+      config_file = option_value(arg);
+    } else if (arg.rfind("--athanor.", 0) == 0) {
+      option_args.push_back(arg);
+    } else if (arg.rfind("--", 0) == 0) {
+      result.caf_arguments.push_back(arg);
+    } else if (result.subcommand.empty()) {
+      result.subcommand = arg;
+    } else {
+      result.arguments.push_back(arg);
+    }
+  }
+  std::vector<std::string> good_args;
+  for (auto& arg : option_args) {
+    if (auto problem = probe_option(arg))
+      problems.push_back(std::move(*problem));
+    else
+      good_args.push_back(arg);
+  }
+  // Command line over environment: drop environment values for options the
+  // command line sets.
+  std::set<std::string> set_on_cli;
+  for (auto& arg : good_args)
+    set_on_cli.insert(option_name(arg));
+  for (auto& binding : env_bindings()) {
+    if (set_on_cli.count(binding.option) > 0)
+      continue;
+    for (auto name : binding.names) {
+      auto i = env.find(name);
+      if (i != env.end() && !i->second.empty()) {
+        good_args.push_back(std::string{"--"} + binding.option + "="
+                            + i->second);
+        break;
+      }
+    }
+  }
+  // The environment goes first so the command line wins.
+  std::stable_partition(good_args.begin(), good_args.end(),
+                        [&](const std::string& arg) {
+                          return set_on_cli.count(option_name(arg)) == 0;
+                        });
+  std::stringstream ini;
+  if (config_file) {
+    std::ifstream file{*config_file};
+    if (!file)
+      problems.push_back({"config-file", "cannot read '" + *config_file + "'"});
+    else
+      ini << file.rdbuf();
+  }
+  engine_system_config cfg;
+  if (auto err = cfg.parse(good_args, ini))
+    problems.push_back({config_file ? *config_file : std::string{"arguments"},
+                        caf::to_string(err)});
+  option_reader reader{cfg, problems};
+  for_each_option(result.config, reader);
+  read_credentials(env, result);
+  validate(result.config, problems);
+  return result;
+}
+
+std::string render_ini(const engine_config& cfg) {
+  std::ostringstream out;
+  out << "; Athanor configuration (CAF's INI format). Precedence: defaults <\n"
+         "; this file (--config-file=PATH) < environment < command line\n"
+         "; (--athanor.breaker.failure-threshold=5). Credentials come from\n"
+         "; the environment only: ALPACA_API_KEY / ALPACA_API_SECRET (or the\n"
+         "; SDKs' APCA_API_KEY_ID / APCA_API_SECRET_KEY); without them the\n"
+         "; engine runs against its built-in simulator.\n";
+  if (!cfg.alpaca.empty())
+    out << "; alpaca credentials: key fingerprint "
+        << cfg.alpaca.fingerprint() << "\n";
+  else
+    out << "; alpaca credentials: none (built-in simulator)\n";
+  if (!cfg.gateway.empty())
+    out << "; gateway credentials: key fingerprint "
+        << cfg.gateway.fingerprint() << "\n";
+  else
+    out << "; gateway credentials: none (gateway off)\n";
+  std::string current;
+  auto copy = cfg;
+  for_each_option(copy, [&](const char* category, const char* name,
+                            const char* description, auto& field) {
+    if (current != category) {
+      current = category;
+      out << "\n[" << category << "]\n";
+    }
+    out << "; " << description << "\n";
+    using T = std::decay_t<decltype(field)>;
+    if constexpr (std::is_same_v<T, std::optional<double>>) {
+      if (field)
+        out << name << " = " << render_double(*field) << "\n";
+      else
+        out << "; " << name << " = 50.0\n";
+    } else {
+      out << name << " = " << render_value(field) << "\n";
+    }
+  });
+  return out.str();
+}
+
+std::string help_text() {
+  std::ostringstream out;
+  out << "usage: athanor COMMAND [--config-file=PATH] [--athanor.OPTION=VALUE"
+         "...]\n\n"
+         "commands:\n"
+         "  check-config   validate configuration and environment, print the\n"
+         "                 effective configuration (secrets as fingerprints)\n"
+         "  --version      print the version\n\n"
+         "options (defaults in brackets):\n";
+  engine_config defaults;
+  for_each_option(defaults, [&](const char* category, const char* name,
+                                const char* description, auto& field) {
+    using T = std::decay_t<decltype(field)>;
+    out << "  --" << category << "." << name << "\n      " << description;
+    if constexpr (std::is_same_v<T, std::optional<double>>)
+      out << " [unset]\n";
+    else
+      out << " [" << render_value(field) << "]\n";
+  });
+  out << "\nenvironment:\n";
+  for (auto& binding : env_bindings()) {
+    out << "  ";
+    for (size_t i = 0; i < binding.names.size(); ++i)
+      out << (i > 0 ? " | " : "") << binding.names[i];
+    out << "  ->  " << binding.option << "\n";
+  }
+  out << "  ALPACA_API_KEY | APCA_API_KEY_ID, ALPACA_API_SECRET | "
+         "APCA_API_SECRET_KEY\n"
+         "  ATHANOR_GATEWAY_KEY, ATHANOR_GATEWAY_SECRET\n";
+  return out.str();
+}
+
+} // namespace athanor

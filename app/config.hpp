@@ -1,0 +1,83 @@
+#pragma once
+
+// The engine's configuration: defaults < config file (CAF's INI format) <
+// environment < command line. Credentials come from the environment only.
+// Loading reports every problem at once, each naming its option.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "actors/backoff.hpp"
+#include "actors/breaker_policy.hpp"
+#include "actors/supervisor.hpp"
+#include "messages/config_problem.hpp"
+#include "messages/secret.hpp"
+#include "observability/log.hpp"
+
+namespace athanor {
+
+/// Where Alpaca lives. `ws://`/`http://` URLs are accepted (local simulator).
+struct alpaca_endpoints {
+  std::string base_url = "https://paper-api.alpaca.markets";
+  std::string data_url = "https://data.alpaca.markets";
+  std::string data_stream_url = "wss://stream.data.alpaca.markets";
+  /// One of iex, sip, delayed_sip, test.
+  std::string feed = "iex";
+};
+
+struct engine_config {
+  /// Upstream credentials; empty means "run against the built-in simulator".
+  credentials alpaca;
+  /// Credentials local clients use at the gateway; empty turns it off.
+  credentials gateway;
+  alpaca_endpoints endpoints;
+  log::options logging;
+  /// The default breaker config for every endpoint (its `endpoint` label is
+  /// set per endpoint).
+  breaker_config breaker;
+  supervisor_config supervisor;
+  /// The stream sessions' reconnect schedule.
+  backoff_config reconnect;
+  /// CAF scheduler threads; 0 means one per core.
+  size_t scheduler_threads = 0;
+
+  bool uses_simulator() const {
+    return alpaca.empty();
+  }
+};
+
+/// Environment variables by name; tests pass their own.
+using environment = std::map<std::string, std::string>;
+
+/// Returns the process environment's Athanor-relevant variables.
+environment process_environment();
+
+struct loaded_config {
+  engine_config config;
+  /// Every problem found; the config is unusable unless this is empty.
+  std::vector<config_problem> problems;
+  /// The first positional argument (`run`, `check-config`...), if any.
+  std::string subcommand;
+  /// Positional arguments after the subcommand.
+  std::vector<std::string> arguments;
+  /// CAF's own options (`--scheduler.*`, `--middleman.*`) to pass on to the
+  /// actor system's config.
+  std::vector<std::string> caf_arguments;
+  /// Where each credential came from, e.g. "ALPACA_API_KEY".
+  std::string alpaca_source;
+  bool help_requested = false;
+};
+
+/// Loads the configuration from `args` (without the program name) and `env`.
+loaded_config load_config(const std::vector<std::string>& args,
+                          const environment& env);
+
+/// Renders `cfg` as an INI document that `load_config` accepts: every option
+/// with its value. Credentials appear as fingerprints in comments only.
+std::string render_ini(const engine_config& cfg);
+
+/// Returns the help text listing every option.
+std::string help_text();
+
+} // namespace athanor

@@ -1,0 +1,74 @@
+// The athanor engine binary: subcommands over one configuration.
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "caf/config.hpp"
+
+#include "app/config.hpp"
+#include "observability/log.hpp"
+
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_usage = 64;
+constexpr int exit_config = 78;
+
+std::string version_line() {
+  return std::string{"athanor "} + ATHANOR_VERSION + " (CAF "
+         + std::to_string(CAF_VERSION / 10000) + "."
+         + std::to_string(CAF_VERSION / 100 % 100) + "."
+         + std::to_string(CAF_VERSION % 100) + ")";
+}
+
+int report_problems(const athanor::loaded_config& loaded) {
+  std::cerr << "athanor: invalid configuration ("
+            << loaded.problems.size() << " problem"
+            << (loaded.problems.size() == 1 ? "" : "s") << "):\n";
+  for (auto& problem : loaded.problems)
+    std::cerr << "  " << athanor::to_string(problem) << "\n";
+  return exit_config;
+}
+
+int check_config(const athanor::loaded_config& loaded) {
+  if (!loaded.problems.empty())
+    return report_problems(loaded);
+  auto& cfg = loaded.config;
+  athanor::log::configure(cfg.logging);
+  if (cfg.uses_simulator())
+    athanor::log::info("engine", "no_credentials",
+                       {{"detail", "ALPACA_API_KEY and ALPACA_API_SECRET are "
+                                   "unset; using the built-in simulator"}});
+  else
+    athanor::log::info("engine", "credentials",
+                       {{"key_fingerprint", cfg.alpaca.fingerprint()},
+                        {"source", loaded.alpaca_source}});
+  std::cout << athanor::render_ini(cfg);
+  return exit_ok;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args{argv + 1, argv + argc};
+  for (auto& arg : args) {
+    if (arg == "--version" || arg == "version") {
+      std::cout << version_line() << "\n";
+      return exit_ok;
+    }
+  }
+  auto loaded = athanor::load_config(args, athanor::process_environment());
+  if (loaded.help_requested || loaded.subcommand == "help") {
+    std::cout << athanor::help_text();
+    return exit_ok;
+  }
+  if (loaded.subcommand == "check-config")
+    return check_config(loaded);
+  if (loaded.subcommand.empty())
+    std::cerr << "athanor: no command given\n\n" << athanor::help_text();
+  else
+    std::cerr << "athanor: unknown command '" << loaded.subcommand << "'\n\n"
+              << athanor::help_text();
+  return exit_usage;
+}

@@ -1,0 +1,37 @@
+#pragma once
+
+// Athanor's atoms. They live in the athanor namespace so `using namespace
+// caf` stays unambiguous; CAF's own get_atom and ok_atom are reused as is.
+
+#include "caf/atom.hpp"
+
+namespace athanor {
+
+/// Asks a breaker for permission to make one call.
+using permit_atom = caf::atom_constant<caf::atom("permit")>;
+/// Reports how a permitted call ended.
+using outcome_atom = caf::atom_constant<caf::atom("outcome")>;
+/// Returns a breaker to CLOSED, clearing its counts.
+using reset_atom = caf::atom_constant<caf::atom("reset")>;
+/// Opens a breaker until reset.
+using force_open_atom = caf::atom_constant<caf::atom("force_open")>;
+/// Lets everything through a breaker until reset.
+using disable_atom = caf::atom_constant<caf::atom("disable")>;
+/// Subscribes to an actor's events.
+using listen_atom = caf::atom_constant<caf::atom("listen")>;
+/// Timer: the open duration has passed.
+using half_open_atom = caf::atom_constant<caf::atom("half_open")>;
+/// Timer: a permit's deadline has passed.
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+/// Asks an actor for its counters and gauges.
+using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
+/// Asks a supervisor for the current handle of a child.
+using which_atom = caf::atom_constant<caf::atom("which")>;
+/// Timer: a child's restart delay has passed.
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+/// Starts an ordered shutdown.
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+/// Timer: a shutdown step's deadline has passed.
+using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
+
+} // namespace athanor

@@ -1,0 +1,53 @@
+#pragma once
+
+// Every actor's typed handle. Actors include this, never each other's
+// headers; app/ wires them together.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "caf/replies_to.hpp"
+#include "caf/typed_actor.hpp"
+
+#include "messages/atoms.hpp"
+#include "messages/breaker.hpp"
+#include "messages/metrics.hpp"
+#include "messages/supervision.hpp"
+#include "messages/trace.hpp"
+
+namespace athanor {
+
+/// Receives a breaker's state changes.
+using breaker_listener_actor
+  = caf::typed_actor<caf::reacts_to<breaker_transition>>;
+
+/// One circuit breaker, guarding one endpoint.
+using breaker_actor = caf::typed_actor<
+  // Grants a permit or refuses with a retry error (see make_retry_error).
+  caf::replies_to<permit_atom, trace>::with<permit>,
+  // Records how the call of permit `id` ended.
+  caf::reacts_to<outcome_atom, uint64_t, call_outcome, trace>,
+  caf::replies_to<caf::get_atom>::with<breaker_snapshot>,
+  caf::replies_to<metrics_atom>::with<metric_samples>,
+  caf::replies_to<reset_atom, trace>::with<breaker_state>,
+  caf::replies_to<force_open_atom, trace>::with<breaker_state>,
+  caf::replies_to<disable_atom, trace>::with<breaker_state>,
+  caf::reacts_to<listen_atom, breaker_listener_actor>,
+  // Internal timers.
+  caf::reacts_to<half_open_atom, uint64_t>,
+  caf::reacts_to<expire_atom, uint64_t>>;
+
+/// A one_for_one supervisor.
+using supervisor_actor = caf::typed_actor<
+  // Returns the current handle of a child; it changes on every restart.
+  caf::replies_to<which_atom, std::string>::with<caf::actor>,
+  caf::replies_to<caf::get_atom>::with<supervisor_status>,
+  caf::replies_to<metrics_atom>::with<metric_samples>,
+  // Stops the children in reverse start order, then the supervisor.
+  caf::reacts_to<shutdown_atom>,
+  // Internal timers.
+  caf::reacts_to<restart_atom, std::string, uint64_t>,
+  caf::reacts_to<deadline_atom, uint64_t>>;
+
+} // namespace athanor
