@@ -53,7 +53,7 @@ std::chrono::nanoseconds grow_with_jitter(std::chrono::nanoseconds base,
 }
 
 backoff_policy::backoff_policy(backoff_config cfg)
-  : cfg_(cfg), random_(cfg.seed) {
+    : cfg_(cfg), random_(cfg.seed) {
   if (auto problems = validate(cfg_, "backoff."); !problems.empty())
     throw std::invalid_argument(to_string(problems));
 }

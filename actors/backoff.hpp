@@ -36,17 +36,17 @@ std::vector<config_problem> validate(const backoff_config& cfg,
 /// Draws uniform doubles in [0, 1) from a seed, identically on every
 /// platform (std:: distributions are implementation-defined).
 class seeded_random {
-public:
+ public:
   explicit seeded_random(uint64_t seed) : state_(seed) {}
 
   double next_unit();
 
-private:
+ private:
   uint64_t state_;
 };
 
 class backoff_policy {
-public:
+ public:
   using duration = std::chrono::nanoseconds;
 
   /// Requires a valid config (see `validate`); throws std::invalid_argument
@@ -74,7 +74,7 @@ public:
     return cfg_;
   }
 
-private:
+ private:
   backoff_config cfg_;
   seeded_random random_;
   uint32_t attempts_ = 0;

@@ -44,9 +44,8 @@ void announce(breaker_pointer self, const breaker_policy::transition& change,
     self->delayed_send(self, change.open_for, half_open_atom::value,
                        change.generation);
   self->state.last_event = event;
-  breaker_transition msg{endpoint,        change.from,
-                         change.to,       change.reason,
-                         change.open_for, std::move(event)};
+  breaker_transition msg{endpoint,      change.from,     change.to,
+                         change.reason, change.open_for, std::move(event)};
   for (auto& listener : self->state.listeners)
     self->send(listener, msg);
 }
@@ -62,15 +61,15 @@ metric_samples make_metrics(const breaker_snapshot& snap, size_t listeners) {
   metric_samples result;
   std::map<std::string, std::string> labels{{"endpoint", snap.endpoint}};
   auto counter = [&](const char* name, uint64_t value) {
-    result.push_back({name, metric_kind::counter, labels,
-                      static_cast<double>(value)});
+    result.push_back(
+      {name, metric_kind::counter, labels, static_cast<double>(value)});
   };
   auto gauge = [&](const char* name, double value) {
     result.push_back({name, metric_kind::gauge, labels, value});
   };
-  for (auto x : {breaker_state::closed, breaker_state::open,
-                 breaker_state::half_open, breaker_state::forced_open,
-                 breaker_state::disabled}) {
+  for (auto x :
+       {breaker_state::closed, breaker_state::open, breaker_state::half_open,
+        breaker_state::forced_open, breaker_state::disabled}) {
     auto with_state = labels;
     with_state["state"] = to_string(x);
     result.push_back({"athanor_breaker_state", metric_kind::gauge,
@@ -130,8 +129,7 @@ breaker_actor::behavior_type breaker_impl(breaker_pointer self,
     },
     [&policy, now](caf::get_atom) { return policy.snapshot(now()); },
     [self, &policy, now](metrics_atom) {
-      return make_metrics(policy.snapshot(now()),
-                          self->state.listeners.size());
+      return make_metrics(policy.snapshot(now()), self->state.listeners.size());
     },
     [self, &policy](reset_atom, trace& cause) {
       announce(self, policy.reset(), cause);

@@ -86,9 +86,8 @@ void breaker_policy::outcome_window::clear() {
 // -- policy -------------------------------------------------------------------
 
 breaker_policy::breaker_policy(breaker_config cfg)
-  : cfg_(std::move(cfg)),
-    random_(cfg_.seed),
-    window_(cfg_.window, cfg_.window_size, cfg_.window_duration) {
+    : cfg_(std::move(cfg)), random_(cfg_.seed),
+      window_(cfg_.window, cfg_.window_size, cfg_.window_duration) {
   if (auto problems = validate(cfg_); !problems.empty())
     throw std::invalid_argument(to_string(problems));
 }
@@ -164,8 +163,7 @@ breaker_policy::decision breaker_policy::acquire(time_point now) {
       case breaker_state::open:
         return refuse(engine_errc::breaker_open, open_until_ - now);
       case breaker_state::closed:
-      case breaker_state::half_open:
-        break;
+      case breaker_state::half_open: break;
     }
     if (cfg_.min_attempt_interval.count() > 0 && last_grant_
         && now - *last_grant_ < cfg_.min_attempt_interval)
@@ -199,15 +197,9 @@ breaker_policy::record(time_point now, uint64_t permit_id,
                        call_outcome outcome) {
   auto count = [this](call_outcome x) {
     switch (x) {
-      case call_outcome::success:
-        ++counters_.successes;
-        break;
-      case call_outcome::failure:
-        ++counters_.failures;
-        break;
-      case call_outcome::ignored:
-        ++counters_.ignored;
-        break;
+      case call_outcome::success: ++counters_.successes; break;
+      case call_outcome::failure: ++counters_.failures; break;
+      case call_outcome::ignored: ++counters_.ignored; break;
     }
   };
   auto i = outstanding_.find(permit_id);
@@ -241,7 +233,8 @@ breaker_policy::record(time_point now, uint64_t permit_id,
   consecutive_failures_ = failed ? consecutive_failures_ + 1 : 0;
   if (consecutive_failures_ >= cfg_.failure_threshold)
     return trip(now, "consecutive failures");
-  if (auto rate = failure_rate(now); rate && *rate >= *cfg_.failure_rate_threshold)
+  if (auto rate = failure_rate(now);
+      rate && *rate >= *cfg_.failure_rate_threshold)
     return trip(now, "failure rate");
   return std::nullopt;
 }

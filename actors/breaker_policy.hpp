@@ -70,7 +70,7 @@ validate(const breaker_config& cfg,
          const std::string& prefix = "athanor.breaker.");
 
 class breaker_policy {
-public:
+ public:
   using time_point = std::chrono::steady_clock::time_point;
   using duration = std::chrono::nanoseconds;
 
@@ -140,15 +140,15 @@ public:
     return cfg_;
   }
 
-private:
+ private:
   struct outstanding {
     time_point granted_at;
   };
 
   class outcome_window {
-  public:
+   public:
     outcome_window(window_kind kind, uint32_t size, duration span)
-      : kind_(kind), size_(size), span_(span) {}
+        : kind_(kind), size_(size), span_(span) {}
     void add(time_point now, bool failure);
     void evict(time_point now);
     void clear();
@@ -159,7 +159,7 @@ private:
       return failures_;
     }
 
-  private:
+   private:
     struct entry {
       time_point at;
       bool failure;

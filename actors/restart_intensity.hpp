@@ -10,12 +10,12 @@
 namespace athanor {
 
 class restart_intensity {
-public:
+ public:
   using time_point = std::chrono::steady_clock::time_point;
   using duration = std::chrono::nanoseconds;
 
   restart_intensity(uint32_t max_restarts, duration period)
-    : max_restarts_(max_restarts), period_(period) {}
+      : max_restarts_(max_restarts), period_(period) {}
 
   /// Records a restart at `now`. Returns false if it is one too many: the
   /// (max_restarts + 1)-th restart within the period.
@@ -24,7 +24,7 @@ public:
   /// Returns the number of restarts within the period ending at `now`.
   uint32_t within_period(time_point now);
 
-private:
+ private:
   void evict(time_point now);
 
   uint32_t max_restarts_;

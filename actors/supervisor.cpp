@@ -30,7 +30,7 @@ namespace {
 
 struct child_entry {
   child_entry(child_spec spec, const backoff_config& backoff)
-    : spec(std::move(spec)), backoff(backoff) {}
+      : spec(std::move(spec)), backoff(backoff) {}
 
   child_spec spec;
   backoff_policy backoff;
@@ -48,8 +48,8 @@ struct supervisor_actor_state {
   std::vector<child_entry> children;
   /// The running children's handles, shared with the functor that takes them
   /// down when the supervisor itself dies.
-  std::shared_ptr<std::vector<caf::actor>> live
-    = std::make_shared<std::vector<caf::actor>>();
+  std::shared_ptr<std::vector<caf::actor>>
+    live = std::make_shared<std::vector<caf::actor>>();
   std::unique_ptr<restart_intensity> intensity;
   uint64_t total_restarts = 0;
   bool shutting_down = false;
@@ -59,8 +59,8 @@ struct supervisor_actor_state {
   static inline const char* name = "athanor.supervisor";
 };
 
-using supervisor_pointer
-  = supervisor_actor::stateful_pointer<supervisor_actor_state>;
+using supervisor_pointer = supervisor_actor::stateful_pointer<
+  supervisor_actor_state>;
 
 // An exit after which a transient child is not restarted.
 bool is_normal_exit(const caf::error& reason) {
@@ -179,16 +179,16 @@ void on_child_exit(supervisor_pointer self, child_entry& child,
   }
   if (!st.intensity->record(now)) {
     child.phase = child_phase::stopped;
-    log::error("supervisor", "restart_intensity_exceeded",
-               {{"supervisor", st.cfg.name},
-                {"child", child.spec.id},
-                {"max_restarts", st.cfg.max_restarts},
-                {"period_ms",
-                 static_cast<double>(st.cfg.period.count()) / 1e6}});
+    log::error(
+      "supervisor", "restart_intensity_exceeded",
+      {{"supervisor", st.cfg.name},
+       {"child", child.spec.id},
+       {"max_restarts", st.cfg.max_restarts},
+       {"period_ms", static_cast<double>(st.cfg.period.count()) / 1e6}});
     begin_shutdown(self,
                    make_error(engine_errc::restart_intensity_exceeded,
-                              "child '" + child.spec.id
-                                + "' last exited with " + child.last_exit));
+                              "child '" + child.spec.id + "' last exited with "
+                                + child.last_exit));
     return;
   }
   child.backoff.note_run(ran);
@@ -217,9 +217,9 @@ supervisor_status make_status(supervisor_pointer self) {
   return result;
 }
 
-supervisor_actor::behavior_type
-supervisor_impl(supervisor_pointer self, supervisor_config cfg,
-                std::vector<child_spec> specs) {
+supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
+                                                supervisor_config cfg,
+                                                std::vector<child_spec> specs) {
   self->set_exception_handler(exception_to_exit_reason);
   auto& st = self->state;
   st.intensity = std::make_unique<restart_intensity>(cfg.max_restarts,
@@ -324,8 +324,7 @@ spawn_supervisor(caf::actor_system& sys, supervisor_config cfg,
   std::set<std::string> ids;
   for (auto& child : children) {
     if (!ids.insert(child.id).second)
-      problems.push_back(
-        {"children", "duplicate child id '" + child.id + "'"});
+      problems.push_back({"children", "duplicate child id '" + child.id + "'"});
     if (!child.start)
       problems.push_back(
         {"children", "child '" + child.id + "' has no start function"});

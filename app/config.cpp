@@ -27,7 +27,7 @@ struct word_option {
 // Visits every option of `cfg` with (category, name, description, field).
 // Declaring, reading, rendering and the help text all walk this one table,
 // so an option cannot be declared but never read, or read but not listed.
-template <class Config, class F>
+template<class Config, class F>
 void for_each_option(Config& cfg, F&& f) {
   auto& b = cfg.breaker;
   const char* brk = "athanor.breaker";
@@ -88,8 +88,7 @@ void for_each_option(Config& cfg, F&& f) {
   auto& e = cfg.endpoints;
   const char* alp = "athanor.alpaca";
   f(alp, "base-url", "trading REST base; env ALPACA_BASE_URL", e.base_url);
-  f(alp, "data-url", "market-data REST base; env ALPACA_DATA_URL",
-    e.data_url);
+  f(alp, "data-url", "market-data REST base; env ALPACA_DATA_URL", e.data_url);
   f(alp, "data-stream-url",
     "market-data stream base; env ALPACA_DATA_STREAM_URL", e.data_stream_url);
   f(alp, "feed", "iex, sip, delayed_sip or test; env ALPACA_FEED", e.feed);
@@ -194,40 +193,40 @@ std::string render_value(log::level x) {
 // -- the CAF side -------------------------------------------------------------
 
 // What CAF stores an option as.
-template <class T>
+template<class T>
 struct caf_type {
   using type = T;
 };
-template <>
+template<>
 struct caf_type<uint32_t> {
   using type = size_t;
 };
-template <>
+template<>
 struct caf_type<uint64_t> {
   using type = size_t;
 };
-template <>
+template<>
 struct caf_type<std::optional<double>> {
   using type = double;
 };
-template <>
+template<>
 struct caf_type<std::chrono::nanoseconds> {
   using type = caf::timespan;
 };
-template <>
+template<>
 struct caf_type<window_kind> {
   using type = std::string;
 };
-template <>
+template<>
 struct caf_type<log::format> {
   using type = std::string;
 };
-template <>
+template<>
 struct caf_type<log::level> {
   using type = std::string;
 };
 
-template <class T>
+template<class T>
 const char* type_label() {
   using U = typename caf_type<T>::type;
   if constexpr (std::is_same_v<U, size_t>)
@@ -241,7 +240,7 @@ const char* type_label() {
 }
 
 class engine_system_config : public caf::actor_system_config {
-public:
+ public:
   engine_system_config() {
     engine_config defaults;
     for_each_option(defaults, [this](const char* category, const char* name,
@@ -260,14 +259,14 @@ static_assert(std::is_same_v<size_t, uint64_t>,
               "option_reader assumes a 64-bit size_t");
 
 class option_reader {
-public:
+ public:
   option_reader(const caf::actor_system_config& cfg,
                 std::vector<config_problem>& problems)
-    : cfg_(cfg), problems_(problems) {}
+      : cfg_(cfg), problems_(problems) {}
 
-  template <class T>
-  void operator()(const char* category, const char* name, const char*,
-                  T& field) {
+  template<class T>
+  void
+  operator()(const char* category, const char* name, const char*, T& field) {
     auto key = std::string{category} + "." + name;
     using U = typename caf_type<T>::type;
     auto value = caf::get_if<U>(&cfg_, key);
@@ -276,7 +275,7 @@ public:
     assign(key, *value, field);
   }
 
-private:
+ private:
   void assign(const std::string& key, size_t value, uint32_t& field) {
     if (value > std::numeric_limits<uint32_t>::max())
       problems_.push_back({key, "must be at most 4294967295"});
@@ -372,8 +371,10 @@ void validate_url(const std::string& option, const std::string& url,
   std::string allowed;
   for (auto scheme : schemes)
     allowed += (allowed.empty() ? "" : " or ") + std::string{scheme} + "://";
-  problems.push_back({option, "must start with " + allowed + " and name a "
-                                "host (got '" + url + "')"});
+  problems.push_back({option, "must start with " + allowed
+                                + " and name a "
+                                  "host (got '"
+                                + url + "')"});
 }
 
 void validate(const engine_config& cfg, std::vector<config_problem>& problems) {
@@ -392,9 +393,9 @@ void validate(const engine_config& cfg, std::vector<config_problem>& problems) {
                {"wss", "ws"}, problems);
   if (e.feed != "iex" && e.feed != "sip" && e.feed != "delayed_sip"
       && e.feed != "test")
-    problems.push_back({"athanor.alpaca.feed",
-                        "must be iex, sip, delayed_sip or test (got '" + e.feed
-                          + "')"});
+    problems.push_back(
+      {"athanor.alpaca.feed",
+       "must be iex, sip, delayed_sip or test (got '" + e.feed + "')"});
 }
 
 // Reads a credential from the first set variable of `names`; two set to
@@ -438,13 +439,14 @@ void read_credentials(const environment& env, loaded_config& result) {
   result.alpaca_source = key_source;
   auto& gateway = result.config.gateway;
   std::string unused;
-  gateway.key_id
-    = read_credential(env, {"ATHANOR_GATEWAY_KEY"}, unused, problems);
-  gateway.secret_key
-    = read_credential(env, {"ATHANOR_GATEWAY_SECRET"}, unused, problems);
+  gateway.key_id = read_credential(env, {"ATHANOR_GATEWAY_KEY"}, unused,
+                                   problems);
+  gateway.secret_key = read_credential(env, {"ATHANOR_GATEWAY_SECRET"}, unused,
+                                       problems);
   if (gateway.key_id.empty() != gateway.secret_key.empty())
     problems.push_back(
-      {gateway.key_id.empty() ? "ATHANOR_GATEWAY_KEY" : "ATHANOR_GATEWAY_SECRET",
+      {gateway.key_id.empty() ? "ATHANOR_GATEWAY_KEY"
+                              : "ATHANOR_GATEWAY_SECRET",
        "is missing: the gateway needs both, or neither to stay off"});
 }
 
@@ -548,8 +550,8 @@ std::string render_ini(const engine_config& cfg) {
          "; SDKs' APCA_API_KEY_ID / APCA_API_SECRET_KEY); without them the\n"
          "; engine runs against its built-in simulator.\n";
   if (!cfg.alpaca.empty())
-    out << "; alpaca credentials: key fingerprint "
-        << cfg.alpaca.fingerprint() << "\n";
+    out << "; alpaca credentials: key fingerprint " << cfg.alpaca.fingerprint()
+        << "\n";
   else
     out << "; alpaca credentials: none (built-in simulator)\n";
   if (!cfg.gateway.empty())

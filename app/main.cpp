@@ -23,9 +23,8 @@ std::string version_line() {
 }
 
 int report_problems(const athanor::loaded_config& loaded) {
-  std::cerr << "athanor: invalid configuration ("
-            << loaded.problems.size() << " problem"
-            << (loaded.problems.size() == 1 ? "" : "s") << "):\n";
+  std::cerr << "athanor: invalid configuration (" << loaded.problems.size()
+            << " problem" << (loaded.problems.size() == 1 ? "" : "s") << "):\n";
   for (auto& problem : loaded.problems)
     std::cerr << "  " << athanor::to_string(problem) << "\n";
   return exit_config;

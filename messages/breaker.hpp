@@ -98,20 +98,19 @@ struct breaker_transition {
 bool operator==(const permit& x, const permit& y);
 bool operator==(const breaker_transition& x, const breaker_transition& y);
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, permit& x) {
   return f(caf::meta::type_name("athanor.permit"), x.id, x.state);
 }
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, breaker_counters& x) {
-  return f(caf::meta::type_name("athanor.breaker_counters"),
-           x.permits_granted, x.permits_refused, x.successes, x.failures,
-           x.ignored, x.slow_calls, x.trips, x.transitions,
-           x.abandoned_permits, x.stale_outcomes);
+  return f(caf::meta::type_name("athanor.breaker_counters"), x.permits_granted,
+           x.permits_refused, x.successes, x.failures, x.ignored, x.slow_calls,
+           x.trips, x.transitions, x.abandoned_permits, x.stale_outcomes);
 }
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, breaker_snapshot& x) {
   return f(caf::meta::type_name("athanor.breaker_snapshot"), x.endpoint,
            x.state, x.consecutive_failures, x.window_calls, x.window_failures,
@@ -119,7 +118,7 @@ typename Inspector::result_type inspect(Inspector& f, breaker_snapshot& x) {
            x.probes_in_flight, x.half_open_successes, x.counters);
 }
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, breaker_transition& x) {
   return f(caf::meta::type_name("athanor.breaker_transition"), x.endpoint,
            x.from, x.to, x.reason, x.open_for, x.cause);

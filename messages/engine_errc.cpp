@@ -85,12 +85,9 @@ error_class classify(engine_errc x) {
 
 std::string to_string(error_class x) {
   switch (x) {
-    case error_class::retryable:
-      return "retryable";
-    case error_class::non_retryable:
-      return "non_retryable";
-    case error_class::fatal:
-      return "fatal";
+    case error_class::retryable: return "retryable";
+    case error_class::non_retryable: return "non_retryable";
+    case error_class::fatal: return "fatal";
   }
   return "error_class(?)";
 }
@@ -98,31 +95,19 @@ std::string to_string(error_class x) {
 std::optional<engine_errc> from_alpaca_stream_code(int code) {
   switch (code) {
     case 400:
-    case 410:
-      return ec::invalid_subscription;
-    case 401:
-      return ec::not_authenticated;
-    case 402:
-      return ec::auth_failed;
-    case 403:
-      return ec::already_authenticated;
-    case 404:
-      return ec::auth_timeout;
-    case 405:
-      return ec::symbol_limit_exceeded;
-    case 406:
-      return ec::connection_limit;
-    case 407:
-      return ec::slow_client;
+    case 410: return ec::invalid_subscription;
+    case 401: return ec::not_authenticated;
+    case 402: return ec::auth_failed;
+    case 403: return ec::already_authenticated;
+    case 404: return ec::auth_timeout;
+    case 405: return ec::symbol_limit_exceeded;
+    case 406: return ec::connection_limit;
+    case 407: return ec::slow_client;
     case 408:
-    case 409:
-      return ec::insufficient_subscription;
-    case 411:
-      return ec::insufficient_scope;
-    case 500:
-      return ec::server_error;
-    default:
-      return std::nullopt;
+    case 409: return ec::insufficient_subscription;
+    case 411: return ec::insufficient_scope;
+    case 500: return ec::server_error;
+    default: return std::nullopt;
   }
 }
 

@@ -87,11 +87,10 @@ std::string render(const caf::error& err) {
 }
 
 void add_error_category(caf::actor_system_config& cfg) {
-  cfg.add_error_category(
-    error_category(),
-    [](uint8_t code, caf::atom_value, const caf::message& ctx) {
-      return render_athanor(code, ctx);
-    });
+  cfg.add_error_category(error_category(), [](uint8_t code, caf::atom_value,
+                                              const caf::message& ctx) {
+    return render_athanor(code, ctx);
+  });
 }
 
 } // namespace athanor

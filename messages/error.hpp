@@ -25,7 +25,8 @@ caf::error make_error(engine_errc x);
 caf::error make_error(engine_errc x, std::string detail);
 
 /// Makes an error that tells the caller when to try again.
-caf::error make_retry_error(engine_errc x, std::chrono::nanoseconds retry_after);
+caf::error make_retry_error(engine_errc x,
+                            std::chrono::nanoseconds retry_after);
 
 /// Returns the engine_errc of `err`, if it belongs to Athanor's category.
 std::optional<engine_errc> errc_of(const caf::error& err);

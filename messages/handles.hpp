@@ -19,8 +19,8 @@
 namespace athanor {
 
 /// Receives a breaker's state changes.
-using breaker_listener_actor
-  = caf::typed_actor<caf::reacts_to<breaker_transition>>;
+using breaker_listener_actor = caf::typed_actor<
+  caf::reacts_to<breaker_transition>>;
 
 /// One circuit breaker, guarding one endpoint.
 using breaker_actor = caf::typed_actor<

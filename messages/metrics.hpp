@@ -25,7 +25,7 @@ struct metric_sample {
 
 using metric_samples = std::vector<metric_sample>;
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, metric_sample& x) {
   return f(caf::meta::type_name("athanor.metric_sample"), x.name, x.kind,
            x.labels, x.value);

@@ -11,7 +11,7 @@ namespace athanor {
 /// `to_string`, CAF's `deep_to_string`, logs) renders it as `***`; logs, map
 /// keys, metrics and health output use `fingerprint()` instead.
 class secret {
-public:
+ public:
   secret() = default;
 
   explicit secret(std::string value);
@@ -47,7 +47,7 @@ public:
     return !(x == y);
   }
 
-private:
+ private:
   std::string value_;
   std::string fingerprint_;
 };
@@ -60,7 +60,7 @@ std::ostream& operator<<(std::ostream& out, const secret& x);
 
 /// Serializes only the mask: a secret never leaves the process, and a
 /// deserialized secret is empty.
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, secret& x) {
   std::string masked = to_string(x);
   return f(caf::meta::type_name("athanor.secret"), masked);
@@ -83,10 +83,9 @@ struct credentials {
   }
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, credentials& x) {
-  return f(caf::meta::type_name("athanor.credentials"), x.key_id,
-           x.secret_key);
+  return f(caf::meta::type_name("athanor.credentials"), x.key_id, x.secret_key);
 }
 
 /// Returns the lowercase hex SHA-256 of `data`.

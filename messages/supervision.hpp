@@ -47,17 +47,16 @@ struct supervisor_status {
   bool shutting_down = false;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, child_status& x) {
   return f(caf::meta::type_name("athanor.child_status"), x.id, x.restart,
            x.phase, x.restarts, x.last_exit);
 }
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, supervisor_status& x) {
   return f(caf::meta::type_name("athanor.supervisor_status"), x.name,
-           x.children, x.restarts_in_window, x.total_restarts,
-           x.shutting_down);
+           x.children, x.restarts_in_window, x.total_restarts, x.shutting_down);
 }
 
 } // namespace athanor

@@ -6,28 +6,20 @@ namespace athanor {
 
 std::string to_string(breaker_state x) {
   switch (x) {
-    case breaker_state::closed:
-      return "closed";
-    case breaker_state::open:
-      return "open";
-    case breaker_state::half_open:
-      return "half_open";
-    case breaker_state::forced_open:
-      return "forced_open";
-    case breaker_state::disabled:
-      return "disabled";
+    case breaker_state::closed: return "closed";
+    case breaker_state::open: return "open";
+    case breaker_state::half_open: return "half_open";
+    case breaker_state::forced_open: return "forced_open";
+    case breaker_state::disabled: return "disabled";
   }
   return "breaker_state(?)";
 }
 
 std::string to_string(call_outcome x) {
   switch (x) {
-    case call_outcome::success:
-      return "success";
-    case call_outcome::failure:
-      return "failure";
-    case call_outcome::ignored:
-      return "ignored";
+    case call_outcome::success: return "success";
+    case call_outcome::failure: return "failure";
+    case call_outcome::ignored: return "ignored";
   }
   return "call_outcome(?)";
 }
@@ -49,24 +41,18 @@ bool operator==(const breaker_transition& x, const breaker_transition& y) {
 
 std::string to_string(restart_policy x) {
   switch (x) {
-    case restart_policy::permanent:
-      return "permanent";
-    case restart_policy::transient:
-      return "transient";
-    case restart_policy::temporary:
-      return "temporary";
+    case restart_policy::permanent: return "permanent";
+    case restart_policy::transient: return "transient";
+    case restart_policy::temporary: return "temporary";
   }
   return "restart_policy(?)";
 }
 
 std::string to_string(child_phase x) {
   switch (x) {
-    case child_phase::running:
-      return "running";
-    case child_phase::restarting:
-      return "restarting";
-    case child_phase::stopped:
-      return "stopped";
+    case child_phase::running: return "running";
+    case child_phase::restarting: return "restarting";
+    case child_phase::stopped: return "stopped";
   }
   return "child_phase(?)";
 }

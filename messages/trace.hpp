@@ -42,17 +42,17 @@ bool operator==(const correlation_id& x, const correlation_id& y);
 bool operator==(const causation_id& x, const causation_id& y);
 bool operator==(const trace& x, const trace& y);
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, correlation_id& x) {
   return f(caf::meta::type_name("athanor.correlation_id"), x.value);
 }
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, causation_id& x) {
   return f(caf::meta::type_name("athanor.causation_id"), x.value);
 }
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, trace& x) {
   return f(caf::meta::type_name("athanor.trace"), x.id, x.correlation,
            x.causation);

@@ -12,8 +12,8 @@ namespace athanor::log {
 
 namespace {
 
-constexpr std::string_view level_names[]
-  = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+constexpr std::string_view level_names[] = {"trace", "debug",    "info", "warn",
+                                            "error", "critical", "off"};
 
 spdlog::level::level_enum to_spdlog(level x) {
   return static_cast<spdlog::level::level_enum>(static_cast<int>(x));
@@ -182,21 +182,11 @@ std::string json_escape(std::string_view text) {
   out.reserve(text.size());
   for (unsigned char c : text) {
     switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
       default:
         if (c < 0x20) {
           char buf[8];

@@ -33,19 +33,18 @@ std::string to_string(format x);
 /// One structured value. A secret cannot become a field: pass its
 /// fingerprint.
 class field {
-public:
-  using value_type
-    = std::variant<std::string, int64_t, uint64_t, double, bool>;
+ public:
+  using value_type = std::variant<std::string, int64_t, uint64_t, double, bool>;
 
   field(std::string_view key, std::string value)
-    : key_(key), value_(std::move(value)) {}
+      : key_(key), value_(std::move(value)) {}
   field(std::string_view key, std::string_view value)
-    : key_(key), value_(std::string{value}) {}
+      : key_(key), value_(std::string{value}) {}
   field(std::string_view key, const char* value)
-    : key_(key), value_(std::string{value}) {}
+      : key_(key), value_(std::string{value}) {}
   field(std::string_view key, bool value) : key_(key), value_(value) {}
   field(std::string_view key, double value) : key_(key), value_(value) {}
-  template <class T, class = std::enable_if_t<std::is_integral_v<T>>>
+  template<class T, class = std::enable_if_t<std::is_integral_v<T>>>
   field(std::string_view key, T value) : key_(key) {
     if constexpr (std::is_signed_v<T>)
       value_ = static_cast<int64_t>(value);
@@ -62,7 +61,7 @@ public:
     return value_;
   }
 
-private:
+ private:
   std::string_view key_;
   value_type value_;
 };

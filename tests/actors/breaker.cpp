@@ -15,8 +15,8 @@ struct recorder_state {
   static inline const char* name = "recorder";
 };
 
-using recorder_actor
-  = caf::stateful_actor<recorder_state, breaker_listener_actor::base>;
+using recorder_actor = caf::stateful_actor<recorder_state,
+                                           breaker_listener_actor::base>;
 
 breaker_listener_actor::behavior_type
 recorder(breaker_listener_actor::stateful_pointer<recorder_state> self) {
@@ -132,8 +132,7 @@ CAF_TEST(an open breaker refuses with a typed error carrying retry_after) {
   auto refused = ask();
   CAF_REQUIRE(!refused);
   CAF_CHECK_EQUAL(errc_of(refused.error()), engine_errc::breaker_open);
-  CAF_CHECK_EQUAL(retry_after(refused.error()),
-                  std::chrono::nanoseconds{40s});
+  CAF_CHECK_EQUAL(retry_after(refused.error()), std::chrono::nanoseconds{40s});
   CAF_CHECK_EQUAL(snapshot().until_half_open, caf::timespan{40s});
   CAF_CHECK_EQUAL(snapshot().counters.permits_refused, 1u);
 }
@@ -290,8 +289,7 @@ CAF_TEST(forced open refuses everything and has no timer) {
 
 CAF_TEST(a disabled breaker admits everything and never trips) {
   start();
-  CAF_CHECK_EQUAL(fetch<breaker_state>(brk, disable_atom::value,
-                                         trace::root()),
+  CAF_CHECK_EQUAL(fetch<breaker_state>(brk, disable_atom::value, trace::root()),
                   breaker_state::disabled);
   fail_calls(50);
   CAF_CHECK_EQUAL(state(), breaker_state::disabled);
@@ -334,7 +332,8 @@ CAF_TEST(an invalid config is refused naming every option) {
   CAF_REQUIRE(!result);
   CAF_CHECK_EQUAL(errc_of(result.error()), engine_errc::invalid_config);
   auto text = detail_of(result.error());
-  CAF_CHECK(text.find("athanor.breaker.failure-threshold") != std::string::npos);
+  CAF_CHECK(text.find("athanor.breaker.failure-threshold")
+            != std::string::npos);
   CAF_CHECK(text.find("athanor.breaker.open-duration") != std::string::npos);
   CAF_CHECK(text.find("athanor.breaker.failure-rate-threshold")
             != std::string::npos);

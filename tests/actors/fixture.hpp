@@ -18,7 +18,7 @@ struct fixture_base : test_coordinator_fixture<athanor_test_config> {
   /// Sends a request, runs the actors (no timers) and returns the reply.
   /// Replaces the DSL's `request<T>()`, which does not compile on CAF 0.17.6
   /// (it uses an undefined FAIL macro).
-  template <class T, class Handle, class... Ts>
+  template<class T, class Handle, class... Ts>
   T fetch(const Handle& hdl, Ts&&... xs) {
     T result{};
     auto response = self->request(hdl, caf::infinite, std::forward<Ts>(xs)...);

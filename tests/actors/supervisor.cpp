@@ -29,7 +29,8 @@ caf::behavior stubborn(caf::event_based_actor* self) {
   return {[](finish_atom) {}};
 }
 
-child_spec spec_of(std::string id, restart_policy restart = restart_policy::permanent) {
+child_spec spec_of(std::string id,
+                   restart_policy restart = restart_policy::permanent) {
   return {std::move(id),
           [](caf::actor_system& sys) { return sys.spawn(worker); }, restart,
           5s};
@@ -88,7 +89,8 @@ struct fixture : fixture_base {
 
   bool alive(const caf::actor& hdl) {
     auto ptr = caf::actor_cast<caf::abstract_actor*>(hdl);
-    return ptr != nullptr && !ptr->getf(caf::abstract_actor::is_terminated_flag);
+    return ptr != nullptr
+           && !ptr->getf(caf::abstract_actor::is_terminated_flag);
   }
 
   size_t advance(caf::timespan d) {
@@ -174,10 +176,9 @@ CAF_TEST(the intensity window runs on the simulated clock) {
 }
 
 CAF_TEST(restart policies decide on normal and abnormal exits) {
-  start(immediate(10, 5s),
-        {spec_of("perm", restart_policy::permanent),
-         spec_of("trans", restart_policy::transient),
-         spec_of("temp", restart_policy::temporary)});
+  start(immediate(10, 5s), {spec_of("perm", restart_policy::permanent),
+                            spec_of("trans", restart_policy::transient),
+                            spec_of("temp", restart_policy::temporary)});
   // Normal exits: only the permanent child comes back.
   for (auto id : {"perm", "trans", "temp"}) {
     self->send(child(id), finish_atom::value);
@@ -239,8 +240,8 @@ CAF_TEST(shutdown stops children in reverse start order) {
   std::vector<caf::actor_addr> order;
   for (int i = 0; i < 4; ++i)
     self->receive([&](caf::down_msg& msg) { order.push_back(msg.source); });
-  std::vector<caf::actor_addr> expected{c.address(), b.address(),
-                                        a.address(), sup.address()};
+  std::vector<caf::actor_addr> expected{c.address(), b.address(), a.address(),
+                                        sup.address()};
   CAF_CHECK_EQUAL(order, expected);
   sup = nullptr;
 }
@@ -286,9 +287,9 @@ CAF_TEST(the overall shutdown deadline kills what is left) {
   auto cfg = immediate(3, 5s);
   cfg.shutdown_deadline = 4s;
   auto stubborn_spec = [](std::string id) {
-    return child_spec{std::move(id),
-                      [](caf::actor_system& sys) { return sys.spawn(stubborn); },
-                      restart_policy::permanent, 3s};
+    return child_spec{
+      std::move(id), [](caf::actor_system& sys) { return sys.spawn(stubborn); },
+      restart_policy::permanent, 3s};
   };
   start(cfg, {stubborn_spec("s1"), stubborn_spec("s2")});
   auto s1 = child("s1");
@@ -308,9 +309,8 @@ CAF_TEST(the overall shutdown deadline kills what is left) {
 CAF_TEST(invalid specs are refused naming the problem) {
   auto cfg = immediate(3, 5s);
   cfg.period = 0s;
-  auto result = spawn_supervisor(sys, cfg,
-                                 {spec_of("dup"), spec_of("dup"),
-                                  child_spec{"nostart", nullptr}});
+  auto result = spawn_supervisor(
+    sys, cfg, {spec_of("dup"), spec_of("dup"), child_spec{"nostart", nullptr}});
   CAF_REQUIRE(!result);
   auto text = detail_of(result.error());
   CAF_CHECK(text.find("athanor.supervisor.period") != std::string::npos);

@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <fstream>
 
-#include <unistd.h>
 #include <sstream>
+#include <unistd.h>
 
 using namespace athanor;
 using namespace std::chrono_literals;
@@ -76,10 +76,10 @@ CAF_TEST(the command line beats the environment which beats the file) {
   std::remove(path.c_str());
   CAF_REQUIRE(loaded.problems.empty());
   auto& cfg = loaded.config;
-  CAF_CHECK_EQUAL(cfg.endpoints.feed, "sip");                 // file
-  CAF_CHECK_EQUAL(cfg.endpoints.data_url, "http://env:2");    // env alias
-  CAF_CHECK_EQUAL(cfg.endpoints.base_url, "http://cli:1");    // cli
-  CAF_CHECK_EQUAL(cfg.breaker.failure_threshold, 9u);         // cli
+  CAF_CHECK_EQUAL(cfg.endpoints.feed, "sip"); // file
+  CAF_CHECK_EQUAL(cfg.endpoints.data_url, "http://env:2"); // env alias
+  CAF_CHECK_EQUAL(cfg.endpoints.base_url, "http://cli:1"); // cli
+  CAF_CHECK_EQUAL(cfg.breaker.failure_threshold, 9u); // cli
   CAF_CHECK_EQUAL(cfg.breaker.open_duration, std::chrono::nanoseconds{45s});
 }
 
@@ -145,7 +145,8 @@ CAF_TEST(the example config lists every option with its default) {
 }
 
 CAF_TEST(positional arguments and CAF options are kept apart) {
-  auto loaded = load_config({"execute", "plan.json", "--scheduler.max-threads=2",
+  auto loaded = load_config({"execute", "plan.json",
+                             "--scheduler.max-threads=2",
                              "--athanor.log.level=debug"},
                             {});
   CAF_CHECK(loaded.problems.empty());

@@ -31,7 +31,7 @@ CAF_TEST(delays grow exponentially up to the cap) {
   CAF_CHECK_EQUAL(policy.attempts(), 6u);
 }
 
-CAF_TEST(a stable run resets the schedule and a short one does not) {
+CAF_TEST(a stable run resets the schedule and a short one does not ) {
   backoff_policy policy{exact(1s, 30s)};
   policy.next_delay();
   policy.next_delay();
@@ -59,7 +59,8 @@ CAF_TEST(jitter stays within its bounds and is reproducible from the seed) {
   CAF_CHECK_GREATER(distinct.size(), 900u);
   cfg.seed = 43;
   backoff_policy c{cfg};
-  CAF_CHECK_NOT_EQUAL(c.next_delay(), backoff_policy{exact(10s, 10min)}.next_delay());
+  CAF_CHECK_NOT_EQUAL(c.next_delay(),
+                      backoff_policy{exact(10s, 10min)}.next_delay());
 }
 
 CAF_TEST(jitter never exceeds the cap) {

@@ -28,8 +28,8 @@ struct fixture {
     return d.granted->id;
   }
 
-  std::optional<breaker_policy::transition>
-  call(breaker_policy& policy, call_outcome outcome) {
+  std::optional<breaker_policy::transition> call(breaker_policy& policy,
+                                                 call_outcome outcome) {
     return policy.record(now, grant(policy), outcome);
   }
 };
@@ -225,19 +225,18 @@ CAF_TEST(validation names every invalid option at once) {
   std::set<std::string> options;
   for (auto& p : problems)
     options.insert(p.option);
-  std::set<std::string> expected{
-    "athanor.breaker.failure-threshold",
-    "athanor.breaker.failure-rate-threshold",
-    "athanor.breaker.minimum-calls",
-    "athanor.breaker.window-size",
-    "athanor.breaker.open-duration",
-    "athanor.breaker.slow-call-duration",
-    "athanor.breaker.open-backoff-multiplier",
-    "athanor.breaker.open-jitter",
-    "athanor.breaker.half-open-max-probes",
-    "athanor.breaker.success-threshold",
-    "athanor.breaker.min-attempt-interval",
-    "athanor.breaker.probe-timeout"};
+  std::set<std::string> expected{"athanor.breaker.failure-threshold",
+                                 "athanor.breaker.failure-rate-threshold",
+                                 "athanor.breaker.minimum-calls",
+                                 "athanor.breaker.window-size",
+                                 "athanor.breaker.open-duration",
+                                 "athanor.breaker.slow-call-duration",
+                                 "athanor.breaker.open-backoff-multiplier",
+                                 "athanor.breaker.open-jitter",
+                                 "athanor.breaker.half-open-max-probes",
+                                 "athanor.breaker.success-threshold",
+                                 "athanor.breaker.min-attempt-interval",
+                                 "athanor.breaker.probe-timeout"};
   CAF_CHECK_EQUAL(options, expected);
   cfg = breaker_config{};
   cfg.failure_rate_threshold = 0.0;

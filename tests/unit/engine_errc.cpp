@@ -78,6 +78,5 @@ CAF_TEST(the registered category renders errors readably) {
   CAF_CHECK_EQUAL(render(err), sys.render(err));
   auto refused = make_retry_error(engine_errc::breaker_open,
                                   std::chrono::milliseconds{1500});
-  CAF_CHECK(sys.render(refused).find("athanor.breaker_open: retry after")
-            == 0);
+  CAF_CHECK(sys.render(refused).find("athanor.breaker_open: retry after") == 0);
 }

@@ -35,8 +35,8 @@ void check_clean(const std::string& output, const char* path) {
 }
 
 // A secret cannot reach a log field or a string by accident.
-static_assert(!std::is_constructible_v<log::field, std::string_view,
-                                       const secret&>);
+static_assert(
+  !std::is_constructible_v<log::field, std::string_view, const secret&>);
 static_assert(!std::is_convertible_v<secret, std::string>);
 static_assert(!std::is_convertible_v<secret, std::string_view>);
 
@@ -91,8 +91,7 @@ CAF_TEST(a canary secret never appears in any output) {
     log::configure({fmt, log::level::trace}, captured);
     log::info("test", "credentials_loaded",
               {{"key_fingerprint", creds.fingerprint()}});
-    log::error("test", "auth_failed", trace::root(),
-               {{"error", render(err)}});
+    log::error("test", "auth_failed", trace::root(), {{"error", render(err)}});
     check_clean(captured.str(), "log");
     CAF_CHECK(captured.str().find(creds.fingerprint()) != std::string::npos);
   }
