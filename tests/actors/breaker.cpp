@@ -270,6 +270,27 @@ CAF_TEST(a failure rate over the window trips when configured) {
   CAF_CHECK_EQUAL(transitions().back().reason, "failure rate");
 }
 
+CAF_TEST(a time window forgets failures as simulated time passes) {
+  auto cfg = test_config();
+  cfg.failure_threshold = 100;
+  cfg.failure_rate_threshold = 50.0;
+  cfg.window = window_kind::time;
+  cfg.window_duration = 10s;
+  cfg.minimum_calls = 4;
+  start(cfg);
+  fail_calls(3);
+  CAF_CHECK_EQUAL(snapshot().window_failures, 3u);
+  advance(10s);
+  CAF_CHECK_EQUAL(snapshot().window_calls, 0u);
+  // Without eviction this would be 4 failures of 5 calls.
+  report(grant(), call_outcome::failure);
+  report(grant(), call_outcome::success);
+  report(grant(), call_outcome::success);
+  report(grant(), call_outcome::success);
+  CAF_CHECK_EQUAL(state(), breaker_state::closed);
+  CAF_CHECK_EQUAL(snapshot().failure_rate, 25.0);
+}
+
 CAF_TEST(forced open refuses everything and has no timer) {
   start();
   auto cmd = trace::root("operator-1");
