@@ -1,0 +1,137 @@
+// Client messages are rare (auth, a few subscription changes), so they are
+// decoded from a DOM for clarity; MessagePack is converted to the same DOM
+// so both codecs share one decoder.
+
+#include "protocol/market_data.hpp"
+
+#include <msgpack.hpp>
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
+namespace athanor::protocol {
+
+namespace {
+
+using json_value = rapidjson::Value;
+using json_allocator = rapidjson::Document::AllocatorType;
+
+// Returns false for what JSON cannot hold (extensions, binary keys).
+bool to_json(const msgpack::object& in, json_value& out,
+             json_allocator& alloc) {
+  switch (in.type) {
+    case msgpack::type::NIL: out.SetNull(); return true;
+    case msgpack::type::BOOLEAN: out.SetBool(in.via.boolean); return true;
+    case msgpack::type::POSITIVE_INTEGER:
+      out.SetUint64(in.via.u64);
+      return true;
+    case msgpack::type::NEGATIVE_INTEGER: out.SetInt64(in.via.i64); return true;
+    case msgpack::type::FLOAT32:
+    case msgpack::type::FLOAT64: out.SetDouble(in.via.f64); return true;
+    case msgpack::type::STR:
+    case msgpack::type::BIN:
+      out.SetString(in.via.str.ptr, in.via.str.size, alloc);
+      return true;
+    case msgpack::type::ARRAY:
+      out.SetArray();
+      for (uint32_t i = 0; i < in.via.array.size; ++i) {
+        json_value element;
+        if (!to_json(in.via.array.ptr[i], element, alloc))
+          return false;
+        out.PushBack(element, alloc);
+      }
+      return true;
+    case msgpack::type::MAP:
+      out.SetObject();
+      for (uint32_t i = 0; i < in.via.map.size; ++i) {
+        auto& kv = in.via.map.ptr[i];
+        if (kv.key.type != msgpack::type::STR)
+          return false;
+        json_value name{kv.key.via.str.ptr, kv.key.via.str.size, alloc};
+        json_value value;
+        if (!to_json(kv.val, value, alloc))
+          return false;
+        out.AddMember(name, value, alloc);
+      }
+      return true;
+    default: return false;
+  }
+}
+
+bool fail(decode_problem& problem, std::string field, std::string message) {
+  problem = decode_problem{std::move(field), 0, std::move(message)};
+  return false;
+}
+
+bool read_string(const json_value& obj, const char* name, std::string& out,
+                 decode_problem& problem) {
+  auto i = obj.FindMember(name);
+  if (i == obj.MemberEnd() || !i->value.IsString())
+    return fail(problem, name, "must be a string");
+  out.assign(i->value.GetString(), i->value.GetStringLength());
+  return true;
+}
+
+bool decode_dom(const json_value& doc, client_message& out,
+                decode_problem& problem) {
+  if (!doc.IsObject())
+    return fail(problem, "message", "must be a map");
+  std::string action;
+  if (!read_string(doc, "action", action, problem))
+    return false;
+  if (action == "auth") {
+    std::string key;
+    std::string secret_key;
+    if (!read_string(doc, "key", key, problem)
+        || !read_string(doc, "secret", secret_key, problem))
+      return false;
+    out.action = client_message::auth;
+    out.creds = credentials{secret{std::move(key)},
+                            secret{std::move(secret_key)}};
+    return true;
+  }
+  if (action != "subscribe" && action != "unsubscribe")
+    return fail(problem, "action", "unknown action '" + action + "'");
+  out.action = action == "subscribe" ? client_message::subscribe
+                                     : client_message::unsubscribe;
+  for (auto x : all_channels) {
+    auto i = doc.FindMember(wire_name(x));
+    if (i == doc.MemberEnd() || i->value.IsNull())
+      continue;
+    if (!i->value.IsArray())
+      return fail(problem, wire_name(x), "must be an array of symbols");
+    for (auto& symbol : i->value.GetArray()) {
+      if (!symbol.IsString() || symbol.GetStringLength() == 0)
+        return fail(problem, wire_name(x), "symbols must be non-empty strings");
+      out.channels[x].emplace_back(symbol.GetString(),
+                                   symbol.GetStringLength());
+    }
+  }
+  return true;
+}
+
+} // namespace
+
+bool decode_client_message(codec c, const std::string& frame,
+                           client_message& out, decode_problem& problem) {
+  out = client_message{};
+  rapidjson::Document doc;
+  if (c == codec::json) {
+    doc.Parse(frame.data(), frame.size());
+    if (doc.HasParseError())
+      return fail(problem, "message",
+                  rapidjson::GetParseError_En(doc.GetParseError()));
+    return decode_dom(doc, out, problem);
+  }
+  msgpack::object_handle handle;
+  try {
+    handle = msgpack::unpack(frame.data(), frame.size());
+  } catch (const msgpack::unpack_error& e) {
+    // Includes size_overflow: both mean a malformed message.
+    return fail(problem, "message", e.what());
+  }
+  if (!to_json(handle.get(), doc, doc.GetAllocator()))
+    return fail(problem, "message", "holds a value JSON cannot express");
+  return decode_dom(doc, out, problem);
+}
+
+} // namespace athanor::protocol
