@@ -83,6 +83,31 @@ key key_of(std::string_view name) {
       default: return key::other;
     }
   }
+  if (name.size() == 2) {
+    auto pair = [](char a, char b) { return (a << 8) | b; };
+    switch (pair(name[0], name[1])) {
+      case pair('b', 'x'): return key::bx;
+      case pair('b', 'p'): return key::bp;
+      case pair('b', 's'): return key::bs;
+      case pair('a', 'x'): return key::ax;
+      case pair('a', 'p'): return key::ap;
+      case pair('a', 's'): return key::as;
+      case pair('v', 'w'): return key::vw;
+      case pair('s', 'c'): return key::sc;
+      case pair('s', 'm'): return key::sm;
+      case pair('r', 'c'): return key::rc;
+      case pair('r', 'm'): return key::rm;
+      case pair('o', 'i'): return key::oi;
+      case pair('o', 'p'): return key::op;
+      case pair('o', 's'): return key::os;
+      case pair('o', 'c'): return key::oc;
+      case pair('c', 'i'): return key::ci;
+      case pair('c', 'p'): return key::cp;
+      case pair('c', 's'): return key::cs;
+      case pair('c', 'c'): return key::cc;
+      default: return key::other;
+    }
+  }
   for (size_t i = 0; i < key_count; ++i)
     if (key_names[i] == name)
       return static_cast<key>(i);
@@ -96,12 +121,14 @@ bool record_builder::fail(std::string field, std::string message) {
 }
 
 void record_builder::begin_record() {
-  for (auto& x : slots_)
-    x.k = kind::none;
+  present_ = 0;
   for (auto& x : codes_)
     x.clear();
-  for (auto& x : subscriptions_.symbols)
-    x.clear();
+  if (used_subscriptions_) {
+    for (auto& x : subscriptions_.symbols)
+      x.clear();
+    used_subscriptions_ = false;
+  }
   bids_.clear();
   asks_.clear();
   bad_array_ = false;
@@ -112,11 +139,8 @@ void record_builder::skip_structure() {
   // A known field holding a structure it should not: its readers will
   // reject the record with "must be a ..." (an unknown key is counted once,
   // when it is seen).
-  if (current_ != key::other) {
-    auto& x = slots_[static_cast<size_t>(current_)];
-    x.k = kind::array;
-    x.offset = offset_;
-  }
+  if (auto x = field_slot())
+    x->k = kind::array;
   skip_depth_ = 1;
 }
 
@@ -134,9 +158,9 @@ bool record_builder::begin_array() {
         skip_structure();
         return true;
       }
-      auto& x = slots_[static_cast<size_t>(current_)];
-      x.k = kind::array;
-      x.offset = offset_;
+      field_slot()->k = kind::array;
+      if (is_channel_key(current_))
+        used_subscriptions_ = true;
       depth_ = 3;
       return true;
     }
@@ -229,16 +253,19 @@ bool record_builder::map_key(std::string_view name) {
   return true;
 }
 
-bool record_builder::scalar(slot value) {
-  if (skip_depth_ > 0)
-    return true;
-  value.offset = offset_;
+record_builder::slot* record_builder::field_slot() {
+  if (current_ == key::other)
+    return nullptr;
+  auto index = static_cast<unsigned>(current_);
+  present_ |= uint64_t{1} << index;
+  auto& x = slots_[index];
+  x.offset = offset_;
+  return &x;
+}
+
+bool record_builder::element(const slot& value) {
   switch (depth_) {
     case 0: return fail("frame", "expected an array of records");
-    case 2:
-      if (current_ != key::other)
-        slots_[static_cast<size_t>(current_)] = value;
-      return true;
     case 3: {
       if (auto index = codes_index(current_); index >= 0) {
         if (value.k == kind::string && value.s.size() == 1)
@@ -284,72 +311,73 @@ bool record_builder::scalar(slot value) {
   }
 }
 
+// Scalars inside a record (depth 2) are the hot path: they go straight into
+// their slot. Everything else goes through `element`.
+#define ATHANOR_SCALAR(assign)   \
+  if (skip_depth_ > 0)           \
+    return true;                 \
+  if (depth_ == 2) {             \
+    if (auto x = field_slot()) { \
+      assign;                    \
+    }                            \
+    return true;                 \
+  }                              \
+  slot tmp;                      \
+  {                              \
+    auto x = &tmp;               \
+    assign;                      \
+  }                              \
+  return element(tmp);
+
 bool record_builder::string(std::string_view value) {
-  slot x;
-  x.k = kind::string;
-  x.s = value;
-  return scalar(x);
+  ATHANOR_SCALAR(x->k = kind::string; x->s = value)
 }
 
 bool record_builder::integer(int64_t value) {
-  slot x;
-  x.k = kind::integer;
-  x.i = value;
-  return scalar(x);
+  ATHANOR_SCALAR(x->k = kind::integer; x->i = value)
 }
 
 bool record_builder::unsigned_integer(uint64_t value) {
   if (value <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
     return integer(static_cast<int64_t>(value));
-  slot x;
-  x.k = kind::unsigned_integer;
-  x.u = value;
-  return scalar(x);
+  ATHANOR_SCALAR(x->k = kind::unsigned_integer; x->u = value)
 }
 
 bool record_builder::number(double value) {
-  slot x;
-  x.k = kind::number;
-  x.d = value;
-  return scalar(x);
+  ATHANOR_SCALAR(x->k = kind::number; x->d = value)
 }
 
 bool record_builder::boolean(bool value) {
-  slot x;
-  x.k = kind::boolean;
-  x.b = value;
-  return scalar(x);
+  ATHANOR_SCALAR(x->k = kind::boolean; x->b = value)
 }
 
 bool record_builder::null() {
   // Optional fields may be null: the same as absent.
-  slot x;
-  return scalar(x);
+  ATHANOR_SCALAR(x->k = kind::none)
 }
 
 bool record_builder::timestamp(int64_t ns) {
-  slot x;
-  x.k = kind::timestamp;
-  x.i = ns;
-  return scalar(x);
+  ATHANOR_SCALAR(x->k = kind::timestamp; x->i = ns)
 }
+
+#undef ATHANOR_SCALAR
 
 // -- reading fields -----------------------------------------------------------
 
 void record_builder::reject(key k, const std::string& message) {
   auto& x = slots_[static_cast<size_t>(k)];
-  auto type = slots_[static_cast<size_t>(key::T)];
+  auto& type = slots_[static_cast<size_t>(key::T)];
   std::string label = "record " + std::to_string(record_index_);
-  if (type.k == kind::string)
+  if (has(key::T) && type.k == kind::string)
     label += " (T=" + std::string{type.s} + ")";
-  out_.rejected.push_back(
-    decode_problem{name_of(k), x.k == kind::none ? record_offset_ : x.offset,
-                   label + ": " + message});
+  auto present = has(k) && x.k != kind::none;
+  out_.rejected.push_back(decode_problem{
+    name_of(k), present ? x.offset : record_offset_, label + ": " + message});
 }
 
 bool record_builder::read(key k, double& out, bool required) {
   auto& x = slots_[static_cast<size_t>(k)];
-  switch (x.k) {
+  switch (has(k) ? x.k : kind::none) {
     case kind::number: out = x.d; return true;
     case kind::integer: out = static_cast<double>(x.i); return true;
     case kind::unsigned_integer: out = static_cast<double>(x.u); return true;
@@ -365,7 +393,7 @@ bool record_builder::read(key k, double& out, bool required) {
 
 bool record_builder::read(key k, int64_t& out, bool required) {
   auto& x = slots_[static_cast<size_t>(k)];
-  switch (x.k) {
+  switch (has(k) ? x.k : kind::none) {
     case kind::integer: out = x.i; return true;
     case kind::none:
       if (required)
@@ -390,7 +418,7 @@ bool record_builder::read(key k, int64_t& out, bool required) {
 
 bool record_builder::read(key k, uint64_t& out, bool required) {
   auto& x = slots_[static_cast<size_t>(k)];
-  switch (x.k) {
+  switch (has(k) ? x.k : kind::none) {
     case kind::integer:
       if (x.i < 0) {
         reject(k, "field '" + name_of(k) + "' must not be negative");
@@ -420,11 +448,12 @@ bool record_builder::read(key k, uint64_t& out, bool required) {
 
 bool record_builder::read(key k, std::string& out, bool required) {
   auto& x = slots_[static_cast<size_t>(k)];
-  if (x.k == kind::string) {
+  auto k_kind = has(k) ? x.k : kind::none;
+  if (k_kind == kind::string) {
     out.assign(x.s.data(), x.s.size());
     return true;
   }
-  if (x.k == kind::none) {
+  if (k_kind == kind::none) {
     if (required)
       reject(k, "missing field '" + name_of(k) + "'");
     return !required;
@@ -435,11 +464,12 @@ bool record_builder::read(key k, std::string& out, bool required) {
 
 bool record_builder::read(key k, char& out, bool required) {
   auto& x = slots_[static_cast<size_t>(k)];
-  if (x.k == kind::string) {
+  auto k_kind = has(k) ? x.k : kind::none;
+  if (k_kind == kind::string) {
     out = x.s.empty() ? '\0' : x.s[0];
     return true;
   }
-  if (x.k == kind::none) {
+  if (k_kind == kind::none) {
     if (required)
       reject(k, "missing field '" + name_of(k) + "'");
     return !required;
@@ -450,6 +480,10 @@ bool record_builder::read(key k, char& out, bool required) {
 
 bool record_builder::read_time(timestamp_ns& out) {
   auto& x = slots_[static_cast<size_t>(key::t)];
+  if (!has(key::t)) {
+    reject(key::t, "missing field 't'");
+    return false;
+  }
   if (x.k == kind::timestamp) {
     out = x.i;
     return true;
@@ -471,7 +505,7 @@ bool record_builder::read_time(timestamp_ns& out) {
 
 bool record_builder::read_codes(key k, condition_codes& out) {
   auto& x = slots_[static_cast<size_t>(k)];
-  if (x.k == kind::none)
+  if (!has(k) || x.k == kind::none)
     return true;
   if (x.k != kind::array) {
     reject(k, "field '" + name_of(k) + "' must be an array");
@@ -488,7 +522,7 @@ bool record_builder::read_common(Record& rec) {
 
 void record_builder::finish_record() {
   auto& type_slot = slots_[static_cast<size_t>(key::T)];
-  if (type_slot.k != kind::string) {
+  if (!has(key::T) || type_slot.k != kind::string) {
     reject(key::T, "missing field 'T'");
     return;
   }
@@ -500,103 +534,105 @@ void record_builder::finish_record() {
   if (type.size() == 1) {
     switch (type[0]) {
       case 't': {
-        trade rec;
-        if (read_common(rec) && read(key::i, rec.id, false)
-            && read(key::x, rec.exchange, false)
-            && read(key::p, rec.price, true) && read(key::s, rec.size, true)
-            && read_codes(key::c, rec.conditions)
-            && read(key::z, rec.tape, false)
-            && read(key::tks, rec.taker_side, false))
-          out_.data.trades.push_back(std::move(rec));
+        auto& rec = out_.data.trades.emplace_back();
+        if (!(read_common(rec) && read(key::i, rec.id, false)
+              && read(key::x, rec.exchange, false)
+              && read(key::p, rec.price, true) && read(key::s, rec.size, true)
+              && read_codes(key::c, rec.conditions)
+              && read(key::z, rec.tape, false)
+              && read(key::tks, rec.taker_side, false)))
+          out_.data.trades.pop_back();
         return;
       }
       case 'q': {
-        quote rec;
-        if (read_common(rec) && read(key::bx, rec.bid_exchange, false)
-            && read(key::bp, rec.bid_price, true)
-            && read(key::bs, rec.bid_size, true)
-            && read(key::ax, rec.ask_exchange, false)
-            && read(key::ap, rec.ask_price, true)
-            && read(key::as, rec.ask_size, true)
-            && read_codes(key::c, rec.conditions)
-            && read(key::z, rec.tape, false))
-          out_.data.quotes.push_back(std::move(rec));
+        auto& rec = out_.data.quotes.emplace_back();
+        if (!(read_common(rec) && read(key::bx, rec.bid_exchange, false)
+              && read(key::bp, rec.bid_price, true)
+              && read(key::bs, rec.bid_size, true)
+              && read(key::ax, rec.ask_exchange, false)
+              && read(key::ap, rec.ask_price, true)
+              && read(key::as, rec.ask_size, true)
+              && read_codes(key::c, rec.conditions)
+              && read(key::z, rec.tape, false)))
+          out_.data.quotes.pop_back();
         return;
       }
       case 'b':
       case 'u':
       case 'd': {
-        bar rec;
+        auto& rec = out_.data.bars.emplace_back();
         rec.kind = type[0] == 'b'   ? bar_kind::minute
                    : type[0] == 'u' ? bar_kind::updated
                                     : bar_kind::daily;
-        if (read_common(rec) && read(key::o, rec.open, true)
-            && read(key::h, rec.high, true) && read(key::l, rec.low, true)
-            && read(key::c, rec.close, true) && read(key::v, rec.volume, true)
-            && read(key::vw, rec.vwap, false)
-            && read(key::n, rec.trade_count, false))
-          out_.data.bars.push_back(std::move(rec));
+        if (!(read_common(rec) && read(key::o, rec.open, true)
+              && read(key::h, rec.high, true) && read(key::l, rec.low, true)
+              && read(key::c, rec.close, true) && read(key::v, rec.volume, true)
+              && read(key::vw, rec.vwap, false)
+              && read(key::n, rec.trade_count, false)))
+          out_.data.bars.pop_back();
         return;
       }
       case 's': {
-        trading_status rec;
-        if (read_common(rec) && read(key::sc, rec.status_code, false)
-            && read(key::sm, rec.status_message, false)
-            && read(key::rc, rec.reason_code, false)
-            && read(key::rm, rec.reason_message, false)
-            && read(key::z, rec.tape, false))
-          out_.data.statuses.push_back(std::move(rec));
+        auto& rec = out_.data.statuses.emplace_back();
+        if (!(read_common(rec) && read(key::sc, rec.status_code, false)
+              && read(key::sm, rec.status_message, false)
+              && read(key::rc, rec.reason_code, false)
+              && read(key::rm, rec.reason_message, false)
+              && read(key::z, rec.tape, false)))
+          out_.data.statuses.pop_back();
         return;
       }
       case 'l': {
-        luld rec;
-        if (read_common(rec) && read(key::u, rec.limit_up, true)
-            && read(key::d, rec.limit_down, true)
-            && read(key::i, rec.indicator, false)
-            && read(key::z, rec.tape, false))
-          out_.data.lulds.push_back(std::move(rec));
+        auto& rec = out_.data.lulds.emplace_back();
+        if (!(read_common(rec) && read(key::u, rec.limit_up, true)
+              && read(key::d, rec.limit_down, true)
+              && read(key::i, rec.indicator, false)
+              && read(key::z, rec.tape, false)))
+          out_.data.lulds.pop_back();
         return;
       }
       case 'c': {
-        correction rec;
-        if (read_common(rec) && read(key::x, rec.exchange, false)
-            && read(key::oi, rec.original_id, true)
-            && read(key::op, rec.original_price, true)
-            && read(key::os, rec.original_size, true)
-            && read_codes(key::oc, rec.original_conditions)
-            && read(key::ci, rec.corrected_id, true)
-            && read(key::cp, rec.corrected_price, true)
-            && read(key::cs, rec.corrected_size, true)
-            && read_codes(key::cc, rec.corrected_conditions)
-            && read(key::z, rec.tape, false))
-          out_.data.corrections.push_back(std::move(rec));
+        auto& rec = out_.data.corrections.emplace_back();
+        if (!(read_common(rec) && read(key::x, rec.exchange, false)
+              && read(key::oi, rec.original_id, true)
+              && read(key::op, rec.original_price, true)
+              && read(key::os, rec.original_size, true)
+              && read_codes(key::oc, rec.original_conditions)
+              && read(key::ci, rec.corrected_id, true)
+              && read(key::cp, rec.corrected_price, true)
+              && read(key::cs, rec.corrected_size, true)
+              && read_codes(key::cc, rec.corrected_conditions)
+              && read(key::z, rec.tape, false)))
+          out_.data.corrections.pop_back();
         return;
       }
       case 'x': {
-        cancel_error rec;
-        if (read_common(rec) && read(key::i, rec.id, true)
-            && read(key::x, rec.exchange, false)
-            && read(key::p, rec.price, false) && read(key::s, rec.size, false)
-            && read(key::a, rec.action, true) && read(key::z, rec.tape, false))
-          out_.data.cancel_errors.push_back(std::move(rec));
+        auto& rec = out_.data.cancel_errors.emplace_back();
+        if (!(read_common(rec) && read(key::i, rec.id, true)
+              && read(key::x, rec.exchange, false)
+              && read(key::p, rec.price, false) && read(key::s, rec.size, false)
+              && read(key::a, rec.action, true)
+              && read(key::z, rec.tape, false)))
+          out_.data.cancel_errors.pop_back();
         return;
       }
       case 'i': {
-        imbalance rec;
-        if (read_common(rec) && read(key::p, rec.price, true)
-            && read(key::z, rec.tape, false))
-          out_.data.imbalances.push_back(std::move(rec));
+        auto& rec = out_.data.imbalances.emplace_back();
+        if (!(read_common(rec) && read(key::p, rec.price, true)
+              && read(key::z, rec.tape, false)))
+          out_.data.imbalances.pop_back();
         return;
       }
       case 'o': {
         orderbook rec;
         auto& reset = slots_[static_cast<size_t>(key::r)];
-        if (reset.k != kind::none && reset.k != kind::boolean) {
+        auto reset_kind = has(key::r) ? reset.k : kind::none;
+        if (reset_kind != kind::none && reset_kind != kind::boolean) {
           reject(key::r, "field 'r' must be a boolean");
           return;
         }
         if (read_common(rec)) {
-          rec.reset = reset.k == kind::boolean && reset.b;
+          rec.reset = reset_kind == kind::boolean && reset.b;
           rec.bids = bids_;
           rec.asks = asks_;
           out_.data.orderbooks.push_back(std::move(rec));

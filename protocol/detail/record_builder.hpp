@@ -72,6 +72,7 @@ enum class key : uint8_t {
 };
 
 inline constexpr size_t key_count = static_cast<size_t>(key::other);
+static_assert(key_count <= 64, "presence is tracked in a 64-bit mask");
 
 key key_of(std::string_view name);
 
@@ -129,8 +130,14 @@ class record_builder {
   };
 
   bool fail(std::string field, std::string message);
-  bool scalar(slot value);
+  // Returns the slot a scalar at depth 2 goes to, or null to drop it.
+  slot* field_slot();
+  // Scalars anywhere else (array elements, price levels, stray values).
+  bool element(const slot& value);
   void skip_structure();
+  bool has(key k) const {
+    return (present_ >> static_cast<unsigned>(k)) & 1u;
+  }
   void begin_record();
   void finish_record();
   void reject(key k, const std::string& message);
@@ -161,6 +168,9 @@ class record_builder {
   size_t record_offset_ = 0;
   key current_ = key::other;
   std::array<slot, key_count> slots_;
+  /// Which slots the current record set; the others hold stale values.
+  uint64_t present_ = 0;
+  bool used_subscriptions_ = false;
   // Array fields.
   std::array<condition_codes, 3> codes_; // c, oc, cc
   subscription_set subscriptions_;

@@ -1,0 +1,21 @@
+// athanor-bench: benchmarks that print figures beside a baseline measured in
+// the same run. `athanor-bench decode [--seconds=S]`.
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "bench.hpp"
+
+int main(int argc, char** argv) {
+  athanor::bench::options opts;
+  std::string which = argc > 1 ? argv[1] : "";
+  for (int i = 2; i < argc; ++i)
+    if (std::strncmp(argv[i], "--seconds=", 10) == 0)
+      opts.seconds = std::atof(argv[i] + 10);
+  if (which == "decode")
+    return athanor::bench::run_decode(opts);
+  std::fprintf(stderr, "usage: athanor-bench decode [--seconds=S]\n");
+  return 64;
+}
