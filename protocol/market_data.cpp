@@ -1,5 +1,7 @@
 #include "protocol/market_data.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 
@@ -62,9 +64,54 @@ class json_handler {
   bool Double(double x) {
     return at().number(x);
   }
-  bool RawNumber(const char*, rapidjson::SizeType, bool) {
-    return false; // not requested
+  // Numbers arrive as text and are converted here: RapidJSON 1.1's own
+  // full-precision conversion can read out of bounds and round wrongly
+  // (Tencent/rapidjson#1251, #340; fixed upstream after 1.1.0), while
+  // std::from_chars is exact.
+  bool RawNumber(const char* x, rapidjson::SizeType n, bool) {
+    auto& b = at();
+    auto end = x + n;
+    if (std::find_if(x, end, [](char c) { return c == '.' || c == 'e'
+                                                 || c == 'E'; })
+        == end) {
+      if (*x == '-') {
+        int64_t value;
+        if (std::from_chars(x, end, value).ec == std::errc{})
+          return b.integer(value);
+      } else {
+        uint64_t value;
+        if (std::from_chars(x, end, value).ec == std::errc{})
+          return b.unsigned_integer(value);
+      }
+      // Integers beyond 64 bits fall through to double.
+    }
+    double value;
+    auto result = std::from_chars(x, end, value);
+    if (result.ec == std::errc::result_out_of_range && result.ptr == end) {
+      // Underflow rounds to zero as IEEE strtod does; overflow is refused.
+      auto exponent = std::find_if(x, end,
+                                   [](char c) { return c == 'e' || c == 'E'; });
+      auto mantissa_zero = std::all_of(x, exponent, [](char c) {
+        return c == '0' || c == '.' || c == '-';
+      });
+      auto tiny = exponent != end && exponent + 1 != end
+                  && exponent[1] == '-';
+      // Without an exponent only huge integers overflow; leading zeros
+      // after the point ("0.000...1") underflow.
+      if (exponent == end)
+        tiny = x + 1 < end && (x[0] == '0' || (x[0] == '-' && x[1] == '0'));
+      if (tiny || mantissa_zero)
+        return b.number(*x == '-' ? -0.0 : 0.0);
+    }
+    if (result.ec != std::errc{} || result.ptr != end) {
+      number_out_of_range = true;
+      return false;
+    }
+    return b.number(value);
   }
+
+  /// Set when a number cannot be represented at all (1e999).
+  bool number_out_of_range = false;
   bool String(const char* x, rapidjson::SizeType n, bool) {
     return at().string({x, n});
   }
@@ -105,8 +152,14 @@ bool decode_json(std::string& frame, market_frame& out,
   json_handler handler{builder, stream};
   rapidjson::Reader reader;
   constexpr unsigned flags = rapidjson::kParseInsituFlag
-                             | rapidjson::kParseFullPrecisionFlag;
+                             | rapidjson::kParseNumbersAsStringsFlag;
   auto result = reader.Parse<flags>(stream, handler);
+  if (handler.number_out_of_range) {
+    problem = decode_problem{"frame", stream.Tell(),
+                             "number out of the range of a double"};
+    out.clear();
+    return false;
+  }
   if (builder.failed()) {
     problem = builder.problem();
     out.clear();

@@ -223,6 +223,23 @@ CAF_TEST(a malformed frame is refused whole with a byte offset) {
   failure(codec::msgpack, "\xc1");
 }
 
+CAF_TEST(numbers convert exactly and absurd ones are refused) {
+  // Found by fuzzing: RapidJSON 1.1's full-precision path crashed on this.
+  auto zeros = "[{\"T\":\"q\",\"S\":\"A\",\"bp\":0." + std::string(400, '0')
+               + "1,\"bs\":1,\"ap\":2.220446049250313e-16,\"as\":1,"
+                 "\"t\":\"2021-02-22T19:15:00Z\"}]";
+  auto frame = decode(codec::json, zeros);
+  CAF_REQUIRE_EQUAL(frame.data.quotes.size(), 1u);
+  CAF_CHECK_EQUAL(frame.data.quotes[0].bid_price, 0.0); // below denormals
+  // RapidJSON 1.1 returned half of this value (Tencent/rapidjson#340).
+  CAF_CHECK_EQUAL(frame.data.quotes[0].ask_price, 2.220446049250313e-16);
+  auto huge = failure(codec::json, R"([{"T":"q","p":1e999}])");
+  CAF_CHECK_EQUAL(huge.field, "frame");
+  auto big = decode(codec::json, R"([{"T":"t","S":"A","i":99999999999999999999,)"
+                                 R"("p":1,"s":1,"t":"2021-02-22T19:15:00Z"}])");
+  CAF_CHECK_EQUAL(big.rejected.size(), 1u); // not a 64-bit id
+}
+
 CAF_TEST(encoded batches decode to the same records in both codecs) {
   batch in;
   in.quotes.push_back({"AAPL", 'V', 150.25, 3, 'Q', 150.27, 1,
