@@ -71,8 +71,8 @@ class json_handler {
   bool RawNumber(const char* x, rapidjson::SizeType n, bool) {
     auto& b = at();
     auto end = x + n;
-    if (std::find_if(x, end, [](char c) { return c == '.' || c == 'e'
-                                                 || c == 'E'; })
+    if (std::find_if(x, end,
+                     [](char c) { return c == '.' || c == 'e' || c == 'E'; })
         == end) {
       if (*x == '-') {
         int64_t value;
@@ -94,8 +94,7 @@ class json_handler {
       auto mantissa_zero = std::all_of(x, exponent, [](char c) {
         return c == '0' || c == '.' || c == '-';
       });
-      auto tiny = exponent != end && exponent + 1 != end
-                  && exponent[1] == '-';
+      auto tiny = exponent != end && exponent + 1 != end && exponent[1] == '-';
       // Without an exponent only huge integers overflow; leading zeros
       // after the point ("0.000...1") underflow.
       if (exponent == end)

@@ -235,8 +235,9 @@ CAF_TEST(numbers convert exactly and absurd ones are refused) {
   CAF_CHECK_EQUAL(frame.data.quotes[0].ask_price, 2.220446049250313e-16);
   auto huge = failure(codec::json, R"([{"T":"q","p":1e999}])");
   CAF_CHECK_EQUAL(huge.field, "frame");
-  auto big = decode(codec::json, R"([{"T":"t","S":"A","i":99999999999999999999,)"
-                                 R"("p":1,"s":1,"t":"2021-02-22T19:15:00Z"}])");
+  auto big = decode(codec::json,
+                    R"([{"T":"t","S":"A","i":99999999999999999999,)"
+                    R"("p":1,"s":1,"t":"2021-02-22T19:15:00Z"}])");
   CAF_CHECK_EQUAL(big.rejected.size(), 1u); // not a 64-bit id
 }
 

@@ -1,0 +1,120 @@
+#define CAF_SUITE protocol.rest
+#include "protocol/rest.hpp"
+
+#include "caf/test/unit_test.hpp"
+
+#include "caf/deep_to_string.hpp"
+
+#include "vectors.hpp"
+
+using namespace athanor;
+using namespace athanor::protocol;
+
+CAF_TEST(order requests round trip exactly) {
+  for (auto path : {"rest/01_post_order_limit_request.json",
+                    "rest/02_post_order_notional_market_request.json"}) {
+    auto file = load_vector(path);
+    order_request req;
+    decode_problem problem;
+    CAF_REQUIRE(decode_order_request(file.json, req, problem));
+    CAF_CHECK_EQUAL(encode_order_request(req), file.json);
+  }
+}
+
+CAF_TEST(order classes other than simple are refused by name) {
+  order_request req;
+  decode_problem problem;
+  CAF_CHECK(!decode_order_request(
+    load_vector("rest/03_post_order_bracket_request.json").json, req, problem));
+  CAF_CHECK_EQUAL(problem.field, "order_class");
+}
+
+CAF_TEST(invalid order requests name the field) {
+  auto check = [](const std::string& body, const char* field) {
+    order_request req;
+    decode_problem problem;
+    CAF_CHECK(!decode_order_request(body, req, problem));
+    CAF_CHECK_EQUAL(problem.field, field);
+  };
+  check(R"({"symbol":"A","side":"buy","type":"market","time_in_force":"day"})",
+        "qty");
+  check(
+    R"({"symbol":"A","qty":"1","notional":"5","side":"buy","type":"market",)"
+    R"("time_in_force":"day"})",
+    "qty");
+  check(
+    R"({"symbol":"A","qty":"1","side":"buy","type":"limit","time_in_force":"day"})",
+    "limit_price");
+  check(
+    R"({"symbol":"A","qty":"1","side":"hold","type":"market","time_in_force":"day"})",
+    "side");
+  check(
+    R"({"symbol":"A","qty":"-1","side":"buy","type":"market","time_in_force":"day"})",
+    "qty");
+  check(R"({"qty":"1","side":"buy","type":"market","time_in_force":"day"})",
+        "symbol");
+  check(
+    R"({"symbol":"A","qty":"1","side":"buy","type":"market","time_in_force":"day",)"
+    R"("client_order_id":")"
+      + std::string(129, 'x') + "\"}",
+    "client_order_id");
+}
+
+CAF_TEST(an order response decodes and round trips) {
+  auto file = load_vector("rest/04_order_response_200.json");
+  order x;
+  decode_problem problem;
+  CAF_REQUIRE(decode_order(file.json, x, problem));
+  CAF_CHECK(!x.id.empty());
+  CAF_CHECK(!x.client_order_id.empty());
+  order again;
+  CAF_REQUIRE(decode_order(encode_order(x), again, problem));
+  CAF_CHECK_EQUAL(caf::deep_to_string(again), caf::deep_to_string(x));
+  std::vector<order> list;
+  CAF_REQUIRE(decode_orders(encode_orders({x, again}), list, problem));
+  CAF_CHECK_EQUAL(list.size(), 2u);
+}
+
+CAF_TEST(errors keep status code and message) {
+  auto dup = load_vector("rest/05_error_duplicate_client_order_id_422.json");
+  auto err = decode_api_error(422, dup.json);
+  CAF_CHECK_EQUAL(err.code, 40010001);
+  CAF_CHECK(is_duplicate_client_order_id(err));
+  // The same code with another message is not a duplicate.
+  CAF_CHECK(!is_duplicate_client_order_id(
+    decode_api_error(422, R"({"code":40010001,"message":"qty must be > 0"})")));
+  for (auto [path, status] :
+       {std::pair{"rest/06_error_insufficient_buying_power_403.json", 403},
+        {"rest/07_error_unauthorized_401.json", 401},
+        {"rest/08_error_rate_limited_429.json", 429},
+        {"rest/09_error_order_not_found_404.json", 404}}) {
+    auto e = decode_api_error(status, load_vector(path).json);
+    CAF_CHECK_EQUAL(e.http_status, status);
+    CAF_CHECK(!e.message.empty());
+  }
+  auto html = decode_api_error(502, "<html>Bad Gateway</html>");
+  CAF_CHECK_EQUAL(html.code, 0);
+  CAF_CHECK_EQUAL(html.message, "<html>Bad Gateway</html>");
+  auto round = decode_api_error(422, encode_api_error(err));
+  CAF_CHECK_EQUAL(round.message, err.message);
+}
+
+CAF_TEST(account and positions decode and round trip) {
+  account acct;
+  decode_problem problem;
+  CAF_REQUIRE(decode_account(
+    load_vector("rest/10_get_account_response.json").json, acct, problem));
+  CAF_CHECK(!acct.id.empty());
+  CAF_CHECK(static_cast<bool>(acct.buying_power));
+  account acct2;
+  CAF_REQUIRE(decode_account(encode_account(acct), acct2, problem));
+  CAF_CHECK_EQUAL(caf::deep_to_string(acct2), caf::deep_to_string(acct));
+  std::vector<position> positions;
+  CAF_REQUIRE(
+    decode_positions(load_vector("rest/11_get_positions_response.json").json,
+                     positions, problem));
+  CAF_REQUIRE(!positions.empty());
+  std::vector<position> again;
+  CAF_REQUIRE(decode_positions(encode_positions(positions), again, problem));
+  CAF_CHECK_EQUAL(caf::deep_to_string(again), caf::deep_to_string(positions));
+}
