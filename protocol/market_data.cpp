@@ -1,6 +1,7 @@
 #include "protocol/market_data.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -229,22 +230,22 @@ class msgpack_handler : public msgpack::null_visitor {
       return in_key_ ? b_.map_key({}) : b_.null();
     auto payload = x + 1;
     auto size = n - 1;
-    int64_t ns = 0;
+    std::optional<int64_t> ns;
     if (size == 4) {
-      ns = static_cast<int64_t>(load_be(payload, 4)) * 1'000'000'000;
+      ns = to_nanoseconds(static_cast<int64_t>(load_be(payload, 4)), 0);
     } else if (size == 8) {
       auto bits = load_be(payload, 8);
-      auto nanos = static_cast<int64_t>(bits >> 34);
-      auto seconds = static_cast<int64_t>(bits & 0x3ffffffffULL);
-      ns = seconds * 1'000'000'000 + nanos;
+      ns = to_nanoseconds(static_cast<int64_t>(bits & 0x3ffffffffULL),
+                          static_cast<int64_t>(bits >> 34));
     } else if (size == 12) {
-      auto nanos = static_cast<int64_t>(load_be(payload, 4));
-      auto seconds = static_cast<int64_t>(load_be(payload + 4, 8));
-      ns = seconds * 1'000'000'000 + nanos;
-    } else {
-      return in_key_ ? b_.map_key({}) : b_.null();
+      ns = to_nanoseconds(static_cast<int64_t>(load_be(payload + 4, 8)),
+                          static_cast<int64_t>(load_be(payload, 4)));
     }
-    return in_key_ ? b_.map_key({}) : b_.timestamp(ns);
+    // A timestamp int64 nanoseconds cannot hold is no timestamp: a record
+    // that needs it is rejected for its 't'.
+    if (!ns)
+      return in_key_ ? b_.map_key({}) : b_.string({});
+    return in_key_ ? b_.map_key({}) : b_.timestamp(*ns);
   }
   bool start_array(uint32_t) {
     return b_.begin_array();

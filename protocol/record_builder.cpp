@@ -84,7 +84,10 @@ key key_of(std::string_view name) {
     }
   }
   if (name.size() == 2) {
-    auto pair = [](char a, char b) { return (a << 8) | b; };
+    auto pair = [](char a, char b) {
+      return (static_cast<unsigned>(static_cast<unsigned char>(a)) << 8)
+             | static_cast<unsigned char>(b);
+    };
     switch (pair(name[0], name[1])) {
       case pair('b', 'x'): return key::bx;
       case pair('b', 'p'): return key::bp;

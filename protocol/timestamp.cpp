@@ -93,7 +93,15 @@ std::optional<int64_t> parse_rfc3339(std::string_view text) {
                               static_cast<unsigned>(day));
   auto seconds = days * 86400 + hour * 3600 + minute * 60 + second
                  - offset_seconds;
-  return seconds * 1'000'000'000 + fraction;
+  return to_nanoseconds(seconds, fraction);
+}
+
+std::optional<int64_t> to_nanoseconds(int64_t seconds, int64_t nanos) {
+  int64_t result;
+  if (__builtin_mul_overflow(seconds, int64_t{1'000'000'000}, &result)
+      || __builtin_add_overflow(result, nanos, &result))
+    return std::nullopt;
+  return result;
 }
 
 std::string format_rfc3339(int64_t ns) {

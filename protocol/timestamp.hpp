@@ -12,6 +12,10 @@ namespace athanor::protocol {
 /// the Unix epoch. Returns nullopt for anything else.
 std::optional<int64_t> parse_rfc3339(std::string_view text);
 
+/// Returns seconds * 1e9 + nanos, or nullopt if that leaves int64 (before
+/// 1677 or after 2262).
+std::optional<int64_t> to_nanoseconds(int64_t seconds, int64_t nanos);
+
 /// Formats nanoseconds since the epoch as RFC 3339 UTC with the fewest
 /// fractional digits that keep every nanosecond ("2021-02-22T19:15:00Z").
 std::string format_rfc3339(int64_t ns);

@@ -39,6 +39,13 @@ CAF_TEST(malformed timestamps are refused) {
     CAF_CHECK_EQUAL(parse_rfc3339(bad), std::nullopt);
 }
 
+CAF_TEST(times beyond int64 nanoseconds are refused) {
+  CAF_CHECK_EQUAL(parse_rfc3339("9999-12-31T23:59:59Z"), std::nullopt);
+  CAF_CHECK_EQUAL(parse_rfc3339("0001-01-01T00:00:00Z"), std::nullopt);
+  CAF_CHECK(parse_rfc3339("2262-04-11T23:47:16Z").has_value());
+  CAF_CHECK_EQUAL(to_nanoseconds(INT64_MAX / 1000, 0), std::nullopt);
+}
+
 CAF_TEST(formatting round trips) {
   for (auto text : {"2021-02-22T19:15:00Z", "2021-02-22T15:51:44.208Z",
                     "2021-02-22T15:51:45.335689322Z", "1970-01-01T00:00:00Z",
