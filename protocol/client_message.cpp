@@ -15,6 +15,11 @@ namespace {
 using json_value = rapidjson::Value;
 using json_allocator = rapidjson::Document::AllocatorType;
 
+// msgpack-cxx represents an empty string with a null pointer.
+const char* text_of(const msgpack::object_str& x) {
+  return x.size == 0 ? "" : x.ptr;
+}
+
 // Returns false for what JSON cannot hold (extensions, binary keys).
 bool to_json(const msgpack::object& in, json_value& out,
              json_allocator& alloc) {
@@ -29,7 +34,7 @@ bool to_json(const msgpack::object& in, json_value& out,
     case msgpack::type::FLOAT64: out.SetDouble(in.via.f64); return true;
     case msgpack::type::STR:
     case msgpack::type::BIN:
-      out.SetString(in.via.str.ptr, in.via.str.size, alloc);
+      out.SetString(text_of(in.via.str), in.via.str.size, alloc);
       return true;
     case msgpack::type::ARRAY:
       out.SetArray();
@@ -46,7 +51,7 @@ bool to_json(const msgpack::object& in, json_value& out,
         auto& kv = in.via.map.ptr[i];
         if (kv.key.type != msgpack::type::STR)
           return false;
-        json_value name{kv.key.via.str.ptr, kv.key.via.str.size, alloc};
+        json_value name{text_of(kv.key.via.str), kv.key.via.str.size, alloc};
         json_value value;
         if (!to_json(kv.val, value, alloc))
           return false;

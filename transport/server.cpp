@@ -1,0 +1,392 @@
+#include "transport/server.hpp"
+
+#include <atomic>
+#include <deque>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+namespace athanor::transport {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+ws_connection::~ws_connection() = default;
+ws_handler::~ws_handler() = default;
+
+const std::string& http_request::header(const std::string& lower_name) const {
+  static const std::string none;
+  auto i = headers.find(lower_name);
+  return i == headers.end() ? none : i->second;
+}
+
+std::string http_request::path() const {
+  return target.substr(0, target.find('?'));
+}
+
+std::string http_request::query(const std::string& name) const {
+  auto q = target.find('?');
+  if (q == std::string::npos)
+    return {};
+  auto rest = target.substr(q + 1);
+  size_t pos = 0;
+  while (pos <= rest.size()) {
+    auto end = rest.find('&', pos);
+    auto pair = rest.substr(pos, end == std::string::npos ? std::string::npos
+                                                          : end - pos);
+    auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name)
+      return eq == std::string::npos ? std::string{} : pair.substr(eq + 1);
+    if (end == std::string::npos)
+      break;
+    pos = end + 1;
+  }
+  return {};
+}
+
+struct server::impl {
+  net::io_context ioc{1};
+  tcp::acceptor acceptor{ioc};
+  server_callbacks callbacks;
+  std::atomic<uint64_t> next_id{1};
+  // Server thread only.
+  std::unordered_map<timer_id, std::shared_ptr<net::steady_timer>> timers;
+  std::thread thread;
+  bool stopped = false;
+
+  void accept();
+};
+
+namespace {
+
+http_request to_request(const http::request<http::string_body>& req) {
+  http_request result;
+  result.method = std::string{req.method_string()};
+  result.target = std::string{req.target()};
+  for (auto& field : req) {
+    std::string name{field.name_string()};
+    for (auto& c : name)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    result.headers[name] = std::string{field.value()};
+  }
+  result.body = req.body();
+  return result;
+}
+
+class ws_session : public ws_connection,
+                   public std::enable_shared_from_this<ws_session> {
+public:
+  ws_session(tcp::socket&& socket, std::shared_ptr<ws_handler> handler,
+             uint64_t id)
+    : ws_(std::move(socket)), handler_(std::move(handler)), id_(id) {}
+
+  void start(http::request<http::string_body> req, bool deflate) {
+    websocket::permessage_deflate pmd;
+    pmd.server_enable = deflate;
+    ws_.set_option(pmd);
+    beast::get_lowest_layer(ws_).expires_never();
+    ws_.set_option(
+      websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
+      self->on_accept(ec);
+    });
+  }
+
+  void send(std::string frame, bool binary) override {
+    if (closed_ || closing_)
+      return;
+    queued_ += frame.size();
+    queue_.emplace_back(std::move(frame), binary);
+    if (!writing_)
+      do_write();
+  }
+
+  void close(uint16_t code) override {
+    if (closed_ || closing_)
+      return;
+    closing_ = true;
+    close_code_ = code;
+    if (!writing_)
+      do_write();
+  }
+
+  void reset() override {
+    if (closed_)
+      return;
+    auto& socket = beast::get_lowest_layer(ws_).socket();
+    beast::error_code ec;
+    socket.set_option(net::socket_base::linger(true, 0), ec);
+    socket.close(ec);
+    finish(false);
+  }
+
+  void stall() override {
+    if (closed_ || stalled_)
+      return;
+    stalled_ = true;
+    // Cancelling the pending read stops Beast from answering pings; the
+    // socket itself stays open.
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).socket().cancel(ec);
+  }
+
+  size_t queued_bytes() const override {
+    return queued_;
+  }
+
+  uint64_t id() const override {
+    return id_;
+  }
+
+private:
+  void on_accept(beast::error_code ec) {
+    if (ec)
+      return;
+    opened_ = true;
+    handler_->on_open(shared_from_this());
+    do_read();
+  }
+
+  void do_read() {
+    if (stalled_ || closed_)
+      return;
+    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec,
+                                                        size_t) {
+      self->on_read(ec);
+    });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (stalled_)
+      return;
+    if (ec) {
+      finish(ec == websocket::error::closed);
+      return;
+    }
+    auto frame = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    handler_->on_message(shared_from_this(), std::move(frame),
+                         ws_.got_binary());
+    do_read();
+  }
+
+  void do_write() {
+    if (stalled_ || closed_)
+      return;
+    if (queue_.empty()) {
+      if (closing_ && !close_sent_) {
+        close_sent_ = true;
+        ws_.async_close(websocket::close_reason(close_code_),
+                        [self = shared_from_this()](beast::error_code ec) {
+                          if (ec)
+                            self->finish(false);
+                        });
+      }
+      return;
+    }
+    writing_ = true;
+    ws_.binary(queue_.front().second);
+    ws_.async_write(net::buffer(queue_.front().first),
+                    [self = shared_from_this()](beast::error_code ec,
+                                                size_t) {
+                      self->on_write(ec);
+                    });
+  }
+
+  void on_write(beast::error_code ec) {
+    writing_ = false;
+    if (ec) {
+      finish(false);
+      return;
+    }
+    queued_ -= queue_.front().first.size();
+    queue_.pop_front();
+    do_write();
+  }
+
+  void finish(bool clean) {
+    if (closed_)
+      return;
+    closed_ = true;
+    queue_.clear();
+    queued_ = 0;
+    if (opened_)
+      handler_->on_close(shared_from_this(), clean);
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  beast::flat_buffer buffer_;
+  std::shared_ptr<ws_handler> handler_;
+  uint64_t id_;
+  std::deque<std::pair<std::string, bool>> queue_;
+  size_t queued_ = 0;
+  uint16_t close_code_ = 1000;
+  bool opened_ = false;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool close_sent_ = false;
+  bool closed_ = false;
+  bool stalled_ = false;
+};
+
+class http_session : public std::enable_shared_from_this<http_session> {
+public:
+  http_session(tcp::socket&& socket, server::impl& srv)
+    : stream_(std::move(socket)), srv_(srv) {}
+
+  void run() {
+    do_read();
+  }
+
+private:
+  void do_read() {
+    parser_.emplace();
+    parser_->body_limit(1 << 20);
+    stream_.expires_after(std::chrono::seconds(30));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec,
+                                                 size_t) {
+                       self->on_read(ec);
+                     });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::end_of_stream) {
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      return;
+    }
+    if (ec)
+      return;
+    auto req = parser_->release();
+    auto info = to_request(req);
+    if (websocket::is_upgrade(req)) {
+      auto decision = srv_.callbacks.on_upgrade(info);
+      if (decision.handler) {
+        auto session = std::make_shared<ws_session>(
+          stream_.release_socket(), std::move(decision.handler),
+          srv_.next_id++);
+        session->start(std::move(req), decision.deflate);
+        return;
+      }
+      respond(decision.rejection, req.version(), false);
+      return;
+    }
+    respond(srv_.callbacks.on_http(info), req.version(), req.keep_alive());
+  }
+
+  void respond(const http_response& out, unsigned version, bool keep_alive) {
+    auto res = std::make_shared<http::response<http::string_body>>(
+      static_cast<http::status>(out.status), version);
+    res->set(http::field::server, "athanor-sim");
+    for (auto& [name, value] : out.headers)
+      res->set(name, value);
+    if (out.headers.count("Content-Type") == 0 && !out.body.empty())
+      res->set(http::field::content_type, "application/json");
+    res->body() = out.body;
+    res->keep_alive(keep_alive);
+    res->prepare_payload();
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res,
+                       keep_alive](beast::error_code ec, size_t) {
+                        if (ec)
+                          return;
+                        if (!keep_alive) {
+                          self->stream_.socket().shutdown(
+                            tcp::socket::shutdown_send, ec);
+                          return;
+                        }
+                        self->do_read();
+                      });
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  server::impl& srv_;
+};
+
+} // namespace
+
+void server::impl::accept() {
+  acceptor.async_accept(ioc, [this](beast::error_code ec, tcp::socket socket) {
+    if (ec || stopped)
+      return;
+    std::make_shared<http_session>(std::move(socket), *this)->run();
+    accept();
+  });
+}
+
+server::server(server_options opts, server_callbacks callbacks)
+  : impl_(std::make_unique<impl>()) {
+  impl_->callbacks = std::move(callbacks);
+  tcp::endpoint endpoint{net::ip::make_address(opts.address), opts.port};
+  impl_->acceptor.open(endpoint.protocol());
+  impl_->acceptor.set_option(net::socket_base::reuse_address(true));
+  impl_->acceptor.bind(endpoint);
+  impl_->acceptor.listen(net::socket_base::max_listen_connections);
+  impl_->accept();
+  impl_->thread = std::thread{[this] { impl_->ioc.run(); }};
+}
+
+server::~server() {
+  stop();
+}
+
+uint16_t server::port() const {
+  return impl_->acceptor.local_endpoint().port();
+}
+
+void server::post(std::function<void()> f) {
+  net::post(impl_->ioc, std::move(f));
+}
+
+server::timer_id server::schedule(std::chrono::nanoseconds delay,
+                                  std::function<void()> f) {
+  auto id = impl_->next_id++;
+  net::post(impl_->ioc, [this, id, delay, f = std::move(f)]() mutable {
+    auto timer = std::make_shared<net::steady_timer>(impl_->ioc);
+    timer->expires_after(delay);
+    impl_->timers.emplace(id, timer);
+    timer->async_wait([this, id, timer, f = std::move(f)](
+                        beast::error_code ec) {
+      impl_->timers.erase(id);
+      if (!ec)
+        f();
+    });
+  });
+  return id;
+}
+
+void server::cancel(timer_id id) {
+  auto i = impl_->timers.find(id);
+  if (i != impl_->timers.end()) {
+    i->second->cancel();
+    impl_->timers.erase(i);
+  }
+}
+
+void server::stop() {
+  if (!impl_ || !impl_->thread.joinable())
+    return;
+  net::post(impl_->ioc, [this] {
+    impl_->stopped = true;
+    beast::error_code ec;
+    impl_->acceptor.close(ec);
+    for (auto& [id, timer] : impl_->timers)
+      timer->cancel();
+    impl_->ioc.stop();
+  });
+  impl_->thread.join();
+}
+
+} // namespace athanor::transport
