@@ -85,10 +85,10 @@ http_request to_request(const http::request<http::string_body>& req) {
 
 class ws_session : public ws_connection,
                    public std::enable_shared_from_this<ws_session> {
-public:
+ public:
   ws_session(tcp::socket&& socket, std::shared_ptr<ws_handler> handler,
              uint64_t id)
-    : ws_(std::move(socket)), handler_(std::move(handler)), id_(id) {}
+      : ws_(std::move(socket)), handler_(std::move(handler)), id_(id) {}
 
   void start(http::request<http::string_body> req, bool deflate) {
     websocket::permessage_deflate pmd;
@@ -148,7 +148,7 @@ public:
     return id_;
   }
 
-private:
+ private:
   void on_accept(beast::error_code ec) {
     if (ec)
       return;
@@ -160,10 +160,10 @@ private:
   void do_read() {
     if (stalled_ || closed_)
       return;
-    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec,
-                                                        size_t) {
-      self->on_read(ec);
-    });
+    ws_.async_read(buffer_,
+                   [self = shared_from_this()](beast::error_code ec, size_t) {
+                     self->on_read(ec);
+                   });
   }
 
   void on_read(beast::error_code ec) {
@@ -197,8 +197,7 @@ private:
     writing_ = true;
     ws_.binary(queue_.front().second);
     ws_.async_write(net::buffer(queue_.front().first),
-                    [self = shared_from_this()](beast::error_code ec,
-                                                size_t) {
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
                       self->on_write(ec);
                     });
   }
@@ -240,22 +239,21 @@ private:
 };
 
 class http_session : public std::enable_shared_from_this<http_session> {
-public:
+ public:
   http_session(tcp::socket&& socket, server::impl& srv)
-    : stream_(std::move(socket)), srv_(srv) {}
+      : stream_(std::move(socket)), srv_(srv) {}
 
   void run() {
     do_read();
   }
 
-private:
+ private:
   void do_read() {
     parser_.emplace();
     parser_->body_limit(1 << 20);
     stream_.expires_after(std::chrono::seconds(30));
     http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec,
-                                                 size_t) {
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
                        self->on_read(ec);
                      });
   }
@@ -272,9 +270,9 @@ private:
     if (websocket::is_upgrade(req)) {
       auto decision = srv_.callbacks.on_upgrade(info);
       if (decision.handler) {
-        auto session = std::make_shared<ws_session>(
-          stream_.release_socket(), std::move(decision.handler),
-          srv_.next_id++);
+        auto session = std::make_shared<ws_session>(stream_.release_socket(),
+                                                    std::move(decision.handler),
+                                                    srv_.next_id++);
         session->start(std::move(req), decision.deflate);
         return;
       }
@@ -327,7 +325,7 @@ void server::impl::accept() {
 }
 
 server::server(server_options opts, server_callbacks callbacks)
-  : impl_(std::make_unique<impl>()) {
+    : impl_(std::make_unique<impl>()) {
   impl_->callbacks = std::move(callbacks);
   tcp::endpoint endpoint{net::ip::make_address(opts.address), opts.port};
   impl_->acceptor.open(endpoint.protocol());
@@ -357,12 +355,12 @@ server::timer_id server::schedule(std::chrono::nanoseconds delay,
     auto timer = std::make_shared<net::steady_timer>(impl_->ioc);
     timer->expires_after(delay);
     impl_->timers.emplace(id, timer);
-    timer->async_wait([this, id, timer, f = std::move(f)](
-                        beast::error_code ec) {
-      impl_->timers.erase(id);
-      if (!ec)
-        f();
-    });
+    timer->async_wait(
+      [this, id, timer, f = std::move(f)](beast::error_code ec) {
+        impl_->timers.erase(id);
+        if (!ec)
+          f();
+      });
   });
   return id;
 }

@@ -38,7 +38,7 @@ struct http_response {
 
 /// One accepted WebSocket connection. Use it only on the server thread.
 class ws_connection {
-public:
+ public:
   virtual ~ws_connection();
 
   /// Queues a frame; frames go out in order.
@@ -60,11 +60,12 @@ using ws_connection_ptr = std::shared_ptr<ws_connection>;
 
 /// Receives one connection's events.
 class ws_handler {
-public:
+ public:
   virtual ~ws_handler();
   virtual void on_open(const ws_connection_ptr& conn) = 0;
-  virtual void on_message(const ws_connection_ptr& conn, std::string frame,
-                          bool binary) = 0;
+  virtual void
+  on_message(const ws_connection_ptr& conn, std::string frame, bool binary)
+    = 0;
   /// `clean`: the peer sent a close frame (or we closed); otherwise the
   /// connection broke.
   virtual void on_close(const ws_connection_ptr& conn, bool clean) = 0;
@@ -91,7 +92,7 @@ struct server_options {
 };
 
 class server {
-public:
+ public:
   using timer_id = uint64_t;
 
   /// Binds and starts the I/O thread; throws std::system_error if the
@@ -122,7 +123,7 @@ public:
   /// Opaque; public only so the sessions in server.cpp can name it.
   struct impl;
 
-private:
+ private:
   std::unique_ptr<impl> impl_;
 };
 

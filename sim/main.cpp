@@ -1,0 +1,139 @@
+// athanor-sim: an Alpaca-compatible server on one loopback port, for tests,
+// benchmarks and offline development. See --help.
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "sim/simulator.hpp"
+
+namespace {
+
+volatile std::sig_atomic_t stop_requested = 0;
+
+void on_signal(int) {
+  stop_requested = 1;
+}
+
+const char* help = R"(usage: athanor-sim [options]
+
+Serves Alpaca's market-data stream on /v2/{iex,sip,delayed_sip,test} and
+/v1beta3/crypto/{us,us-1,eu-1} (JSON or MessagePack by the upgrade's
+Content-Type), and a control endpoint:
+  POST /sim/faults/{close,reset,stall,malformed,storm406,storm429,delay}?ms=N
+  GET  /sim/stats
+Prints "listening ws://ADDRESS:PORT" once it accepts connections.
+
+options:
+  --port=N                 port, 0 = any free port            [0]
+  --address=A              bind address                       [127.0.0.1]
+  --key=K --secret=S       the accepted credentials           [SIMKEY / SIMSECRET]
+  --feeds=a,b              feeds the key's plan includes      [all]
+  --symbol-limit=N         trade+quote symbols allowed, 0 = no limit [0]
+  --no-wildcard            refuse "*" for trades and quotes
+  --rate=R                 records per second                 [1000]
+  --tick-ms=N              batching interval                  [10]
+  --max-batch=N            records per frame                  [100]
+  --bar-seconds=N          bar interval                       [60]
+  --auth-timeout-ms=N      time allowed to authenticate       [10000]
+  --ghost-ms=N             slot held after an unclean drop    [0]
+  --max-queued-bytes=N     slow-client buffer before 407      [8388608]
+  --max-upgrades=N         upgrades per second before 429, 0 = no limit [0]
+  --no-deflate             do not offer permessage-deflate
+  --seed=N                 tape seed                          [1]
+)";
+
+bool option(const char* arg, const char* name, std::string& value) {
+  auto n = std::strlen(name);
+  if (std::strncmp(arg, name, n) != 0 || arg[n] != '=')
+    return false;
+  value = arg + n + 1;
+  return true;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  using namespace athanor::sim;
+  simulator_options opts;
+  sim_account account{default_key, default_secret, {}, 0, true};
+  for (int i = 1; i < argc; ++i) {
+    std::string v;
+    auto arg = argv[i];
+    auto ms = [&v] { return std::chrono::milliseconds{std::atoll(v.c_str())}; };
+    if (std::strcmp(arg, "--help") == 0 || std::strcmp(arg, "-h") == 0) {
+      std::fputs(help, stdout);
+      return 0;
+    } else if (option(arg, "--port", v)) {
+      opts.listen.port = static_cast<uint16_t>(std::atoi(v.c_str()));
+    } else if (option(arg, "--address", v)) {
+      opts.listen.address = v;
+    } else if (option(arg, "--key", v)) {
+      account.key = v;
+    } else if (option(arg, "--secret", v)) {
+      account.secret = v;
+    } else if (option(arg, "--feeds", v)) {
+      size_t pos = 0;
+      while (pos <= v.size()) {
+        auto end = v.find(',', pos);
+        account.feeds.insert(v.substr(pos, end - pos));
+        if (end == std::string::npos)
+          break;
+        pos = end + 1;
+      }
+    } else if (option(arg, "--symbol-limit", v)) {
+      account.symbol_limit = std::strtoull(v.c_str(), nullptr, 10);
+    } else if (std::strcmp(arg, "--no-wildcard") == 0) {
+      account.wildcard = false;
+    } else if (option(arg, "--rate", v)) {
+      opts.market.records_per_second = std::atof(v.c_str());
+    } else if (option(arg, "--tick-ms", v)) {
+      opts.market.tick = ms();
+    } else if (option(arg, "--max-batch", v)) {
+      opts.market.max_batch = std::strtoull(v.c_str(), nullptr, 10);
+    } else if (option(arg, "--bar-seconds", v)) {
+      opts.market.bar_interval = std::chrono::seconds{std::atoll(v.c_str())};
+    } else if (option(arg, "--auth-timeout-ms", v)) {
+      opts.market.auth_timeout = ms();
+    } else if (option(arg, "--ghost-ms", v)) {
+      opts.market.ghost_period = ms();
+    } else if (option(arg, "--max-queued-bytes", v)) {
+      opts.market.max_queued_bytes = std::strtoull(v.c_str(), nullptr, 10);
+    } else if (option(arg, "--max-upgrades", v)) {
+      opts.market.max_upgrades_per_second = static_cast<uint32_t>(
+        std::atoi(v.c_str()));
+    } else if (std::strcmp(arg, "--no-deflate") == 0) {
+      opts.market.deflate = false;
+    } else if (option(arg, "--seed", v)) {
+      opts.market.seed = std::strtoull(v.c_str(), nullptr, 10);
+    } else {
+      std::fprintf(stderr, "athanor-sim: unknown option %s\n\n%s", arg, help);
+      return 64;
+    }
+  }
+  if (opts.market.tick.count() <= 0 || opts.market.bar_interval.count() <= 0
+      || opts.market.records_per_second < 0) {
+    std::fprintf(stderr, "athanor-sim: --tick-ms, --bar-seconds must be "
+                         "positive and --rate not negative\n");
+    return 64;
+  }
+  opts.accounts.push_back(account);
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  try {
+    auto address = opts.listen.address;
+    simulator sim{std::move(opts)};
+    std::printf("listening ws://%s:%u\n", address.c_str(),
+                static_cast<unsigned>(sim.port()));
+    std::fflush(stdout);
+    while (stop_requested == 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  } catch (const std::system_error& e) {
+    std::fprintf(stderr, "athanor-sim: cannot listen: %s\n", e.what());
+    return 69;
+  }
+  return 0;
+}

@@ -1,0 +1,499 @@
+#include "sim/market_hub.hpp"
+
+#include <algorithm>
+#include <array>
+#include <deque>
+#include <regex>
+
+#include "protocol/market_data.hpp"
+#include "sim/tape.hpp"
+
+namespace athanor::sim {
+
+using protocol::codec;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct endpoint_info {
+  /// The plan feed this endpoint needs ("iex", "crypto"...).
+  std::string feed;
+  bool crypto = false;
+};
+
+std::optional<endpoint_info> endpoint_of(const std::string& path) {
+  for (auto feed : {"iex", "sip", "delayed_sip", "test"})
+    if (path == std::string{"/v2/"} + feed)
+      return endpoint_info{feed, false};
+  for (auto loc : {"us", "us-1", "eu-1"})
+    if (path == std::string{"/v1beta3/crypto/"} + loc)
+      return endpoint_info{"crypto", true};
+  return std::nullopt;
+}
+
+bool offered(channel x, bool crypto) {
+  switch (x) {
+    case channel::trades:
+    case channel::quotes:
+    case channel::bars:
+    case channel::updated_bars:
+    case channel::daily_bars: return true;
+    case channel::orderbooks: return crypto;
+    case channel::statuses:
+    case channel::lulds:
+    case channel::imbalances: return !crypto;
+    case channel::corrections:
+    case channel::cancel_errors: return false; // implied by trades
+  }
+  return false;
+}
+
+bool valid_symbol(const std::string& x) {
+  static const std::regex pattern{"\\*|[A-Z0-9.\\-/]{1,21}"};
+  return std::regex_match(x, pattern);
+}
+
+timestamp_ns wall_now() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+std::vector<std::string> default_universe() {
+  std::vector<std::string> result{"AAPL", "MSFT", "AMZN", "GOOGL", "META",
+                                  "NVDA", "TSLA", "SPY",  "QQQ",   "AMD"};
+  for (int i = 0; i < 90; ++i)
+    result.push_back("SYM" + std::to_string(i));
+  return result;
+}
+
+} // namespace
+
+class md_connection;
+
+struct market_hub::state : std::enable_shared_from_this<market_hub::state> {
+  std::map<std::string, sim_account> accounts;
+  market_options opts;
+  transport::server* srv = nullptr;
+  sim::tape tape;
+  std::vector<std::shared_ptr<md_connection>> connections;
+  /// (key, endpoint) -> the connection holding the slot.
+  std::map<std::pair<std::string, std::string>, md_connection*> slots;
+  /// (key, endpoint) -> until when a ghost holds the slot.
+  std::map<std::pair<std::string, std::string>, clock_type::time_point> ghosts;
+  clock_type::time_point storm_406_until{};
+  clock_type::time_point storm_429_until{};
+  clock_type::time_point delay_until{};
+  std::deque<clock_type::time_point> recent_upgrades;
+  double record_credit = 0;
+  timestamp_ns next_bar_start = 0;
+  market_stats stats;
+
+  explicit state(uint64_t seed) : tape(seed) {}
+
+  void tick();
+  void publish(const batch& data);
+};
+
+class md_connection : public transport::ws_handler,
+                      public std::enable_shared_from_this<md_connection> {
+ public:
+  md_connection(std::shared_ptr<market_hub::state> hub, std::string path,
+                endpoint_info endpoint, codec c,
+                std::optional<std::pair<std::string, std::string>> header_auth)
+      : hub_(std::move(hub)), path_(std::move(path)),
+        endpoint_(std::move(endpoint)), codec_(c),
+        header_auth_(std::move(header_auth)) {}
+
+  void on_open(const transport::ws_connection_ptr& conn) override {
+    conn_ = conn;
+    hub_->connections.push_back(shared_from_this());
+    ++hub_->stats.connections_opened;
+    ++hub_->stats.connections_open;
+    send(protocol::encode_success(codec_, "connected"));
+    if (header_auth_) {
+      authenticate(header_auth_->first, header_auth_->second);
+      return;
+    }
+    auth_timer_ = hub_->srv->schedule(
+      hub_->opts.auth_timeout, [weak = weak_from_this()] {
+        if (auto self = weak.lock(); self && !self->authenticated_)
+          self->fail(404, "auth timeout");
+      });
+  }
+
+  void on_message(const transport::ws_connection_ptr&, std::string frame,
+                  bool) override {
+    protocol::client_message msg;
+    protocol::decode_problem problem;
+    if (!protocol::decode_client_message(codec_, frame, msg, problem)) {
+      error(400, "invalid syntax");
+      return;
+    }
+    switch (msg.action) {
+      case protocol::client_message::auth:
+        if (authenticated_)
+          error(403, "already authenticated");
+        else
+          authenticate(msg.creds.key_id.reveal(),
+                       msg.creds.secret_key.reveal());
+        return;
+      case protocol::client_message::subscribe:
+      case protocol::client_message::unsubscribe:
+        if (!authenticated_) {
+          error(401, "not authenticated");
+          return;
+        }
+        change(msg.action == protocol::client_message::subscribe, msg.channels);
+        return;
+    }
+  }
+
+  void on_close(const transport::ws_connection_ptr&, bool clean) override {
+    if (closed_)
+      return;
+    closed_ = true;
+    --hub_->stats.connections_open;
+    if (auth_timer_ != 0)
+      hub_->srv->cancel(auth_timer_);
+    release_slot(clean);
+    auto& xs = hub_->connections;
+    xs.erase(std::remove(xs.begin(), xs.end(), shared_from_this()), xs.end());
+  }
+
+  /// Sends `data`'s records this client subscribed to, split into frames.
+  void deliver(const batch& data) {
+    if (!authenticated_ || closed_)
+      return;
+    batch mine;
+    auto wants = [this](channel ch, const std::string& symbol) {
+      auto& set = want_[static_cast<size_t>(ch)];
+      return set.count("*") > 0 || set.count(symbol) > 0;
+    };
+    for (auto& x : data.trades)
+      if (wants(channel::trades, x.symbol))
+        mine.trades.push_back(x);
+    for (auto& x : data.quotes)
+      if (wants(channel::quotes, x.symbol))
+        mine.quotes.push_back(x);
+    for (auto& x : data.bars)
+      if (wants(channel::bars, x.symbol))
+        mine.bars.push_back(x);
+    if (mine.empty())
+      return;
+    // Split into frames of at most max_batch records, quotes first.
+    auto max = std::max<size_t>(1, hub_->opts.max_batch);
+    batch frame;
+    auto flush = [&] {
+      if (frame.empty())
+        return;
+      hub_->stats.records_sent += frame.size();
+      ++hub_->stats.frames_sent;
+      send(protocol::encode_batch(codec_, frame));
+      frame.clear();
+    };
+    auto add = [&](auto& from, auto& to) {
+      for (auto& x : from) {
+        to.push_back(x);
+        if (frame.size() >= max)
+          flush();
+      }
+    };
+    add(mine.quotes, frame.quotes);
+    add(mine.trades, frame.trades);
+    add(mine.bars, frame.bars);
+    flush();
+    if (conn_ && conn_->queued_bytes() > hub_->opts.max_queued_bytes) {
+      ++hub_->stats.slow_client_drops;
+      fail(407, "slow client");
+    }
+  }
+
+  void send_raw(std::string frame) {
+    send(std::move(frame));
+  }
+
+  transport::ws_connection* conn() const {
+    return conn_.get();
+  }
+
+  bool authenticated() const {
+    return authenticated_;
+  }
+
+  /// Symbols of trades and quotes this client wants (for the tape).
+  void interests(std::set<std::string>& out, bool& all) const {
+    for (auto ch : {channel::trades, channel::quotes, channel::bars}) {
+      for (auto& symbol : want_[static_cast<size_t>(ch)]) {
+        if (symbol == "*")
+          all = true;
+        else
+          out.insert(symbol);
+      }
+    }
+  }
+
+ private:
+  void send(std::string frame) {
+    if (conn_ && !closed_)
+      conn_->send(std::move(frame), codec_ == codec::msgpack);
+  }
+
+  void error(int code, const std::string& message) {
+    ++hub_->stats.errors_sent;
+    send(protocol::encode_error(codec_, code, message));
+  }
+
+  void fail(int code, const std::string& message) {
+    error(code, message);
+    if (conn_)
+      conn_->close(1000);
+  }
+
+  void authenticate(const std::string& key, const std::string& secret) {
+    auto account = hub_->accounts.find(key);
+    if (account == hub_->accounts.end() || account->second.secret != secret) {
+      fail(402, "auth failed");
+      return;
+    }
+    auto& plan = account->second;
+    if (!plan.feeds.empty() && plan.feeds.count(endpoint_.feed) == 0) {
+      fail(409, "insufficient subscription");
+      return;
+    }
+    auto now = clock_type::now();
+    auto slot = std::make_pair(key, path_);
+    auto ghost = hub_->ghosts.find(slot);
+    if (ghost != hub_->ghosts.end() && ghost->second <= now) {
+      hub_->ghosts.erase(ghost);
+      ghost = hub_->ghosts.end();
+    }
+    if (now < hub_->storm_406_until || hub_->slots.count(slot) > 0
+        || ghost != hub_->ghosts.end()) {
+      fail(406, "connection limit exceeded");
+      return;
+    }
+    hub_->slots[slot] = this;
+    key_ = key;
+    authenticated_ = true;
+    ++hub_->stats.authenticated;
+    if (auth_timer_ != 0) {
+      hub_->srv->cancel(auth_timer_);
+      auth_timer_ = 0;
+    }
+    send(protocol::encode_success(codec_, "authenticated"));
+  }
+
+  void release_slot(bool clean) {
+    if (!authenticated_)
+      return;
+    auto slot = std::make_pair(key_, path_);
+    auto i = hub_->slots.find(slot);
+    if (i != hub_->slots.end() && i->second == this)
+      hub_->slots.erase(i);
+    if (!clean && hub_->opts.ghost_period.count() > 0)
+      hub_->ghosts[slot] = clock_type::now() + hub_->opts.ghost_period;
+  }
+
+  void change(bool add, const subscription_set& request) {
+    auto next = want_;
+    for (auto ch : all_channels) {
+      auto& symbols = request[ch];
+      if (symbols.empty())
+        continue;
+      if (!offered(ch, endpoint_.crypto)) {
+        error(410, "invalid subscribe action for this feed");
+        return;
+      }
+      for (auto& symbol : symbols) {
+        if (!valid_symbol(symbol)) {
+          error(400, "invalid syntax");
+          return;
+        }
+        if (add)
+          next[static_cast<size_t>(ch)].insert(symbol);
+        else
+          next[static_cast<size_t>(ch)].erase(symbol);
+      }
+    }
+    // The plan's limits apply to the whole new set, all or nothing.
+    auto& plan = hub_->accounts.at(key_);
+    std::set<std::string> counted;
+    for (auto ch : {channel::trades, channel::quotes}) {
+      for (auto& symbol : next[static_cast<size_t>(ch)]) {
+        if (symbol == "*" && !plan.wildcard) {
+          error(405, "symbol limit exceeded");
+          return;
+        }
+        if (symbol != "*")
+          counted.insert(symbol);
+      }
+    }
+    if (plan.symbol_limit > 0 && counted.size() > plan.symbol_limit) {
+      error(405, "symbol limit exceeded");
+      return;
+    }
+    want_ = std::move(next);
+    if (!endpoint_.crypto) {
+      want_[static_cast<size_t>(channel::corrections)] = want_
+        [static_cast<size_t>(channel::trades)];
+      want_[static_cast<size_t>(channel::cancel_errors)] = want_
+        [static_cast<size_t>(channel::trades)];
+    }
+    subscription_set ack;
+    for (auto ch : all_channels) {
+      auto& set = want_[static_cast<size_t>(ch)];
+      ack[ch].assign(set.begin(), set.end());
+    }
+    send(protocol::encode_subscription(codec_, ack, endpoint_.crypto));
+  }
+
+  std::shared_ptr<market_hub::state> hub_;
+  std::string path_;
+  endpoint_info endpoint_;
+  codec codec_;
+  std::optional<std::pair<std::string, std::string>> header_auth_;
+  transport::ws_connection_ptr conn_;
+  transport::server::timer_id auth_timer_ = 0;
+  bool authenticated_ = false;
+  bool closed_ = false;
+  std::string key_;
+  std::array<std::set<std::string>, std::size(all_channels)> want_;
+};
+
+void market_hub::state::publish(const batch& data) {
+  // Copy: a client dropped for being slow leaves the list while we iterate.
+  auto targets = connections;
+  for (auto& conn : targets)
+    conn->deliver(data);
+}
+
+void market_hub::state::tick() {
+  auto self = shared_from_this();
+  srv->schedule(opts.tick, [self] { self->tick(); });
+  auto now = clock_type::now();
+  if (now < delay_until)
+    return;
+  std::set<std::string> interest;
+  bool all = false;
+  for (auto& conn : connections)
+    if (conn->authenticated())
+      conn->interests(interest, all);
+  std::vector<std::string> symbols;
+  if (all)
+    symbols = opts.universe;
+  for (auto& x : interest)
+    if (!all || std::find(symbols.begin(), symbols.end(), x) == symbols.end())
+      symbols.push_back(x);
+  auto seconds = std::chrono::duration<double>(opts.tick).count();
+  record_credit += opts.records_per_second * seconds;
+  auto count = static_cast<size_t>(record_credit);
+  record_credit -= static_cast<double>(count);
+  auto wall = wall_now();
+  batch data;
+  tape.generate(symbols, symbols.empty() ? 0 : count, wall, data);
+  auto interval = opts.bar_interval.count();
+  if (next_bar_start == 0)
+    next_bar_start = wall - wall % interval;
+  if (wall >= next_bar_start + interval) {
+    tape.close_bars(next_bar_start, data);
+    next_bar_start = wall - wall % interval;
+  }
+  if (!data.empty())
+    publish(data);
+}
+
+market_hub::market_hub(std::vector<sim_account> accounts, market_options opts)
+    : state_(std::make_shared<state>(opts.seed)) {
+  for (auto& account : accounts)
+    state_->accounts[account.key] = account;
+  if (opts.universe.empty())
+    opts.universe = default_universe();
+  state_->opts = std::move(opts);
+}
+
+market_hub::~market_hub() = default;
+
+void market_hub::start(transport::server& srv) {
+  state_->srv = &srv;
+  auto st = state_;
+  srv.post([st] { st->tick(); });
+}
+
+std::optional<transport::upgrade_decision>
+market_hub::on_upgrade(const transport::http_request& req) {
+  auto endpoint = endpoint_of(req.path());
+  if (!endpoint)
+    return std::nullopt;
+  auto& st = *state_;
+  auto now = clock_type::now();
+  transport::upgrade_decision decision;
+  auto refuse = [&] {
+    ++st.stats.upgrades_refused;
+    decision.rejection.status = 429;
+    decision.rejection.body = R"({"message":"too many requests"})";
+    return decision;
+  };
+  if (now < st.storm_429_until)
+    return refuse();
+  if (st.opts.max_upgrades_per_second > 0) {
+    while (!st.recent_upgrades.empty()
+           && now - st.recent_upgrades.front() > std::chrono::seconds{1})
+      st.recent_upgrades.pop_front();
+    if (st.recent_upgrades.size() >= st.opts.max_upgrades_per_second)
+      return refuse();
+    st.recent_upgrades.push_back(now);
+  }
+  auto c = req.header("content-type").find("msgpack") != std::string::npos
+             ? codec::msgpack
+             : codec::json;
+  std::optional<std::pair<std::string, std::string>> header_auth;
+  if (!req.header("apca-api-key-id").empty())
+    header_auth.emplace(req.header("apca-api-key-id"),
+                        req.header("apca-api-secret-key"));
+  decision.handler = std::make_shared<md_connection>(
+    state_, req.path(), *endpoint, c, std::move(header_auth));
+  decision.deflate = st.opts.deflate;
+  return decision;
+}
+
+void market_hub::close_all() {
+  for (auto& conn : std::vector{state_->connections})
+    if (conn->conn())
+      conn->conn()->close(1001);
+}
+
+void market_hub::reset_all() {
+  for (auto& conn : std::vector{state_->connections})
+    if (conn->conn())
+      conn->conn()->reset();
+}
+
+void market_hub::stall_all() {
+  for (auto& conn : state_->connections)
+    if (conn->conn())
+      conn->conn()->stall();
+}
+
+void market_hub::send_malformed() {
+  for (auto& conn : state_->connections)
+    conn->send_raw(std::string{"[{\"T\":\"q\",\"S\":"});
+}
+
+void market_hub::storm_406(std::chrono::nanoseconds duration) {
+  state_->storm_406_until = clock_type::now() + duration;
+}
+
+void market_hub::storm_429(std::chrono::nanoseconds duration) {
+  state_->storm_429_until = clock_type::now() + duration;
+}
+
+void market_hub::delay(std::chrono::nanoseconds duration) {
+  state_->delay_until = clock_type::now() + duration;
+}
+
+market_stats market_hub::stats() const {
+  return state_->stats;
+}
+
+} // namespace athanor::sim

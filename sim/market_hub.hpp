@@ -1,0 +1,106 @@
+#pragma once
+
+// The simulator's market-data stream: Alpaca's protocol on /v2/{feed} and
+// /v1beta3/crypto/{loc} - welcome, auth by message or headers, the auth
+// timeout, one session per (key, endpoint) with an optional ghost period,
+// all-or-nothing subscription changes with full acks, a seeded tape, slow
+// clients dropped with 407 - plus fault injection. Every member runs on the
+// server's I/O thread.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "transport/server.hpp"
+
+namespace athanor::sim {
+
+/// An API key the simulator accepts, with its plan.
+struct sim_account {
+  std::string key;
+  std::string secret;
+  /// Feeds the plan includes ("iex", "sip", "delayed_sip", "test",
+  /// "crypto"); empty means all.
+  std::set<std::string> feeds;
+  /// Distinct trade and quote symbols allowed; 0 means unlimited.
+  size_t symbol_limit = 0;
+  /// Whether "*" is allowed for trades and quotes.
+  bool wildcard = true;
+};
+
+struct market_options {
+  std::chrono::nanoseconds auth_timeout = std::chrono::seconds{10};
+  /// After an unclean drop the slot stays taken this long (Alpaca: ~90 s).
+  std::chrono::nanoseconds ghost_period{0};
+  /// A client with more than this queued is dropped with 407.
+  size_t max_queued_bytes = 8u << 20;
+  /// Records per second, over all symbols of interest.
+  double records_per_second = 1000;
+  std::chrono::nanoseconds tick = std::chrono::milliseconds{10};
+  std::chrono::nanoseconds bar_interval = std::chrono::minutes{1};
+  /// At most this many records per frame.
+  size_t max_batch = 100;
+  /// The symbols "*" stands for.
+  std::vector<std::string> universe;
+  uint64_t seed = 1;
+  /// Offer permessage-deflate.
+  bool deflate = true;
+  /// Upgrades beyond this many per second get HTTP 429; 0: no limit.
+  uint32_t max_upgrades_per_second = 0;
+};
+
+struct market_stats {
+  uint64_t connections_opened = 0;
+  uint64_t connections_open = 0;
+  uint64_t authenticated = 0;
+  uint64_t frames_sent = 0;
+  uint64_t records_sent = 0;
+  uint64_t errors_sent = 0;
+  uint64_t slow_client_drops = 0;
+  uint64_t upgrades_refused = 0;
+};
+
+class market_hub {
+ public:
+  market_hub(std::vector<sim_account> accounts, market_options opts);
+  ~market_hub();
+
+  /// Starts the tick loop on `srv` (call once, from any thread).
+  void start(transport::server& srv);
+
+  /// Decides an upgrade on a market-data path; nullopt if the path is not
+  /// one of ours.
+  std::optional<transport::upgrade_decision>
+  on_upgrade(const transport::http_request& req);
+
+  // -- faults (server thread) ---------------------------------------------
+  /// Closes every connection cleanly (close code 1001).
+  void close_all();
+  /// Drops every connection with a TCP reset.
+  void reset_all();
+  /// Keeps every connection open but silent: no data, no pongs.
+  void stall_all();
+  /// Sends every connection a frame that is not valid in its codec.
+  void send_malformed();
+  /// Answers every authentication with 406 for `duration`.
+  void storm_406(std::chrono::nanoseconds duration);
+  /// Answers every upgrade with HTTP 429 for `duration`.
+  void storm_429(std::chrono::nanoseconds duration);
+  /// Holds data back for `duration` (a delay upstream), then resumes.
+  void delay(std::chrono::nanoseconds duration);
+
+  market_stats stats() const;
+
+  /// Opaque; public so the connection type in market_hub.cpp can use it.
+  struct state;
+
+ private:
+  std::shared_ptr<state> state_;
+};
+
+} // namespace athanor::sim

@@ -1,0 +1,94 @@
+#include "sim/simulator.hpp"
+
+#include <cstdlib>
+
+namespace athanor::sim {
+
+namespace {
+
+transport::http_response json(int status, std::string body) {
+  transport::http_response res;
+  res.status = status;
+  res.headers["Content-Type"] = "application/json";
+  res.body = std::move(body);
+  return res;
+}
+
+std::string stats_json(const market_stats& x) {
+  auto field = [](const char* name, uint64_t value) {
+    return std::string{"\""} + name + "\":" + std::to_string(value);
+  };
+  return "{" + field("connections_opened", x.connections_opened) + ","
+         + field("connections_open", x.connections_open) + ","
+         + field("authenticated", x.authenticated) + ","
+         + field("frames_sent", x.frames_sent) + ","
+         + field("records_sent", x.records_sent) + ","
+         + field("errors_sent", x.errors_sent) + ","
+         + field("slow_client_drops", x.slow_client_drops) + ","
+         + field("upgrades_refused", x.upgrades_refused) + "}";
+}
+
+} // namespace
+
+simulator::simulator(simulator_options opts) {
+  if (opts.accounts.empty())
+    opts.accounts.push_back({default_key, default_secret, {}, 0, true});
+  hub_ = std::make_unique<market_hub>(std::move(opts.accounts),
+                                      std::move(opts.market));
+  transport::server_callbacks callbacks;
+  callbacks.on_upgrade = [this](const transport::http_request& req) {
+    if (auto decision = hub_->on_upgrade(req))
+      return *decision;
+    transport::upgrade_decision none;
+    none.rejection = json(404, R"({"message":"not found"})");
+    return none;
+  };
+  callbacks.on_http = [this](const transport::http_request& req) {
+    return on_http(req);
+  };
+  server_ = std::make_unique<transport::server>(opts.listen,
+                                                std::move(callbacks));
+  hub_->start(*server_);
+}
+
+simulator::~simulator() {
+  // The server thread goes first: nothing may run on the hub after this.
+  server_.reset();
+}
+
+uint16_t simulator::port() const {
+  return server_->port();
+}
+
+transport::http_response
+simulator::on_http(const transport::http_request& req) {
+  auto path = req.path();
+  if (req.method == "GET" && path == "/sim/stats")
+    return json(200, stats_json(hub_->stats()));
+  const std::string faults = "/sim/faults/";
+  if (req.method == "POST" && path.rfind(faults, 0) == 0) {
+    auto kind = path.substr(faults.size());
+    auto ms = std::chrono::milliseconds{
+      std::strtoll(req.query("ms").c_str(), nullptr, 10)};
+    if (kind == "close")
+      hub_->close_all();
+    else if (kind == "reset")
+      hub_->reset_all();
+    else if (kind == "stall")
+      hub_->stall_all();
+    else if (kind == "malformed")
+      hub_->send_malformed();
+    else if (kind == "storm406")
+      hub_->storm_406(ms);
+    else if (kind == "storm429")
+      hub_->storm_429(ms);
+    else if (kind == "delay")
+      hub_->delay(ms);
+    else
+      return json(404, R"({"message":"unknown fault"})");
+    return json(200, R"({"fault":")" + kind + "\"}");
+  }
+  return json(404, R"({"code":40410000,"message":"not found"})");
+}
+
+} // namespace athanor::sim

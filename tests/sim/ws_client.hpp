@@ -1,0 +1,55 @@
+#pragma once
+
+// A minimal blocking WebSocket client for integration tests. Every read has
+// a deadline, so a test that waits for something that never comes fails
+// instead of hanging.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace athanor::testing {
+
+struct ws_frame {
+  std::string data;
+  bool binary = false;
+};
+
+class ws_client {
+ public:
+  /// Connects to ws://127.0.0.1:port/path with the given request headers.
+  /// On a declined upgrade, `status()` holds the HTTP status and the client
+  /// is not open.
+  ws_client(uint16_t port, const std::string& path,
+            std::map<std::string, std::string> headers = {},
+            bool deflate = false);
+  ~ws_client();
+
+  bool open() const;
+  /// The HTTP status of the upgrade response (101 when accepted).
+  int status() const;
+  /// Whether permessage-deflate was negotiated.
+  bool deflated() const;
+
+  /// Reads the next frame, or nullopt after `timeout` or when the
+  /// connection ends (then `open()` turns false).
+  std::optional<ws_frame>
+  read(std::chrono::milliseconds timeout = std::chrono::milliseconds{5000});
+
+  void send(const std::string& data, bool binary);
+  /// Sends a ping and waits for its pong; false if none came in time.
+  bool ping(std::chrono::milliseconds timeout);
+  /// Closes cleanly.
+  void close();
+  /// Drops the TCP connection without a close frame.
+  void reset();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace athanor::testing
