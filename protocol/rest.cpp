@@ -213,25 +213,36 @@ bool decode_account(const std::string& body, account& out,
          && read_account(doc, "", out, problem);
 }
 
+namespace {
+
+void write_position(json_writer& w, const position& x) {
+  w.StartObject();
+  w.Key("symbol");
+  w.String(x.symbol.c_str());
+  w.Key("asset_class");
+  w.String(x.asset_class.c_str());
+  key_decimal(w, "qty", x.qty);
+  key_decimal(w, "qty_available", x.qty_available);
+  key_decimal(w, "avg_entry_price", x.avg_entry_price);
+  key_decimal(w, "market_value", x.market_value);
+  key_decimal(w, "current_price", x.current_price);
+  key_decimal(w, "unrealized_pl", x.unrealized_pl);
+  w.Key("side");
+  w.String(x.side.c_str());
+  w.EndObject();
+}
+
+} // namespace
+
+std::string encode_position(const position& x) {
+  return write([&](json_writer& w) { write_position(w, x); });
+}
+
 std::string encode_positions(const std::vector<position>& xs) {
   return write([&](json_writer& w) {
     w.StartArray();
-    for (auto& x : xs) {
-      w.StartObject();
-      w.Key("symbol");
-      w.String(x.symbol.c_str());
-      w.Key("asset_class");
-      w.String(x.asset_class.c_str());
-      key_decimal(w, "qty", x.qty);
-      key_decimal(w, "qty_available", x.qty_available);
-      key_decimal(w, "avg_entry_price", x.avg_entry_price);
-      key_decimal(w, "market_value", x.market_value);
-      key_decimal(w, "current_price", x.current_price);
-      key_decimal(w, "unrealized_pl", x.unrealized_pl);
-      w.Key("side");
-      w.String(x.side.c_str());
-      w.EndObject();
-    }
+    for (auto& x : xs)
+      write_position(w, x);
     w.EndArray();
   });
 }

@@ -29,6 +29,7 @@ std::string encode_account(const account& x);
 bool decode_account(const std::string& body, account& out,
                     decode_problem& problem);
 
+std::string encode_position(const position& x);
 std::string encode_positions(const std::vector<position>& xs);
 bool decode_positions(const std::string& body, std::vector<position>& out,
                       decode_problem& problem);

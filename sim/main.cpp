@@ -22,8 +22,11 @@ const char* help = R"(usage: athanor-sim [options]
 
 Serves Alpaca's market-data stream on /v2/{iex,sip,delayed_sip,test} and
 /v1beta3/crypto/{us,us-1,eu-1} (JSON or MessagePack by the upgrade's
-Content-Type), and a control endpoint:
+Content-Type), the trading REST API under /v2 (account, positions, orders),
+the order-update stream on /stream, and a control endpoint:
   POST /sim/faults/{close,reset,stall,malformed,storm406,storm429,delay}?ms=N
+  POST /sim/faults/rest500?count=N[&after=1]   (after=1: do it, then answer 500)
+  POST /sim/faults/stream_reset
   GET  /sim/stats
 Prints "listening ws://ADDRESS:PORT" once it accepts connections.
 
@@ -44,6 +47,11 @@ options:
   --max-upgrades=N         upgrades per second before 429, 0 = no limit [0]
   --no-deflate             do not offer permessage-deflate
   --seed=N                 tape seed                          [1]
+  --requests-per-minute=N  REST rate limit per key, 0 = off   [200]
+  --cash=D                 starting cash per account          [100000]
+  --partial-fills          market orders fill in two steps
+  --fill-delay-ms=N        time from acceptance to fill       [20]
+  --binary-trading-frames  trade updates in binary frames (paper style)
 )";
 
 bool option(const char* arg, const char* name, std::string& value) {
@@ -109,6 +117,17 @@ int main(int argc, char** argv) {
       opts.market.deflate = false;
     } else if (option(arg, "--seed", v)) {
       opts.market.seed = std::strtoull(v.c_str(), nullptr, 10);
+    } else if (option(arg, "--requests-per-minute", v)) {
+      opts.broker.requests_per_minute = static_cast<uint32_t>(
+        std::atoi(v.c_str()));
+    } else if (option(arg, "--cash", v)) {
+      opts.broker.starting_cash = v;
+    } else if (std::strcmp(arg, "--partial-fills") == 0) {
+      opts.broker.partial_fills = true;
+    } else if (option(arg, "--fill-delay-ms", v)) {
+      opts.broker.fill_delay = ms();
+    } else if (std::strcmp(arg, "--binary-trading-frames") == 0) {
+      opts.broker.binary_frames = true;
     } else {
       std::fprintf(stderr, "athanor-sim: unknown option %s\n\n%s", arg, help);
       return 64;

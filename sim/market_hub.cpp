@@ -492,6 +492,10 @@ void market_hub::delay(std::chrono::nanoseconds duration) {
   state_->delay_until = clock_type::now() + duration;
 }
 
+double market_hub::price_of(const std::string& symbol) {
+  return state_->tape.last_price(symbol);
+}
+
 market_stats market_hub::stats() const {
   return state_->stats;
 }

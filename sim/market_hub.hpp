@@ -96,6 +96,9 @@ class market_hub {
 
   market_stats stats() const;
 
+  /// The tape's current price of `symbol` (what market orders fill at).
+  double price_of(const std::string& symbol);
+
   /// Opaque; public so the connection type in market_hub.cpp can use it.
   struct state;
 

@@ -33,11 +33,17 @@ std::string stats_json(const market_stats& x) {
 simulator::simulator(simulator_options opts) {
   if (opts.accounts.empty())
     opts.accounts.push_back({default_key, default_secret, {}, 0, true});
-  hub_ = std::make_unique<market_hub>(std::move(opts.accounts),
-                                      std::move(opts.market));
+  hub_ = std::make_unique<market_hub>(opts.accounts, std::move(opts.market));
+  broker_ = std::make_unique<broker>(
+    opts.accounts, std::move(opts.broker),
+    [hub = hub_.get()](const std::string& symbol) {
+      return hub->price_of(symbol);
+    });
   transport::server_callbacks callbacks;
   callbacks.on_upgrade = [this](const transport::http_request& req) {
     if (auto decision = hub_->on_upgrade(req))
+      return *decision;
+    if (auto decision = broker_->on_upgrade(req))
       return *decision;
     transport::upgrade_decision none;
     none.rejection = json(404, R"({"message":"not found"})");
@@ -49,6 +55,7 @@ simulator::simulator(simulator_options opts) {
   server_ = std::make_unique<transport::server>(opts.listen,
                                                 std::move(callbacks));
   hub_->start(*server_);
+  broker_->start(*server_);
 }
 
 simulator::~simulator() {
@@ -84,10 +91,19 @@ simulator::on_http(const transport::http_request& req) {
       hub_->storm_429(ms);
     else if (kind == "delay")
       hub_->delay(ms);
+    else if (kind == "rest500")
+      broker_->fail_requests(
+        static_cast<uint32_t>(std::atoi(req.query("count").c_str())),
+        req.query("after") == "1" ? rest_fault::fail_after
+                                  : rest_fault::fail_before);
+    else if (kind == "stream_reset")
+      broker_->reset_streams();
     else
       return json(404, R"({"message":"unknown fault"})");
     return json(200, R"({"fault":")" + kind + "\"}");
   }
+  if (auto res = broker_->on_http(req))
+    return *res;
   return json(404, R"({"code":40410000,"message":"not found"})");
 }
 

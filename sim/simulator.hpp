@@ -8,6 +8,7 @@
 #include <future>
 #include <memory>
 
+#include "sim/broker.hpp"
 #include "sim/market_hub.hpp"
 #include "transport/server.hpp"
 
@@ -17,6 +18,7 @@ struct simulator_options {
   transport::server_options listen;
   std::vector<sim_account> accounts;
   market_options market;
+  broker_options broker;
 };
 
 /// The credentials athanor-sim accepts unless told otherwise.
@@ -31,26 +33,39 @@ class simulator {
 
   uint16_t port() const;
 
-  /// Runs `f` on the server thread and returns its result.
+  /// Runs `f(hub)` on the server thread and returns its result. Call it
+  /// from any other thread (never from the server thread itself).
   template<class F>
-  auto call(F f) -> decltype(f(std::declval<market_hub&>())) {
-    using result = decltype(f(std::declval<market_hub&>()));
+  auto call(F f) {
+    return on_server([&] { return f(*hub_); });
+  }
+
+  /// Runs `f(broker)` on the server thread and returns its result.
+  template<class F>
+  auto call_broker(F f) {
+    return on_server([&] { return f(*broker_); });
+  }
+
+ private:
+  template<class F>
+  auto on_server(F f) -> decltype(f()) {
+    using result = decltype(f());
     std::promise<result> done;
     server_->post([&] {
       if constexpr (std::is_void_v<result>) {
-        f(*hub_);
+        f();
         done.set_value();
       } else {
-        done.set_value(f(*hub_));
+        done.set_value(f());
       }
     });
     return done.get_future().get();
   }
 
- private:
   transport::http_response on_http(const transport::http_request& req);
 
   std::unique_ptr<market_hub> hub_;
+  std::unique_ptr<broker> broker_;
   std::unique_ptr<transport::server> server_;
 };
 

@@ -181,6 +181,15 @@ CAF_TEST(no auth within the window gets 404 and a close) {
   CAF_CHECK(closed_by_server(*client));
 }
 
+CAF_TEST(an auth sent before reading the welcome still comes after it) {
+  start();
+  auto client = connect();
+  send(*client, encode_auth(codec::json, {secret{sim::default_key},
+                                          secret{sim::default_secret}}));
+  CAF_CHECK_EQUAL(control(*client).message, "connected");
+  CAF_CHECK_EQUAL(control(*client).message, "authenticated");
+}
+
 CAF_TEST(header auth needs no auth message) {
   start();
   auto client = connect("/v2/iex", codec::json,
