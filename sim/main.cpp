@@ -5,10 +5,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
 #include "sim/simulator.hpp"
+#include "transport/tls.hpp"
 
 namespace {
 
@@ -27,8 +31,10 @@ the order-update stream on /stream, and a control endpoint:
   POST /sim/faults/{close,reset,stall,malformed,storm406,storm429,delay}?ms=N
   POST /sim/faults/rest500?count=N[&after=1]   (after=1: do it, then answer 500)
   POST /sim/faults/stream_reset
+  POST /sim/faults/tls_refuse?ms=N             (with --tls)
   GET  /sim/stats
-Prints "listening ws://ADDRESS:PORT" once it accepts connections.
+Prints "listening ws://ADDRESS:PORT" (wss:// with --tls) once it accepts
+connections.
 
 options:
   --port=N                 port, 0 = any free port            [0]
@@ -46,6 +52,12 @@ options:
   --max-queued-bytes=N     slow-client buffer before 407      [8388608]
   --max-upgrades=N         upgrades per second before 429, 0 = no limit [0]
   --no-deflate             do not offer permessage-deflate
+  --tls                    serve wss:// and https:// only; without --tls-cert
+                           a self-signed certificate for localhost and
+                           127.0.0.1 is made at start
+  --tls-cert=F --tls-key=F the certificate chain and key (PEM files)
+  --tls-cert-out=F         write the certificate in use to F (clients
+                           trust it as their CA file)
   --seed=N                 tape seed                          [1]
   --requests-per-minute=N  REST rate limit per key, 0 = off   [200]
   --cash=D                 starting cash per account          [100000]
@@ -53,6 +65,15 @@ options:
   --fill-delay-ms=N        time from acceptance to fill       [20]
   --binary-trading-frames  trade updates in binary frames (paper style)
 )";
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path};
+  if (!in)
+    throw std::runtime_error("cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 bool option(const char* arg, const char* name, std::string& value) {
   auto n = std::strlen(name);
@@ -68,6 +89,10 @@ int main(int argc, char** argv) {
   using namespace athanor::sim;
   simulator_options opts;
   sim_account account{default_key, default_secret, {}, 0, true};
+  bool tls = false;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_cert_out;
   for (int i = 1; i < argc; ++i) {
     std::string v;
     auto arg = argv[i];
@@ -113,6 +138,14 @@ int main(int argc, char** argv) {
     } else if (option(arg, "--max-upgrades", v)) {
       opts.market.max_upgrades_per_second = static_cast<uint32_t>(
         std::atoi(v.c_str()));
+    } else if (std::strcmp(arg, "--tls") == 0) {
+      tls = true;
+    } else if (option(arg, "--tls-cert", v)) {
+      tls_cert_file = v;
+    } else if (option(arg, "--tls-key", v)) {
+      tls_key_file = v;
+    } else if (option(arg, "--tls-cert-out", v)) {
+      tls_cert_out = v;
     } else if (std::strcmp(arg, "--no-deflate") == 0) {
       opts.market.deflate = false;
     } else if (option(arg, "--seed", v)) {
@@ -140,12 +173,32 @@ int main(int argc, char** argv) {
     return 64;
   }
   opts.accounts.push_back(account);
+  if (tls || !tls_cert_file.empty()) {
+    try {
+      if (tls_cert_file.empty()) {
+        auto pems = athanor::transport::make_self_signed(
+          {"localhost", "127.0.0.1"});
+        opts.listen.tls_certificate_pem = pems.certificate;
+        opts.listen.tls_private_key_pem = pems.private_key;
+      } else {
+        opts.listen.tls_certificate_pem = read_file(tls_cert_file);
+        opts.listen.tls_private_key_pem = read_file(tls_key_file);
+      }
+      if (!tls_cert_out.empty())
+        std::ofstream{tls_cert_out} << opts.listen.tls_certificate_pem;
+    } catch (const std::runtime_error& e) {
+      std::fprintf(stderr, "athanor-sim: %s\n", e.what());
+      return 66;
+    }
+  }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   try {
     auto address = opts.listen.address;
+    auto opts_tls = !opts.listen.tls_certificate_pem.empty();
     simulator sim{std::move(opts)};
-    std::printf("listening ws://%s:%u\n", address.c_str(),
+    auto scheme = opts_tls ? "wss" : "ws";
+    std::printf("listening %s://%s:%u\n", scheme, address.c_str(),
                 static_cast<unsigned>(sim.port()));
     std::fflush(stdout);
     while (stop_requested == 0)

@@ -67,6 +67,11 @@ uint16_t simulator::port() const {
   return server_->port();
 }
 
+void simulator::refuse_tls_for(std::chrono::nanoseconds duration) {
+  server_->refuse_tls(true);
+  server_->schedule(duration, [this] { server_->refuse_tls(false); });
+}
+
 transport::http_response
 simulator::on_http(const transport::http_request& req) {
   auto path = req.path();
@@ -98,6 +103,8 @@ simulator::on_http(const transport::http_request& req) {
                                   : rest_fault::fail_before);
     else if (kind == "stream_reset")
       broker_->reset_streams();
+    else if (kind == "tls_refuse")
+      refuse_tls_for(ms);
     else
       return json(404, R"({"message":"unknown fault"})");
     return json(200, R"({"fault":")" + kind + "\"}");

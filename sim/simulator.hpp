@@ -33,6 +33,9 @@ class simulator {
 
   uint16_t port() const;
 
+  /// Drops new connections before their TLS handshake for `duration`.
+  void refuse_tls_for(std::chrono::nanoseconds duration);
+
   /// Runs `f(hub)` on the server thread and returns its result. Call it
   /// from any other thread (never from the server thread itself).
   template<class F>

@@ -8,10 +8,13 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 namespace athanor::transport {
 
@@ -57,6 +60,9 @@ std::string http_request::query(const std::string& name) const {
 struct server::impl {
   net::io_context ioc{1};
   tcp::acceptor acceptor{ioc};
+  net::ssl::context ssl{net::ssl::context::tls_server};
+  bool tls = false;
+  std::atomic<bool> refuse_tls{false};
   server_callbacks callbacks;
   std::atomic<uint64_t> next_id{1};
   // Server thread only.
@@ -83,12 +89,17 @@ http_request to_request(const http::request<http::string_body>& req) {
   return result;
 }
 
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+template<class Stream>
 class ws_session : public ws_connection,
-                   public std::enable_shared_from_this<ws_session> {
+                   public std::enable_shared_from_this<ws_session<Stream>> {
  public:
-  ws_session(tcp::socket&& socket, std::shared_ptr<ws_handler> handler,
-             uint64_t id)
-      : ws_(std::move(socket)), handler_(std::move(handler)), id_(id) {}
+  using std::enable_shared_from_this<ws_session<Stream>>::shared_from_this;
+
+  ws_session(Stream&& stream, std::shared_ptr<ws_handler> handler, uint64_t id)
+      : ws_(std::move(stream)), handler_(std::move(handler)), id_(id) {}
 
   void start(http::request<http::string_body> req, bool deflate) {
     websocket::permessage_deflate pmd;
@@ -223,7 +234,7 @@ class ws_session : public ws_connection,
       handler_->on_close(shared_from_this(), clean);
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Stream> ws_;
   beast::flat_buffer buffer_;
   std::shared_ptr<ws_handler> handler_;
   uint64_t id_;
@@ -238,20 +249,42 @@ class ws_session : public ws_connection,
   bool stalled_ = false;
 };
 
-class http_session : public std::enable_shared_from_this<http_session> {
+template<class Stream>
+class http_session : public std::enable_shared_from_this<http_session<Stream>> {
  public:
-  http_session(tcp::socket&& socket, server::impl& srv)
-      : stream_(std::move(socket)), srv_(srv) {}
+  using std::enable_shared_from_this<http_session<Stream>>::shared_from_this;
+
+  http_session(Stream&& stream, server::impl& srv)
+      : stream_(std::move(stream)), srv_(srv) {}
 
   void run() {
-    do_read();
+    if constexpr (std::is_same_v<Stream, tls_stream>) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+      stream_.async_handshake(
+        net::ssl::stream_base::server,
+        [self = shared_from_this()](beast::error_code ec) {
+          if (!ec)
+            self->do_read();
+        });
+    } else {
+      do_read();
+    }
   }
 
  private:
+  void shutdown() {
+    if constexpr (std::is_same_v<Stream, tls_stream>) {
+      stream_.async_shutdown([self = shared_from_this()](beast::error_code) {});
+    } else {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
+  }
+
   void do_read() {
     parser_.emplace();
     parser_->body_limit(1 << 20);
-    stream_.expires_after(std::chrono::seconds(30));
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) {
                        self->on_read(ec);
@@ -260,7 +293,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
   void on_read(beast::error_code ec) {
     if (ec == http::error::end_of_stream) {
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      shutdown();
       return;
     }
     if (ec)
@@ -270,9 +303,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
     if (websocket::is_upgrade(req)) {
       auto decision = srv_.callbacks.on_upgrade(info);
       if (decision.handler) {
-        auto session = std::make_shared<ws_session>(stream_.release_socket(),
-                                                    std::move(decision.handler),
-                                                    srv_.next_id++);
+        beast::get_lowest_layer(stream_).expires_never();
+        auto session = std::make_shared<ws_session<Stream>>(
+          std::move(stream_), std::move(decision.handler), srv_.next_id++);
         session->start(std::move(req), decision.deflate);
         return;
       }
@@ -299,15 +332,14 @@ class http_session : public std::enable_shared_from_this<http_session> {
                         if (ec)
                           return;
                         if (!keep_alive) {
-                          self->stream_.socket().shutdown(
-                            tcp::socket::shutdown_send, ec);
+                          self->shutdown();
                           return;
                         }
                         self->do_read();
                       });
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   server::impl& srv_;
@@ -319,7 +351,19 @@ void server::impl::accept() {
   acceptor.async_accept(ioc, [this](beast::error_code ec, tcp::socket socket) {
     if (ec || stopped)
       return;
-    std::make_shared<http_session>(std::move(socket), *this)->run();
+    if (!tls) {
+      std::make_shared<http_session<plain_stream>>(
+        plain_stream{std::move(socket)}, *this)
+        ->run();
+    } else if (refuse_tls) {
+      beast::error_code ignored;
+      socket.set_option(net::socket_base::linger(true, 0), ignored);
+      socket.close(ignored);
+    } else {
+      std::make_shared<http_session<tls_stream>>(
+        tls_stream{std::move(socket), ssl}, *this)
+        ->run();
+    }
     accept();
   });
 }
@@ -327,6 +371,17 @@ void server::impl::accept() {
 server::server(server_options opts, server_callbacks callbacks)
     : impl_(std::make_unique<impl>()) {
   impl_->callbacks = std::move(callbacks);
+  if (!opts.tls_certificate_pem.empty()) {
+    auto& ssl = impl_->ssl;
+    ssl.set_options(net::ssl::context::default_workarounds
+                    | net::ssl::context::no_sslv2 | net::ssl::context::no_sslv3
+                    | net::ssl::context::no_tlsv1
+                    | net::ssl::context::no_tlsv1_1);
+    ssl.use_certificate_chain(net::buffer(opts.tls_certificate_pem));
+    ssl.use_private_key(net::buffer(opts.tls_private_key_pem),
+                        net::ssl::context::pem);
+    impl_->tls = true;
+  }
   tcp::endpoint endpoint{net::ip::make_address(opts.address), opts.port};
   impl_->acceptor.open(endpoint.protocol());
   impl_->acceptor.set_option(net::socket_base::reuse_address(true));
@@ -371,6 +426,14 @@ void server::cancel(timer_id id) {
     i->second->cancel();
     impl_->timers.erase(i);
   }
+}
+
+bool server::tls() const {
+  return impl_->tls;
+}
+
+void server::refuse_tls(bool on) {
+  impl_->refuse_tls = on;
 }
 
 void server::stop() {

@@ -89,6 +89,9 @@ struct server_options {
   std::string address = "127.0.0.1";
   /// 0 picks any free port.
   uint16_t port = 0;
+  /// With both set (PEM), the server speaks wss:// and https:// only.
+  std::string tls_certificate_pem;
+  std::string tls_private_key_pem;
 };
 
 class server {
@@ -119,6 +122,13 @@ class server {
 
   /// Stops the server (idempotent; also done by the destructor).
   void stop();
+
+  /// Whether the server speaks TLS.
+  bool tls() const;
+
+  /// While set, new connections are dropped before the TLS handshake
+  /// completes (a "TLS refusal" fault). Any thread.
+  void refuse_tls(bool on);
 
   /// Opaque; public only so the sessions in server.cpp can name it.
   struct impl;

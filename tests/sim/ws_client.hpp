@@ -1,8 +1,8 @@
 #pragma once
 
-// A minimal blocking WebSocket client for integration tests. Every read has
-// a deadline, so a test that waits for something that never comes fails
-// instead of hanging.
+// A minimal blocking WebSocket client for integration tests, plain or TLS.
+// Every read has a deadline, so a test that waits for something that never
+// comes fails instead of hanging.
 
 #include <chrono>
 #include <cstdint>
@@ -18,18 +18,30 @@ struct ws_frame {
   bool binary = false;
 };
 
+struct ws_client_options {
+  std::map<std::string, std::string> headers;
+  bool deflate = false;
+  /// Speak wss:// and trust only this CA (PEM); empty means plain ws://.
+  std::string tls_ca_pem;
+  /// The name the server's certificate must carry (and the SNI).
+  std::string tls_host = "localhost";
+};
+
 class ws_client {
  public:
-  /// Connects to ws://127.0.0.1:port/path with the given request headers.
-  /// On a declined upgrade, `status()` holds the HTTP status and the client
-  /// is not open.
+  /// Connects to 127.0.0.1:port/path. On a declined upgrade or a failed
+  /// TLS handshake, `status()` tells why and the client is not open.
   ws_client(uint16_t port, const std::string& path,
-            std::map<std::string, std::string> headers = {},
-            bool deflate = false);
+            ws_client_options opts = {});
+
+  ws_client(uint16_t port, const std::string& path,
+            std::map<std::string, std::string> headers, bool deflate = false);
+
   ~ws_client();
 
   bool open() const;
-  /// The HTTP status of the upgrade response (101 when accepted).
+  /// The HTTP status of the upgrade response: 101 when accepted, 0 if none
+  /// came (connection or TLS failure).
   int status() const;
   /// Whether permessage-deflate was negotiated.
   bool deflated() const;
@@ -47,8 +59,9 @@ class ws_client {
   /// Drops the TCP connection without a close frame.
   void reset();
 
- private:
   struct impl;
+
+ private:
   std::unique_ptr<impl> impl_;
 };
 
