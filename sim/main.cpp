@@ -58,6 +58,10 @@ options:
   --tls-cert=F --tls-key=F the certificate chain and key (PEM files)
   --tls-cert-out=F         write the certificate in use to F (clients
                            trust it as their CA file)
+  --scenario=F             apply the timed faults in F (see sim/scenario.hpp:
+                           "2s reset", "8s storm406 3s", "12s rest500 count=3")
+  --replay=F               send the recorded frames in F (one Alpaca JSON
+                           frame per line) instead of the generated tape
   --seed=N                 tape seed                          [1]
   --requests-per-minute=N  REST rate limit per key, 0 = off   [200]
   --cash=D                 starting cash per account          [100000]
@@ -93,6 +97,8 @@ int main(int argc, char** argv) {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string tls_cert_out;
+  std::string scenario_file;
+  std::string replay_file;
   for (int i = 1; i < argc; ++i) {
     std::string v;
     auto arg = argv[i];
@@ -146,6 +152,10 @@ int main(int argc, char** argv) {
       tls_key_file = v;
     } else if (option(arg, "--tls-cert-out", v)) {
       tls_cert_out = v;
+    } else if (option(arg, "--scenario", v)) {
+      scenario_file = v;
+    } else if (option(arg, "--replay", v)) {
+      replay_file = v;
     } else if (std::strcmp(arg, "--no-deflate") == 0) {
       opts.market.deflate = false;
     } else if (option(arg, "--seed", v)) {
@@ -173,6 +183,25 @@ int main(int argc, char** argv) {
     return 64;
   }
   opts.accounts.push_back(account);
+  std::vector<scenario_step> scenario;
+  try {
+    std::string error;
+    if (!scenario_file.empty()) {
+      auto steps = parse_scenario(read_file(scenario_file), error);
+      if (!steps)
+        throw std::runtime_error(scenario_file + ": " + error);
+      scenario = std::move(*steps);
+    }
+    if (!replay_file.empty()) {
+      auto tape = parse_recording(read_file(replay_file), error);
+      if (!tape)
+        throw std::runtime_error(replay_file + ": " + error);
+      opts.market.replay = std::move(*tape);
+    }
+  } catch (const std::runtime_error& e) {
+    std::fprintf(stderr, "athanor-sim: %s\n", e.what());
+    return 66;
+  }
   if (tls || !tls_cert_file.empty()) {
     try {
       if (tls_cert_file.empty()) {
@@ -201,6 +230,7 @@ int main(int argc, char** argv) {
     std::printf("listening %s://%s:%u\n", scheme, address.c_str(),
                 static_cast<unsigned>(sim.port()));
     std::fflush(stdout);
+    sim.run_scenario(std::move(scenario));
     while (stop_requested == 0)
       std::this_thread::sleep_for(std::chrono::milliseconds{50});
   } catch (const std::system_error& e) {

@@ -86,6 +86,7 @@ struct market_hub::state : std::enable_shared_from_this<market_hub::state> {
   clock_type::time_point delay_until{};
   std::deque<clock_type::time_point> recent_upgrades;
   double record_credit = 0;
+  size_t replay_cursor = 0;
   timestamp_ns next_bar_start = 0;
   market_stats stats;
 
@@ -391,6 +392,18 @@ void market_hub::state::tick() {
   record_credit -= static_cast<double>(count);
   auto wall = wall_now();
   batch data;
+  if (!opts.replay.empty()) {
+    data = opts.replay[replay_cursor++ % opts.replay.size()];
+    auto restamp = [wall](auto& records) {
+      for (auto& x : records)
+        x.time = wall;
+    };
+    restamp(data.trades);
+    restamp(data.quotes);
+    restamp(data.bars);
+    publish(data);
+    return;
+  }
   tape.generate(symbols, symbols.empty() ? 0 : count, wall, data);
   auto interval = opts.bar_interval.count();
   if (next_bar_start == 0)
@@ -401,6 +414,33 @@ void market_hub::state::tick() {
   }
   if (!data.empty())
     publish(data);
+}
+
+std::optional<std::vector<batch>> parse_recording(const std::string& text,
+                                                  std::string& error) {
+  std::vector<batch> result;
+  size_t start = 0;
+  for (int number = 1; start < text.size(); ++number) {
+    auto end = text.find('\n', start);
+    auto line = text.substr(start, end == std::string::npos ? std::string::npos
+                                                            : end - start);
+    start = end == std::string::npos ? text.size() : end + 1;
+    if (line.empty() || line[0] == '#')
+      continue;
+    protocol::market_frame frame;
+    protocol::decode_problem problem;
+    if (!protocol::decode_json(line, frame, problem)) {
+      error = "line " + std::to_string(number) + ": " + to_string(problem);
+      return std::nullopt;
+    }
+    if (!frame.data.empty())
+      result.push_back(std::move(frame.data));
+  }
+  if (result.empty()) {
+    error = "the recording holds no data records";
+    return std::nullopt;
+  }
+  return result;
 }
 
 market_hub::market_hub(std::vector<sim_account> accounts, market_options opts)

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "messages/market.hpp"
 #include "transport/server.hpp"
 
 namespace athanor::sim {
@@ -52,7 +53,16 @@ struct market_options {
   bool deflate = true;
   /// Upgrades beyond this many per second get HTTP 429; 0: no limit.
   uint32_t max_upgrades_per_second = 0;
+  /// A recorded tape: when set, one recorded frame per tick (looping)
+  /// replaces the generated tape; records are stamped with the send time.
+  std::vector<batch> replay;
 };
+
+/// Parses a recording: one server frame in Alpaca's JSON shape per line
+/// (empty lines and lines starting with # are skipped). On failure returns
+/// nullopt and sets `error` to "line N: ...".
+std::optional<std::vector<batch>> parse_recording(const std::string& text,
+                                                  std::string& error);
 
 struct market_stats {
   uint64_t connections_opened = 0;

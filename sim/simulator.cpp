@@ -72,6 +72,47 @@ void simulator::refuse_tls_for(std::chrono::nanoseconds duration) {
   server_->schedule(duration, [this] { server_->refuse_tls(false); });
 }
 
+bool simulator::apply_fault(const std::string& kind,
+                            std::chrono::nanoseconds duration,
+                            const std::map<std::string, std::string>& args) {
+  auto arg = [&args](const char* name) {
+    auto i = args.find(name);
+    return i == args.end() ? std::string{} : i->second;
+  };
+  if (kind == "close")
+    hub_->close_all();
+  else if (kind == "reset")
+    hub_->reset_all();
+  else if (kind == "stall")
+    hub_->stall_all();
+  else if (kind == "malformed")
+    hub_->send_malformed();
+  else if (kind == "storm406")
+    hub_->storm_406(duration);
+  else if (kind == "storm429")
+    hub_->storm_429(duration);
+  else if (kind == "delay")
+    hub_->delay(duration);
+  else if (kind == "rest500")
+    broker_->fail_requests(
+      static_cast<uint32_t>(std::max(1, std::atoi(arg("count").c_str()))),
+      arg("after") == "1" ? rest_fault::fail_after : rest_fault::fail_before);
+  else if (kind == "stream_reset")
+    broker_->reset_streams();
+  else if (kind == "tls_refuse")
+    refuse_tls_for(duration);
+  else
+    return false;
+  return true;
+}
+
+void simulator::run_scenario(std::vector<scenario_step> steps) {
+  for (auto& step : steps)
+    server_->schedule(step.at, [this, step] {
+      apply_fault(step.fault, step.duration, step.args);
+    });
+}
+
 transport::http_response
 simulator::on_http(const transport::http_request& req) {
   auto path = req.path();
@@ -80,32 +121,11 @@ simulator::on_http(const transport::http_request& req) {
   const std::string faults = "/sim/faults/";
   if (req.method == "POST" && path.rfind(faults, 0) == 0) {
     auto kind = path.substr(faults.size());
+    std::map<std::string, std::string> args{{"count", req.query("count")},
+                                            {"after", req.query("after")}};
     auto ms = std::chrono::milliseconds{
       std::strtoll(req.query("ms").c_str(), nullptr, 10)};
-    if (kind == "close")
-      hub_->close_all();
-    else if (kind == "reset")
-      hub_->reset_all();
-    else if (kind == "stall")
-      hub_->stall_all();
-    else if (kind == "malformed")
-      hub_->send_malformed();
-    else if (kind == "storm406")
-      hub_->storm_406(ms);
-    else if (kind == "storm429")
-      hub_->storm_429(ms);
-    else if (kind == "delay")
-      hub_->delay(ms);
-    else if (kind == "rest500")
-      broker_->fail_requests(
-        static_cast<uint32_t>(std::atoi(req.query("count").c_str())),
-        req.query("after") == "1" ? rest_fault::fail_after
-                                  : rest_fault::fail_before);
-    else if (kind == "stream_reset")
-      broker_->reset_streams();
-    else if (kind == "tls_refuse")
-      refuse_tls_for(ms);
-    else
+    if (!apply_fault(kind, ms, args))
       return json(404, R"({"message":"unknown fault"})");
     return json(200, R"({"fault":")" + kind + "\"}");
   }

@@ -10,6 +10,7 @@
 
 #include "sim/broker.hpp"
 #include "sim/market_hub.hpp"
+#include "sim/scenario.hpp"
 #include "transport/server.hpp"
 
 namespace athanor::sim {
@@ -35,6 +36,9 @@ class simulator {
 
   /// Drops new connections before their TLS handshake for `duration`.
   void refuse_tls_for(std::chrono::nanoseconds duration);
+
+  /// Applies each step's fault at its time, counted from now.
+  void run_scenario(std::vector<scenario_step> steps);
 
   /// Runs `f(hub)` on the server thread and returns its result. Call it
   /// from any other thread (never from the server thread itself).
@@ -66,6 +70,10 @@ class simulator {
   }
 
   transport::http_response on_http(const transport::http_request& req);
+
+  /// Applies one fault on the server thread; false if `kind` is unknown.
+  bool apply_fault(const std::string& kind, std::chrono::nanoseconds duration,
+                   const std::map<std::string, std::string>& args);
 
   std::unique_ptr<market_hub> hub_;
   std::unique_ptr<broker> broker_;
