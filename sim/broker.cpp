@@ -150,7 +150,8 @@ class stream_connection
       if (book == st_->books.end()
           || book->second.acct.secret != msg.creds.secret_key.reveal()) {
         send(protocol::encode_authorization(false, "authenticate"));
-        conn_->close(1000);
+        if (auto c = conn_.lock())
+          c->close(1000);
         return;
       }
       key_ = book->first;
@@ -182,17 +183,20 @@ class stream_connection
       send(frame);
   }
 
-  transport::ws_connection* conn() const {
-    return conn_.get();
+  transport::ws_connection_ptr conn() const {
+    return conn_.lock();
   }
 
  private:
   void send(std::string frame) {
-    conn_->send(std::move(frame), st_->opts.binary_frames);
+    if (auto c = conn_.lock())
+      c->send(std::move(frame), st_->opts.binary_frames);
   }
 
   std::shared_ptr<broker::state> st_;
-  transport::ws_connection_ptr conn_;
+  // Weak: the connection owns this handler, so a strong reference back
+  // would keep both alive forever.
+  std::weak_ptr<transport::ws_connection> conn_;
   std::string key_;
   bool listening_ = false;
 };
@@ -479,7 +483,10 @@ broker::broker(std::vector<sim_account> accounts, broker_options opts,
   state_->price_of = std::move(price_of);
 }
 
-broker::~broker() = default;
+broker::~broker() {
+  // Streams and the state point at each other; the server thread is gone.
+  state_->streams.clear();
+}
 
 void broker::start(transport::server& srv) {
   state_->srv = &srv;

@@ -204,7 +204,8 @@ class md_connection : public transport::ws_handler,
     add(mine.trades, frame.trades);
     add(mine.bars, frame.bars);
     flush();
-    if (conn_ && conn_->queued_bytes() > hub_->opts.max_queued_bytes) {
+    if (auto c = conn_.lock();
+        c && c->queued_bytes() > hub_->opts.max_queued_bytes) {
       ++hub_->stats.slow_client_drops;
       fail(407, "slow client");
     }
@@ -214,8 +215,8 @@ class md_connection : public transport::ws_handler,
     send(std::move(frame));
   }
 
-  transport::ws_connection* conn() const {
-    return conn_.get();
+  transport::ws_connection_ptr conn() const {
+    return conn_.lock();
   }
 
   bool authenticated() const {
@@ -236,8 +237,8 @@ class md_connection : public transport::ws_handler,
 
  private:
   void send(std::string frame) {
-    if (conn_ && !closed_)
-      conn_->send(std::move(frame), codec_ == codec::msgpack);
+    if (auto c = conn_.lock(); c && !closed_)
+      c->send(std::move(frame), codec_ == codec::msgpack);
   }
 
   void error(int code, const std::string& message) {
@@ -247,8 +248,8 @@ class md_connection : public transport::ws_handler,
 
   void fail(int code, const std::string& message) {
     error(code, message);
-    if (conn_)
-      conn_->close(1000);
+    if (auto c = conn_.lock())
+      c->close(1000);
   }
 
   void authenticate(const std::string& key, const std::string& secret) {
@@ -354,7 +355,9 @@ class md_connection : public transport::ws_handler,
   endpoint_info endpoint_;
   codec codec_;
   std::optional<std::pair<std::string, std::string>> header_auth_;
-  transport::ws_connection_ptr conn_;
+  // Weak: the connection owns this handler, so a strong reference back
+  // would keep both alive forever.
+  std::weak_ptr<transport::ws_connection> conn_;
   transport::server::timer_id auth_timer_ = 0;
   bool authenticated_ = false;
   bool closed_ = false;
@@ -452,7 +455,12 @@ market_hub::market_hub(std::vector<sim_account> accounts, market_options opts)
   state_->opts = std::move(opts);
 }
 
-market_hub::~market_hub() = default;
+market_hub::~market_hub() {
+  // Connections and the state point at each other; the server thread is
+  // gone by now (the simulator stops it first), so break the cycle here.
+  state_->connections.clear();
+  state_->slots.clear();
+}
 
 void market_hub::start(transport::server& srv) {
   state_->srv = &srv;
