@@ -131,9 +131,9 @@ bool decode_client_message(codec c, const std::string& frame,
   try {
     // The object API allocates what a header claims (an array of 2^32
     // elements), so client messages get limits that fit any real one.
-    msgpack::unpack_limit limits{/*array*/ 4096, /*map*/ 64,
+    msgpack::unpack_limit limits{/*array*/ 4096,    /*map*/ 64,
                                  /*str*/ 64 * 1024, /*bin*/ 64 * 1024,
-                                 /*ext*/ 64, /*depth*/ 8};
+                                 /*ext*/ 64,        /*depth*/ 8};
     handle = msgpack::unpack(frame.data(), frame.size(), nullptr, nullptr,
                              limits);
   } catch (const msgpack::unpack_error& e) {

@@ -1,10 +1,10 @@
 #include "protocol/market_data.hpp"
 
 #include <algorithm>
-#include <optional>
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include <msgpack.hpp>
 #include <rapidjson/error/en.h>

@@ -523,6 +523,15 @@ bool record_builder::read_common(Record& rec) {
   return read(key::S, rec.symbol, true) && read_time(rec.time);
 }
 
+// Builds a record in place and drops it again if `fill` rejects it, so a
+// rejected record never reaches the batch half-made.
+template<class Record, class Fill>
+void emit(std::vector<Record>& out, Fill fill) {
+  auto& rec = out.emplace_back();
+  if (!fill(rec))
+    out.pop_back();
+}
+
 void record_builder::finish_record() {
   auto& type_slot = slots_[static_cast<size_t>(key::T)];
   if (!has(key::T) || type_slot.k != kind::string) {
@@ -537,93 +546,96 @@ void record_builder::finish_record() {
   if (type.size() == 1) {
     switch (type[0]) {
       case 't': {
-        auto& rec = out_.data.trades.emplace_back();
-        if (!(read_common(rec) && read(key::i, rec.id, false)
-              && read(key::x, rec.exchange, false)
-              && read(key::p, rec.price, true) && read(key::s, rec.size, true)
-              && read_codes(key::c, rec.conditions)
-              && read(key::z, rec.tape, false)
-              && read(key::tks, rec.taker_side, false)))
-          out_.data.trades.pop_back();
+        emit(out_.data.trades, [&](auto& rec) {
+          return read_common(rec) && read(key::i, rec.id, false)
+                 && read(key::x, rec.exchange, false)
+                 && read(key::p, rec.price, true)
+                 && read(key::s, rec.size, true)
+                 && read_codes(key::c, rec.conditions)
+                 && read(key::z, rec.tape, false)
+                 && read(key::tks, rec.taker_side, false);
+        });
         return;
       }
       case 'q': {
-        auto& rec = out_.data.quotes.emplace_back();
-        if (!(read_common(rec) && read(key::bx, rec.bid_exchange, false)
-              && read(key::bp, rec.bid_price, true)
-              && read(key::bs, rec.bid_size, true)
-              && read(key::ax, rec.ask_exchange, false)
-              && read(key::ap, rec.ask_price, true)
-              && read(key::as, rec.ask_size, true)
-              && read_codes(key::c, rec.conditions)
-              && read(key::z, rec.tape, false)))
-          out_.data.quotes.pop_back();
+        emit(out_.data.quotes, [&](auto& rec) {
+          return read_common(rec) && read(key::bx, rec.bid_exchange, false)
+                 && read(key::bp, rec.bid_price, true)
+                 && read(key::bs, rec.bid_size, true)
+                 && read(key::ax, rec.ask_exchange, false)
+                 && read(key::ap, rec.ask_price, true)
+                 && read(key::as, rec.ask_size, true)
+                 && read_codes(key::c, rec.conditions)
+                 && read(key::z, rec.tape, false);
+        });
         return;
       }
       case 'b':
       case 'u':
       case 'd': {
-        auto& rec = out_.data.bars.emplace_back();
-        rec.kind = type[0] == 'b'   ? bar_kind::minute
-                   : type[0] == 'u' ? bar_kind::updated
-                                    : bar_kind::daily;
-        if (!(read_common(rec) && read(key::o, rec.open, true)
-              && read(key::h, rec.high, true) && read(key::l, rec.low, true)
-              && read(key::c, rec.close, true) && read(key::v, rec.volume, true)
-              && read(key::vw, rec.vwap, false)
-              && read(key::n, rec.trade_count, false)))
-          out_.data.bars.pop_back();
+        emit(out_.data.bars, [&](auto& rec) {
+          rec.kind = type[0] == 'b'   ? bar_kind::minute
+                     : type[0] == 'u' ? bar_kind::updated
+                                      : bar_kind::daily;
+          return read_common(rec) && read(key::o, rec.open, true)
+                 && read(key::h, rec.high, true) && read(key::l, rec.low, true)
+                 && read(key::c, rec.close, true)
+                 && read(key::v, rec.volume, true)
+                 && read(key::vw, rec.vwap, false)
+                 && read(key::n, rec.trade_count, false);
+        });
         return;
       }
       case 's': {
-        auto& rec = out_.data.statuses.emplace_back();
-        if (!(read_common(rec) && read(key::sc, rec.status_code, false)
-              && read(key::sm, rec.status_message, false)
-              && read(key::rc, rec.reason_code, false)
-              && read(key::rm, rec.reason_message, false)
-              && read(key::z, rec.tape, false)))
-          out_.data.statuses.pop_back();
+        emit(out_.data.statuses, [&](auto& rec) {
+          return read_common(rec) && read(key::sc, rec.status_code, false)
+                 && read(key::sm, rec.status_message, false)
+                 && read(key::rc, rec.reason_code, false)
+                 && read(key::rm, rec.reason_message, false)
+                 && read(key::z, rec.tape, false);
+        });
         return;
       }
       case 'l': {
-        auto& rec = out_.data.lulds.emplace_back();
-        if (!(read_common(rec) && read(key::u, rec.limit_up, true)
-              && read(key::d, rec.limit_down, true)
-              && read(key::i, rec.indicator, false)
-              && read(key::z, rec.tape, false)))
-          out_.data.lulds.pop_back();
+        emit(out_.data.lulds, [&](auto& rec) {
+          return read_common(rec) && read(key::u, rec.limit_up, true)
+                 && read(key::d, rec.limit_down, true)
+                 && read(key::i, rec.indicator, false)
+                 && read(key::z, rec.tape, false);
+        });
         return;
       }
       case 'c': {
-        auto& rec = out_.data.corrections.emplace_back();
-        if (!(read_common(rec) && read(key::x, rec.exchange, false)
-              && read(key::oi, rec.original_id, true)
-              && read(key::op, rec.original_price, true)
-              && read(key::os, rec.original_size, true)
-              && read_codes(key::oc, rec.original_conditions)
-              && read(key::ci, rec.corrected_id, true)
-              && read(key::cp, rec.corrected_price, true)
-              && read(key::cs, rec.corrected_size, true)
-              && read_codes(key::cc, rec.corrected_conditions)
-              && read(key::z, rec.tape, false)))
-          out_.data.corrections.pop_back();
+        emit(out_.data.corrections, [&](auto& rec) {
+          return read_common(rec) && read(key::x, rec.exchange, false)
+                 && read(key::oi, rec.original_id, true)
+                 && read(key::op, rec.original_price, true)
+                 && read(key::os, rec.original_size, true)
+                 && read_codes(key::oc, rec.original_conditions)
+                 && read(key::ci, rec.corrected_id, true)
+                 && read(key::cp, rec.corrected_price, true)
+                 && read(key::cs, rec.corrected_size, true)
+                 && read_codes(key::cc, rec.corrected_conditions)
+                 && read(key::z, rec.tape, false);
+        });
         return;
       }
       case 'x': {
-        auto& rec = out_.data.cancel_errors.emplace_back();
-        if (!(read_common(rec) && read(key::i, rec.id, true)
-              && read(key::x, rec.exchange, false)
-              && read(key::p, rec.price, false) && read(key::s, rec.size, false)
-              && read(key::a, rec.action, true)
-              && read(key::z, rec.tape, false)))
-          out_.data.cancel_errors.pop_back();
+        emit(out_.data.cancel_errors, [&](auto& rec) {
+          return read_common(rec) && read(key::i, rec.id, true)
+                 && read(key::x, rec.exchange, false)
+                 && read(key::p, rec.price, false)
+                 && read(key::s, rec.size, false)
+                 && read(key::a, rec.action, true)
+                 && read(key::z, rec.tape, false);
+        });
         return;
       }
       case 'i': {
-        auto& rec = out_.data.imbalances.emplace_back();
-        if (!(read_common(rec) && read(key::p, rec.price, true)
-              && read(key::z, rec.tape, false)))
-          out_.data.imbalances.pop_back();
+        emit(out_.data.imbalances, [&](auto& rec) {
+          return read_common(rec) && read(key::p, rec.price, true)
+                 && read(key::z, rec.tape, false);
+        });
         return;
       }
       case 'o': {

@@ -6,6 +6,7 @@ namespace athanor::protocol {
 
 using detail::field_reader;
 using detail::json_writer;
+using detail::write_json;
 
 namespace {
 
@@ -88,7 +89,7 @@ bool read_position(const rapidjson::Value& x, const std::string& path,
 } // namespace
 
 std::string encode_order_request(const order_request& x) {
-  return write([&](json_writer& w) {
+  return write_json([&](json_writer& w) {
     w.StartObject();
     w.Key("symbol");
     w.String(x.symbol.c_str());
@@ -156,7 +157,7 @@ bool decode_order_request(const std::string& body, order_request& out,
 }
 
 std::string encode_order(const order& x) {
-  return write([&](json_writer& w) { detail::write_order(w, x); });
+  return write_json([&](json_writer& w) { detail::write_order(w, x); });
 }
 
 bool decode_order(const std::string& body, order& out,
@@ -167,7 +168,7 @@ bool decode_order(const std::string& body, order& out,
 }
 
 std::string encode_orders(const std::vector<order>& xs) {
-  return write([&](json_writer& w) {
+  return write_json([&](json_writer& w) {
     w.StartArray();
     for (auto& x : xs)
       detail::write_order(w, x);
@@ -181,7 +182,7 @@ bool decode_orders(const std::string& body, std::vector<order>& out,
 }
 
 std::string encode_account(const account& x) {
-  return write([&](json_writer& w) {
+  return write_json([&](json_writer& w) {
     w.StartObject();
     w.Key("id");
     w.String(x.id.c_str());
@@ -235,11 +236,11 @@ void write_position(json_writer& w, const position& x) {
 } // namespace
 
 std::string encode_position(const position& x) {
-  return write([&](json_writer& w) { write_position(w, x); });
+  return write_json([&](json_writer& w) { write_position(w, x); });
 }
 
 std::string encode_positions(const std::vector<position>& xs) {
-  return write([&](json_writer& w) {
+  return write_json([&](json_writer& w) {
     w.StartArray();
     for (auto& x : xs)
       write_position(w, x);
@@ -253,7 +254,7 @@ bool decode_positions(const std::string& body, std::vector<position>& out,
 }
 
 std::string encode_api_error(const api_error& x) {
-  return write([&](json_writer& w) {
+  return write_json([&](json_writer& w) {
     w.StartObject();
     w.Key("code");
     w.Int64(x.code);

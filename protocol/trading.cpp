@@ -6,6 +6,7 @@ namespace athanor::protocol {
 
 using detail::field_reader;
 using detail::json_writer;
+using detail::write_json;
 
 namespace {
 
@@ -34,6 +35,26 @@ std::string write(F f) {
   json_writer w{buffer};
   f(w);
   return std::string{buffer.GetString(), buffer.GetSize()};
+}
+
+// {"<key>":"<value>","data":{"streams":[...]}}: the listen request and
+// its answer share this shape.
+std::string encode_streams(const char* key, const char* value,
+                           const std::vector<std::string>& streams) {
+  return write_json([&](json_writer& w) {
+    w.StartObject();
+    w.Key(key);
+    w.String(value);
+    w.Key("data");
+    w.StartObject();
+    w.Key("streams");
+    w.StartArray();
+    for (auto& x : streams)
+      w.String(x.c_str());
+    w.EndArray();
+    w.EndObject();
+    w.EndObject();
+  });
 }
 
 } // namespace
@@ -98,7 +119,7 @@ bool decode_trading_message(const std::string& frame, trading_message& out,
 }
 
 std::string encode_authenticate(const credentials& creds) {
-  return write([&](json_writer& w) {
+  return write_json([&](json_writer& w) {
     w.StartObject();
     w.Key("action");
     w.String("authenticate");
@@ -114,20 +135,7 @@ std::string encode_authenticate(const credentials& creds) {
 }
 
 std::string encode_listen(const std::vector<std::string>& streams) {
-  return write([&](json_writer& w) {
-    w.StartObject();
-    w.Key("action");
-    w.String("listen");
-    w.Key("data");
-    w.StartObject();
-    w.Key("streams");
-    w.StartArray();
-    for (auto& x : streams)
-      w.String(x.c_str());
-    w.EndArray();
-    w.EndObject();
-    w.EndObject();
-  });
+  return encode_streams("action", "listen", streams);
 }
 
 bool decode_trading_client_message(const std::string& frame,
@@ -174,7 +182,7 @@ bool decode_trading_client_message(const std::string& frame,
 }
 
 std::string encode_authorization(bool authorized, const std::string& action) {
-  return write([&](json_writer& w) {
+  return write_json([&](json_writer& w) {
     w.StartObject();
     w.Key("stream");
     w.String("authorization");
@@ -190,24 +198,11 @@ std::string encode_authorization(bool authorized, const std::string& action) {
 }
 
 std::string encode_listening(const std::vector<std::string>& streams) {
-  return write([&](json_writer& w) {
-    w.StartObject();
-    w.Key("stream");
-    w.String("listening");
-    w.Key("data");
-    w.StartObject();
-    w.Key("streams");
-    w.StartArray();
-    for (auto& x : streams)
-      w.String(x.c_str());
-    w.EndArray();
-    w.EndObject();
-    w.EndObject();
-  });
+  return encode_streams("stream", "listening", streams);
 }
 
 std::string encode_trade_update(const order_update& u) {
-  return write([&](json_writer& w) {
+  return write_json([&](json_writer& w) {
     w.StartObject();
     w.Key("stream");
     w.String("trade_updates");
@@ -244,7 +239,7 @@ std::string encode_trade_update(const order_update& u) {
 }
 
 std::string encode_trading_error(const std::string& message) {
-  return write([&](json_writer& w) {
+  return write_json([&](json_writer& w) {
     w.StartObject();
     w.Key("action");
     w.String("error");

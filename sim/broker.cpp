@@ -75,17 +75,10 @@ decimal diff(const decimal& a, const decimal& b) {
 
 const decimal zero = decimal::from_integer(0);
 
-transport::http_response json(int status, std::string body) {
-  transport::http_response res;
-  res.status = status;
-  res.headers["Content-Type"] = "application/json";
-  res.body = std::move(body);
-  return res;
-}
-
 transport::http_response api_error(int status, int64_t code,
                                    const std::string& message) {
-  return json(status, protocol::encode_api_error({status, code, message}));
+  return transport::json_response(
+    status, protocol::encode_api_error({status, code, message}));
 }
 
 } // namespace
@@ -117,6 +110,7 @@ struct broker::state : std::enable_shared_from_this<broker::state> {
   std::vector<std::shared_ptr<stream_connection>> streams;
 
   void publish(const std::string& key, const order_update& update);
+  void cancel(const std::string& key, order& o);
   void accept_order(account_book& book, order& o);
   void fill(const std::string& key, const std::string& id, decimal qty,
             decimal price);
@@ -247,14 +241,18 @@ void broker::state::accept_order(account_book& book, order& o) {
       self->fill(key, id, qty, limit);
     });
   } else if (o.tif == time_in_force::ioc || o.tif == time_in_force::fok) {
-    o.status = order_status::canceled;
-    o.canceled_at = wall_now();
-    order_update canceled;
-    canceled.event = trade_event::canceled;
-    canceled.subject = o;
-    canceled.at = o.canceled_at;
-    publish(key, canceled);
+    cancel(key, o);
   }
+}
+
+void broker::state::cancel(const std::string& key, order& o) {
+  o.status = order_status::canceled;
+  o.canceled_at = o.updated_at = wall_now();
+  order_update update;
+  update.event = trade_event::canceled;
+  update.subject = o;
+  update.at = o.canceled_at;
+  publish(key, update);
 }
 
 void broker::state::fill(const std::string& key, const std::string& id,
@@ -326,7 +324,7 @@ broker::state::handle(account_book& book, const transport::http_request& req) {
     a.equity = equity;
     a.portfolio_value = equity;
     a.buying_power = book.cash;
-    return json(200, protocol::encode_account(a));
+    return transport::json_response(200, protocol::encode_account(a));
   }
   if (m == "GET" && path.rfind("/v2/positions", 0) == 0) {
     std::vector<position> list;
@@ -346,11 +344,11 @@ broker::state::handle(account_book& book, const transport::http_request& req) {
       list.push_back(std::move(p));
     }
     if (path == "/v2/positions")
-      return json(200, protocol::encode_positions(list));
+      return transport::json_response(200, protocol::encode_positions(list));
     auto symbol = path.substr(std::string{"/v2/positions/"}.size());
     for (auto& p : list)
       if (p.symbol == symbol)
-        return json(200, protocol::encode_position(p));
+        return transport::json_response(200, protocol::encode_position(p));
     return api_error(404, 40410000, "position does not exist");
   }
   if (m == "POST" && path == "/v2/orders") {
@@ -395,7 +393,7 @@ broker::state::handle(account_book& book, const transport::http_request& req) {
     book.by_client_id[o.client_order_id] = book.orders.size();
     book.by_id[o.id] = book.orders.size();
     book.orders.push_back(o);
-    auto response = json(200, protocol::encode_order(o));
+    auto response = transport::json_response(200, protocol::encode_order(o));
     accept_order(book, book.orders.back());
     return response;
   }
@@ -404,7 +402,8 @@ broker::state::handle(account_book& book, const transport::http_request& req) {
     auto i = book.by_client_id.find(req.query("client_order_id"));
     if (i == book.by_client_id.end())
       return api_error(404, 40410000, "order not found");
-    return json(200, protocol::encode_order(book.orders[i->second]));
+    return transport::json_response(
+      200, protocol::encode_order(book.orders[i->second]));
   }
   if (m == "GET" && path == "/v2/orders") {
     auto status = req.query("status");
@@ -421,7 +420,7 @@ broker::state::handle(account_book& book, const transport::http_request& req) {
       if (status == "all" || (status == "open") == open)
         list.push_back(*i);
     }
-    return json(200, protocol::encode_orders(list));
+    return transport::json_response(200, protocol::encode_orders(list));
   }
   const std::string orders_prefix = "/v2/orders/";
   if (path.rfind(orders_prefix, 0) == 0) {
@@ -431,17 +430,11 @@ broker::state::handle(account_book& book, const transport::http_request& req) {
       return api_error(404, 40410000, "order not found");
     auto& o = book.orders[i->second];
     if (m == "GET")
-      return json(200, protocol::encode_order(o));
+      return transport::json_response(200, protocol::encode_order(o));
     if (m == "DELETE") {
       if (is_final(o.status))
         return api_error(422, 42210000, "order is not cancelable");
-      o.status = order_status::canceled;
-      o.canceled_at = o.updated_at = wall_now();
-      order_update update;
-      update.event = trade_event::canceled;
-      update.subject = o;
-      update.at = o.canceled_at;
-      publish(book.acct.key, update);
+      cancel(book.acct.key, o);
       transport::http_response res;
       res.status = 204;
       return res;
@@ -452,19 +445,13 @@ broker::state::handle(account_book& book, const transport::http_request& req) {
     for (auto& o : book.orders) {
       if (is_final(o.status))
         continue;
-      o.status = order_status::canceled;
-      o.canceled_at = o.updated_at = wall_now();
-      order_update update;
-      update.event = trade_event::canceled;
-      update.subject = o;
-      update.at = o.canceled_at;
-      publish(book.acct.key, update);
+      cancel(book.acct.key, o);
       if (body.size() > 1)
         body += ",";
       body += R"({"id":")" + o.id + R"(","status":200,"body":)"
               + protocol::encode_order(o) + "}";
     }
-    return json(207, body + "]");
+    return transport::json_response(207, body + "]");
   }
   return api_error(404, 40410000, "not found");
 }

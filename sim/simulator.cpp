@@ -6,14 +6,6 @@ namespace athanor::sim {
 
 namespace {
 
-transport::http_response json(int status, std::string body) {
-  transport::http_response res;
-  res.status = status;
-  res.headers["Content-Type"] = "application/json";
-  res.body = std::move(body);
-  return res;
-}
-
 std::string stats_json(const market_stats& x) {
   auto field = [](const char* name, uint64_t value) {
     return std::string{"\""} + name + "\":" + std::to_string(value);
@@ -46,7 +38,8 @@ simulator::simulator(simulator_options opts) {
     if (auto decision = broker_->on_upgrade(req))
       return *decision;
     transport::upgrade_decision none;
-    none.rejection = json(404, R"({"message":"not found"})");
+    none.rejection = transport::json_response(404,
+                                              R"({"message":"not found"})");
     return none;
   };
   callbacks.on_http = [this](const transport::http_request& req) {
@@ -117,7 +110,7 @@ transport::http_response
 simulator::on_http(const transport::http_request& req) {
   auto path = req.path();
   if (req.method == "GET" && path == "/sim/stats")
-    return json(200, stats_json(hub_->stats()));
+    return transport::json_response(200, stats_json(hub_->stats()));
   const std::string faults = "/sim/faults/";
   if (req.method == "POST" && path.rfind(faults, 0) == 0) {
     auto kind = path.substr(faults.size());
@@ -126,12 +119,13 @@ simulator::on_http(const transport::http_request& req) {
     auto ms = std::chrono::milliseconds{
       std::strtoll(req.query("ms").c_str(), nullptr, 10)};
     if (!apply_fault(kind, ms, args))
-      return json(404, R"({"message":"unknown fault"})");
-    return json(200, R"({"fault":")" + kind + "\"}");
+      return transport::json_response(404, R"({"message":"unknown fault"})");
+    return transport::json_response(200, R"({"fault":")" + kind + "\"}");
   }
   if (auto res = broker_->on_http(req))
     return *res;
-  return json(404, R"({"code":40410000,"message":"not found"})");
+  return transport::json_response(404,
+                                  R"({"code":40410000,"message":"not found"})");
 }
 
 } // namespace athanor::sim

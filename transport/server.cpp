@@ -33,6 +33,14 @@ const std::string& http_request::header(const std::string& lower_name) const {
   return i == headers.end() ? none : i->second;
 }
 
+http_response json_response(int status, std::string body) {
+  http_response res;
+  res.status = status;
+  res.headers["Content-Type"] = "application/json";
+  res.body = std::move(body);
+  return res;
+}
+
 std::string http_request::path() const {
   return target.substr(0, target.find('?'));
 }

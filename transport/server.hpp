@@ -36,6 +36,9 @@ struct http_response {
   std::string body;
 };
 
+/// Returns a response with a JSON body.
+http_response json_response(int status, std::string body);
+
 /// One accepted WebSocket connection. Use it only on the server thread.
 class ws_connection {
  public:

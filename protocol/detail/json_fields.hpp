@@ -16,6 +16,15 @@ namespace athanor::protocol::detail {
 
 using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
+/// Returns the JSON text that `f(writer)` writes.
+template<class F>
+std::string write_json(F f) {
+  rapidjson::StringBuffer buffer;
+  json_writer w{buffer};
+  f(w);
+  return std::string{buffer.GetString(), buffer.GetSize()};
+}
+
 class field_reader {
  public:
   field_reader(const rapidjson::Value& object, std::string path,
