@@ -536,6 +536,10 @@ void market_hub::storm_429(std::chrono::nanoseconds duration) {
   state_->storm_429_until = clock_type::now() + duration;
 }
 
+bool market_hub::storming_429() const {
+  return clock_type::now() < state_->storm_429_until;
+}
+
 void market_hub::delay(std::chrono::nanoseconds duration) {
   state_->delay_until = clock_type::now() + duration;
 }

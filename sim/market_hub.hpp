@@ -99,8 +99,12 @@ class market_hub {
   void send_malformed();
   /// Answers every authentication with 406 for `duration`.
   void storm_406(std::chrono::nanoseconds duration);
-  /// Answers every upgrade with HTTP 429 for `duration`.
+  /// Answers every upgrade (market data and /stream) with HTTP 429 for
+  /// `duration`.
   void storm_429(std::chrono::nanoseconds duration);
+
+  /// Whether a 429 storm is on.
+  bool storming_429() const;
   /// Holds data back for `duration` (a delay upstream), then resumes.
   void delay(std::chrono::nanoseconds duration);
 

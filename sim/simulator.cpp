@@ -35,8 +35,15 @@ simulator::simulator(simulator_options opts) {
   callbacks.on_upgrade = [this](const transport::http_request& req) {
     if (auto decision = hub_->on_upgrade(req))
       return *decision;
-    if (auto decision = broker_->on_upgrade(req))
+    if (auto decision = broker_->on_upgrade(req)) {
+      if (hub_->storming_429()) {
+        transport::upgrade_decision refused;
+        refused.rejection = transport::json_response(
+          429, R"({"message":"too many requests"})");
+        return refused;
+      }
       return *decision;
+    }
     transport::upgrade_decision none;
     none.rejection = transport::json_response(404,
                                               R"({"message":"not found"})");

@@ -279,6 +279,16 @@ CAF_TEST(the stream refuses bad keys and listens only after auth) {
   CAF_CHECK(!next(wrong).authorized);
 }
 
+CAF_TEST(a 429 storm refuses stream upgrades too) {
+  start();
+  sim->call([](sim::market_hub& hub) { hub.storm_429(300ms); });
+  ws_client refused{sim->port(), "/stream"};
+  CAF_CHECK_EQUAL(refused.status(), 429);
+  std::this_thread::sleep_for(400ms);
+  ws_client later{sim->port(), "/stream"};
+  CAF_CHECK(later.open());
+}
+
 CAF_TEST(the paper style sends json in binary frames) {
   sim::broker_options opts;
   opts.binary_frames = true;
