@@ -1,5 +1,6 @@
 #include "transport/server.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <optional>
@@ -75,6 +76,9 @@ struct server::impl {
   std::atomic<uint64_t> next_id{1};
   // Server thread only.
   std::unordered_map<timer_id, std::shared_ptr<net::steady_timer>> timers;
+  /// Stalled sessions have no operation pending to keep them alive; held
+  /// here so their sockets stay open (and silent) until reset or stop.
+  std::vector<std::shared_ptr<ws_connection>> stalled;
   std::thread thread;
   bool stopped = false;
 
@@ -106,8 +110,10 @@ class ws_session : public ws_connection,
  public:
   using std::enable_shared_from_this<ws_session<Stream>>::shared_from_this;
 
-  ws_session(Stream&& stream, std::shared_ptr<ws_handler> handler, uint64_t id)
-      : ws_(std::move(stream)), handler_(std::move(handler)), id_(id) {}
+  ws_session(Stream&& stream, std::shared_ptr<ws_handler> handler, uint64_t id,
+             server::impl& srv)
+      : ws_(std::move(stream)), handler_(std::move(handler)), id_(id),
+        srv_(srv) {}
 
   void start(http::request<http::string_body> req, bool deflate) {
     websocket::permessage_deflate pmd;
@@ -140,7 +146,11 @@ class ws_session : public ws_connection,
   }
 
   void reset() override {
-    if (closed_)
+    if (stalled_) {
+      auto& xs = srv_.stalled;
+      xs.erase(std::remove(xs.begin(), xs.end(), shared_from_this()), xs.end());
+    }
+    if (closed_ && !stalled_)
       return;
     auto& socket = beast::get_lowest_layer(ws_).socket();
     beast::error_code ec;
@@ -153,8 +163,9 @@ class ws_session : public ws_connection,
     if (closed_ || stalled_)
       return;
     stalled_ = true;
+    srv_.stalled.push_back(shared_from_this());
     // Cancelling the pending read stops Beast from answering pings; the
-    // socket itself stays open.
+    // socket itself stays open because the server holds this session.
     beast::error_code ec;
     beast::get_lowest_layer(ws_).socket().cancel(ec);
   }
@@ -223,6 +234,8 @@ class ws_session : public ws_connection,
 
   void on_write(beast::error_code ec) {
     writing_ = false;
+    if (stalled_)
+      return;
     if (ec) {
       finish(false);
       return;
@@ -246,6 +259,7 @@ class ws_session : public ws_connection,
   beast::flat_buffer buffer_;
   std::shared_ptr<ws_handler> handler_;
   uint64_t id_;
+  server::impl& srv_;
   std::deque<std::pair<std::string, bool>> queue_;
   size_t queued_ = 0;
   uint16_t close_code_ = 1000;
@@ -313,7 +327,8 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
       if (decision.handler) {
         beast::get_lowest_layer(stream_).expires_never();
         auto session = std::make_shared<ws_session<Stream>>(
-          std::move(stream_), std::move(decision.handler), srv_.next_id++);
+          std::move(stream_), std::move(decision.handler), srv_.next_id++,
+          srv_);
         session->start(std::move(req), decision.deflate);
         return;
       }
@@ -453,6 +468,7 @@ void server::stop() {
     impl_->acceptor.close(ec);
     for (auto& [id, timer] : impl_->timers)
       timer->cancel();
+    impl_->stalled.clear();
     impl_->ioc.stop();
   });
   impl_->thread.join();
