@@ -92,18 +92,23 @@ breaker_policy::breaker_policy(breaker_config cfg)
     throw std::invalid_argument(to_string(problems));
 }
 
-breaker_policy::transition breaker_policy::enter(breaker_state to,
-                                                 std::string reason) {
-  transition result{state_, to, std::move(reason), duration{0}, 0};
-  state_ = to;
-  result.generation = ++generation_;
-  ++counters_.transitions;
-  // Outcomes of permits granted in the previous state no longer decide
-  // anything: they arrive as stale.
+void breaker_policy::clear_counts() {
+  // A new generation: outcomes of permits granted before no longer decide
+  // anything and arrive as stale.
+  ++generation_;
   outstanding_.clear();
   half_open_successes_ = 0;
   consecutive_failures_ = 0;
   window_.clear();
+}
+
+breaker_policy::transition breaker_policy::enter(breaker_state to,
+                                                 std::string reason) {
+  transition result{state_, to, std::move(reason), duration{0}, 0};
+  state_ = to;
+  ++counters_.transitions;
+  clear_counts();
+  result.generation = generation_;
   if (to == breaker_state::closed || to == breaker_state::disabled
       || to == breaker_state::forced_open)
     consecutive_trips_ = 0;
@@ -260,15 +265,14 @@ breaker_policy::expire(time_point now, uint64_t permit_id) {
 }
 
 std::optional<breaker_policy::transition> breaker_policy::reset() {
-  auto was = state_;
-  auto result = enter(breaker_state::closed, "reset");
   last_grant_.reset();
-  if (was == breaker_state::closed) {
-    // Counts are cleared, but nothing changed state: no transition.
-    --counters_.transitions;
+  if (state_ == breaker_state::closed) {
+    // Nothing changes state, so there is no transition; the counts go.
+    clear_counts();
+    consecutive_trips_ = 0;
     return std::nullopt;
   }
-  return result;
+  return enter(breaker_state::closed, "reset");
 }
 
 std::optional<breaker_policy::transition> breaker_policy::force_open() {

@@ -171,6 +171,7 @@ class breaker_policy {
     uint32_t failures_ = 0;
   };
 
+  void clear_counts();
   transition enter(breaker_state to, std::string reason);
   transition trip(time_point now, std::string reason);
   std::optional<double> failure_rate(time_point now);

@@ -8,7 +8,7 @@
 #include "caf/fwd.hpp"
 #include "caf/timestamp.hpp"
 
-#include "actors/backoff.hpp"
+#include "actors/supervisor_config.hpp"
 #include "messages/config_problem.hpp"
 #include "messages/handles.hpp"
 
@@ -25,28 +25,6 @@ struct child_spec {
   /// How long the child may take to stop before it is killed.
   caf::timespan shutdown_timeout = std::chrono::seconds{5};
 };
-
-struct supervisor_config {
-  /// Names the supervisor in logs and status.
-  std::string name = "supervisor";
-  /// At most this many restarts within `period`; one more escalates.
-  uint32_t max_restarts = 3;
-  caf::timespan period = std::chrono::seconds{5};
-  /// The delay before each restart of a child, per child.
-  backoff_config restart_backoff{std::chrono::milliseconds{100},
-                                 std::chrono::seconds{10},
-                                 2.0,
-                                 0.2,
-                                 std::chrono::seconds{30},
-                                 0x5eed};
-  /// An ordered shutdown kills whatever is still running after this long.
-  caf::timespan shutdown_deadline = std::chrono::seconds{10};
-};
-
-/// Returns every invalid value of `cfg`, each named `prefix` + option.
-std::vector<config_problem>
-validate(const supervisor_config& cfg,
-         const std::string& prefix = "athanor.supervisor.");
 
 /// Spawns a one_for_one supervisor that starts `children` in order. Beyond
 /// its restart intensity it stops the children in reverse order and exits

@@ -10,7 +10,7 @@
 
 #include "actors/backoff.hpp"
 #include "actors/breaker_policy.hpp"
-#include "actors/supervisor.hpp"
+#include "actors/supervisor_config.hpp"
 #include "messages/config_problem.hpp"
 #include "messages/secret.hpp"
 #include "observability/log.hpp"

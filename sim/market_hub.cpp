@@ -166,23 +166,11 @@ class md_connection : public transport::ws_handler,
   void deliver(const batch& data) {
     if (!authenticated_ || closed_)
       return;
-    batch mine;
     auto wants = [this](channel ch, const std::string& symbol) {
       auto& set = want_[static_cast<size_t>(ch)];
       return set.count("*") > 0 || set.count(symbol) > 0;
     };
-    for (auto& x : data.trades)
-      if (wants(channel::trades, x.symbol))
-        mine.trades.push_back(x);
-    for (auto& x : data.quotes)
-      if (wants(channel::quotes, x.symbol))
-        mine.quotes.push_back(x);
-    for (auto& x : data.bars)
-      if (wants(channel::bars, x.symbol))
-        mine.bars.push_back(x);
-    if (mine.empty())
-      return;
-    // Split into frames of at most max_batch records, quotes first.
+    // This client's records go straight into frames of at most max_batch.
     auto max = std::max<size_t>(1, hub_->opts.max_batch);
     batch frame;
     auto flush = [&] {
@@ -193,16 +181,18 @@ class md_connection : public transport::ws_handler,
       send(protocol::encode_batch(codec_, frame));
       frame.clear();
     };
-    auto add = [&](auto& from, auto& to) {
+    auto add = [&](channel ch, auto& from, auto& to) {
       for (auto& x : from) {
+        if (!wants(ch, x.symbol))
+          continue;
         to.push_back(x);
         if (frame.size() >= max)
           flush();
       }
     };
-    add(mine.quotes, frame.quotes);
-    add(mine.trades, frame.trades);
-    add(mine.bars, frame.bars);
+    add(channel::quotes, data.quotes, frame.quotes);
+    add(channel::trades, data.trades, frame.trades);
+    add(channel::bars, data.bars, frame.bars);
     flush();
     if (auto c = conn_.lock();
         c && c->queued_bytes() > hub_->opts.max_queued_bytes) {

@@ -146,17 +146,17 @@ class ws_session : public ws_connection,
   }
 
   void reset() override {
-    if (stalled_) {
-      auto& xs = srv_.stalled;
-      xs.erase(std::remove(xs.begin(), xs.end(), shared_from_this()), xs.end());
-    }
-    if (closed_ && !stalled_)
+    if (closed_)
       return;
     auto& socket = beast::get_lowest_layer(ws_).socket();
     beast::error_code ec;
     socket.set_option(net::socket_base::linger(true, 0), ec);
     socket.close(ec);
     finish(false);
+    if (stalled_) {
+      auto& xs = srv_.stalled;
+      xs.erase(std::remove(xs.begin(), xs.end(), shared_from_this()), xs.end());
+    }
   }
 
   void stall() override {

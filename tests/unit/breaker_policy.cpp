@@ -198,6 +198,24 @@ CAF_TEST(outcomes of permits from an earlier state are stale) {
   CAF_CHECK_EQUAL(policy.counters().stale_outcomes, 1u);
 }
 
+CAF_TEST(a reset while closed clears counts without a transition) {
+  auto cfg = base_config();
+  cfg.failure_threshold = 3;
+  breaker_policy policy{cfg};
+  auto early = grant(policy);
+  call(policy, call_outcome::failure);
+  call(policy, call_outcome::failure);
+  CAF_CHECK(!policy.reset());
+  CAF_CHECK_EQUAL(policy.counters().transitions, 0u);
+  CAF_CHECK_EQUAL(policy.snapshot(now).consecutive_failures, 0u);
+  // The permit from before the reset no longer counts.
+  CAF_CHECK(!policy.record(now, early, call_outcome::failure));
+  CAF_CHECK_EQUAL(policy.counters().stale_outcomes, 1u);
+  call(policy, call_outcome::failure);
+  call(policy, call_outcome::failure);
+  CAF_CHECK_EQUAL(policy.state(), breaker_state::closed);
+}
+
 CAF_TEST(permits without outcome are forgotten beyond the limit) {
   auto cfg = base_config();
   cfg.max_outstanding_permits = 3;
