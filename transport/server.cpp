@@ -1,6 +1,10 @@
 #include "transport/server.hpp"
 
 #include <algorithm>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <deque>
 #include <optional>
@@ -152,6 +156,12 @@ class ws_session : public ws_connection,
     beast::error_code ec;
     socket.set_option(net::socket_base::linger(true, 0), ec);
     socket.close(ec);
+    if (stalled_fd_ >= 0) {
+      ::linger abort{1, 0};
+      ::setsockopt(stalled_fd_, SOL_SOCKET, SO_LINGER, &abort, sizeof(abort));
+      ::close(stalled_fd_);
+      stalled_fd_ = -1;
+    }
     finish(false);
     if (stalled_) {
       auto& xs = srv_.stalled;
@@ -164,10 +174,19 @@ class ws_session : public ws_connection,
       return;
     stalled_ = true;
     srv_.stalled.push_back(shared_from_this());
-    // Cancelling the pending read stops Beast from answering pings; the
-    // socket itself stays open because the server holds this session.
+    // Cancelling is not enough: a composed read whose next step is already
+    // queued would go on answering pings. Keep a duplicate of the socket and
+    // close Asio's: every operation ends, while the duplicate holds the TCP
+    // connection open and silent until reset or stop.
+    auto& socket = beast::get_lowest_layer(ws_).socket();
+    stalled_fd_ = ::dup(socket.native_handle());
     beast::error_code ec;
-    beast::get_lowest_layer(ws_).socket().cancel(ec);
+    socket.close(ec);
+  }
+
+  ~ws_session() override {
+    if (stalled_fd_ >= 0)
+      ::close(stalled_fd_);
   }
 
   size_t queued_bytes() const override {
@@ -269,6 +288,8 @@ class ws_session : public ws_connection,
   bool close_sent_ = false;
   bool closed_ = false;
   bool stalled_ = false;
+  /// A stalled session's duplicate of its socket (see stall()).
+  int stalled_fd_ = -1;
 };
 
 template<class Stream>
