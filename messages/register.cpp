@@ -5,8 +5,10 @@
 #include "messages/breaker.hpp"
 #include "messages/error.hpp"
 #include "messages/handles.hpp"
+#include "messages/market.hpp"
 #include "messages/metrics.hpp"
 #include "messages/secret.hpp"
+#include "messages/stream.hpp"
 #include "messages/supervision.hpp"
 #include "messages/trace.hpp"
 
@@ -30,7 +32,36 @@ void add_message_types(caf::actor_system_config& cfg) {
     .add_message_type<metric_samples>("athanor.metric_samples")
     .add_message_type<breaker_actor>("athanor.breaker_actor")
     .add_message_type<breaker_listener_actor>("athanor.breaker_listener_actor")
-    .add_message_type<supervisor_actor>("athanor.supervisor_actor");
+    .add_message_type<supervisor_actor>("athanor.supervisor_actor")
+    .add_message_type<channel>("athanor.channel")
+    .add_message_type<trade>("athanor.trade")
+    .add_message_type<quote>("athanor.quote")
+    .add_message_type<bar_kind>("athanor.bar_kind")
+    .add_message_type<bar>("athanor.bar")
+    .add_message_type<trading_status>("athanor.trading_status")
+    .add_message_type<luld>("athanor.luld")
+    .add_message_type<correction>("athanor.correction")
+    .add_message_type<cancel_error>("athanor.cancel_error")
+    .add_message_type<imbalance>("athanor.imbalance")
+    .add_message_type<price_level>("athanor.price_level")
+    .add_message_type<orderbook>("athanor.orderbook")
+    .add_message_type<batch>("athanor.batch")
+    .add_message_type<subscription_set>("athanor.subscription_set")
+    .add_message_type<session_state>("athanor.session_state")
+    .add_message_type<topic>("athanor.topic")
+    .add_message_type<std::vector<topic>>("athanor.topics")
+    .add_message_type<gap_reason>("athanor.gap_reason")
+    .add_message_type<gap>("athanor.gap")
+    .add_message_type<stream_control>("athanor.stream_control")
+    .add_message_type<link_end>("athanor.link_end")
+    .add_message_type<link_opened>("athanor.link_opened")
+    .add_message_type<link_frame>("athanor.link_frame")
+    .add_message_type<link_closed>("athanor.link_closed")
+    .add_message_type<session_status>("athanor.session_status")
+    .add_message_type<session_counters>("athanor.session_counters")
+    .add_message_type<session_snapshot>("athanor.session_snapshot")
+    .add_message_type<subscriber_stats>("athanor.subscriber_stats")
+    .add_message_type<registry_stats>("athanor.registry_stats");
   add_error_category(cfg);
 }
 

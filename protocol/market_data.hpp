@@ -11,6 +11,7 @@
 
 #include "messages/market.hpp"
 #include "messages/secret.hpp"
+#include "messages/stream.hpp"
 
 namespace athanor::protocol {
 
@@ -32,16 +33,7 @@ struct decode_problem {
 std::string to_string(const decode_problem& x);
 
 /// A control record: welcome, authentication result, error, subscription.
-struct control_message {
-  enum kind_t : uint8_t { success, error, subscription };
-  kind_t kind = success;
-  /// success: "connected" or "authenticated"; error: the server's text.
-  std::string message;
-  /// error only: Alpaca's code (400-411, 500, or any other).
-  int code = 0;
-  /// subscription only: the server's full current set.
-  subscription_set subscriptions;
-};
+using control_message = stream_control;
 
 /// Everything one server frame held.
 struct market_frame {
