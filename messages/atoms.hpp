@@ -34,4 +34,23 @@ using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 /// Timer: a shutdown step's deadline has passed.
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 
+/// Tells a stream session the subscription set consumers want.
+using desire_atom = caf::atom_constant<caf::atom("desire")>;
+/// Timer: a backoff delay has passed; try again.
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+/// Timer: a stage (connect, auth, subscription ack) took too long.
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
+/// Timer: time to check that subscribed data still flows.
+using watchdog_atom = caf::atom_constant<caf::atom("watchdog")>;
+/// Adds topics for a subscriber.
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+/// Removes topics of a subscriber.
+using unsubscribe_atom = caf::atom_constant<caf::atom("unsub")>;
+/// Tells a registry which session feeds it.
+using attach_atom = caf::atom_constant<caf::atom("attach")>;
+/// Asks the connection supervisor for a share of an upstream connection.
+using lease_atom = caf::atom_constant<caf::atom("lease")>;
+/// Gives a lease back.
+using release_atom = caf::atom_constant<caf::atom("release")>;
+
 } // namespace athanor

@@ -12,7 +12,9 @@
 
 #include "messages/atoms.hpp"
 #include "messages/breaker.hpp"
+#include "messages/market.hpp"
 #include "messages/metrics.hpp"
+#include "messages/stream.hpp"
 #include "messages/supervision.hpp"
 #include "messages/trace.hpp"
 
@@ -49,5 +51,46 @@ using supervisor_actor = caf::typed_actor<
   // Internal timers.
   caf::reacts_to<restart_atom, std::string, uint64_t>,
   caf::reacts_to<deadline_atom, uint64_t>>;
+
+/// Receives market data: batches holding only its records, and gap markers
+/// before any data that follows a possible loss. A batch may be sent as a
+/// request; its (empty) reply tells the sender the batch was handled.
+using subscriber_actor = caf::typed_actor<caf::reacts_to<batch>,
+                                          caf::reacts_to<gap>>;
+
+/// Receives a stream session's state changes.
+using session_listener_actor = caf::typed_actor<
+  caf::reacts_to<session_status>>;
+
+/// One upstream stream connection's lifecycle.
+using session_actor = caf::typed_actor<
+  // The subscription set consumers want (from the registry).
+  caf::reacts_to<desire_atom, subscription_set, trace>,
+  // Events of the transport link.
+  caf::reacts_to<link_opened>, caf::reacts_to<link_frame>,
+  caf::reacts_to<link_closed>,
+  caf::replies_to<caf::get_atom>::with<session_snapshot>,
+  caf::replies_to<metrics_atom>::with<metric_samples>,
+  caf::reacts_to<listen_atom, session_listener_actor>,
+  // Closes the connection (bounded by a timeout), then exits.
+  caf::reacts_to<shutdown_atom>,
+  // Internal timers.
+  caf::reacts_to<retry_atom, uint64_t>, caf::reacts_to<timeout_atom, uint64_t>,
+  caf::reacts_to<watchdog_atom, uint64_t>>;
+
+/// Fans one session's data out to subscribers by topic.
+using registry_actor = caf::typed_actor<
+  // Adds topics; returns the subscriber's full topic list.
+  caf::replies_to<subscribe_atom, subscriber_actor, std::vector<topic>,
+                  trace>::with<std::vector<topic>>,
+  // Removes topics ("*" symbol entries included); returns what is left.
+  caf::replies_to<unsubscribe_atom, subscriber_actor, std::vector<topic>,
+                  trace>::with<std::vector<topic>>,
+  // Data and gap markers from the session.
+  caf::reacts_to<batch>, caf::reacts_to<gap>,
+  // The session feeding this registry (again after every restart).
+  caf::reacts_to<attach_atom, session_actor>,
+  caf::replies_to<caf::get_atom>::with<registry_stats>,
+  caf::replies_to<metrics_atom>::with<metric_samples>>;
 
 } // namespace athanor
