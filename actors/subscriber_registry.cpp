@@ -1,0 +1,445 @@
+#include "actors/subscriber_registry.hpp"
+
+#include <deque>
+#include <unordered_map>
+#include <variant>
+
+#include "caf/actor_system.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include "actors/exception_handler.hpp"
+#include "actors/topic_table.hpp"
+#include "messages/error.hpp"
+#include "observability/log.hpp"
+
+namespace athanor {
+
+namespace {
+
+using slot = topic_table::slot;
+
+// Records a subscriber waits for, queued while it has too many batches
+// unanswered. Gaps keep their place between batches.
+using queued_item = std::variant<batch, gap>;
+
+struct subscriber_entry {
+  subscriber_actor handle;
+  caf::actor untyped;
+  std::string name;
+  uint32_t in_flight = 0;
+  std::deque<queued_item> queue;
+  /// symbol -> index into the quotes of the queue's last batch.
+  std::unordered_map<std::string, size_t> conflation;
+  /// Records other than quotes in the queue.
+  uint64_t queued_records = 0;
+  subscriber_stats stats;
+};
+
+struct registry_state {
+  registry_config cfg;
+  topic_table table;
+  topic_table::routing routing;
+  session_actor session;
+  std::unordered_map<slot, subscriber_entry> subscribers;
+  /// Actor id -> slot.
+  std::unordered_map<caf::actor_id, slot> slots;
+  slot next_slot = 0;
+  registry_stats totals;
+  static inline const char* name = "athanor.subscriber_registry";
+};
+
+using registry_pointer = registry_actor::stateful_pointer<registry_state>;
+
+bool subscribable(channel x) {
+  return x != channel::corrections && x != channel::cancel_errors;
+}
+
+// Returns the problem with a topic list, naming the entry; empty if fine.
+std::string check_topics(const std::vector<topic>& topics) {
+  for (size_t i = 0; i < topics.size(); ++i) {
+    auto& x = topics[i];
+    auto where = "topics[" + std::to_string(i) + "]";
+    if (!subscribable(x.kind))
+      return where + ".channel: " + to_string(x.kind)
+             + " come with trades; subscribe to trades";
+    if (x.symbol.empty())
+      return where + ".symbol: must not be empty";
+    if (x.symbol.size() > 32)
+      return where + ".symbol: longer than 32 characters";
+  }
+  return {};
+}
+
+class registry_logic : public std::enable_shared_from_this<registry_logic> {
+ public:
+  explicit registry_logic(registry_pointer self) : self_(self) {}
+
+  registry_state& st() {
+    return self_->state;
+  }
+
+  // -- subscriptions ----------------------------------------------------------
+
+  caf::result<std::vector<topic>> subscribe(subscriber_actor& sub,
+                                            const std::vector<topic>& topics,
+                                            const trace& cause) {
+    if (!sub)
+      return make_error(engine_errc::invalid_subscription,
+                        "subscriber: invalid handle");
+    if (auto problem = check_topics(topics); !problem.empty())
+      return make_error(engine_errc::invalid_subscription, problem);
+    auto s = slot_of(sub, true);
+    auto changed = st().table.add(s, topics);
+    auto result = st().table.topics_of(s);
+    auto& entry = st().subscribers.at(s);
+    entry.stats.topics = result;
+    log::info("registry", "subscribe", cause,
+              {{"registry", st().cfg.name},
+               {"subscriber", entry.name},
+               {"topics", topics.size()},
+               {"total", result.size()}});
+    if (changed)
+      publish_desired(cause);
+    return result;
+  }
+
+  caf::result<std::vector<topic>> unsubscribe(subscriber_actor& sub,
+                                              const std::vector<topic>& topics,
+                                              const trace& cause) {
+    auto i = st().slots.find(sub.id());
+    if (i == st().slots.end())
+      return std::vector<topic>{};
+    auto s = i->second;
+    auto changed = st().table.remove(s, topics);
+    auto result = st().table.topics_of(s);
+    auto& entry = st().subscribers.at(s);
+    entry.stats.topics = result;
+    log::info("registry", "unsubscribe", cause,
+              {{"registry", st().cfg.name},
+               {"subscriber", entry.name},
+               {"topics", topics.size()},
+               {"total", result.size()}});
+    if (result.empty())
+      forget(s);
+    if (changed)
+      publish_desired(cause);
+    return result;
+  }
+
+  slot slot_of(subscriber_actor& sub, bool create) {
+    auto i = st().slots.find(sub.id());
+    if (i != st().slots.end() || !create)
+      return i->second;
+    auto s = st().next_slot++;
+    st().slots.emplace(sub.id(), s);
+    auto& entry = st().subscribers[s];
+    entry.handle = sub;
+    entry.untyped = caf::actor_cast<caf::actor>(sub);
+    entry.name = "actor-" + std::to_string(sub.id());
+    entry.stats.id = sub.id();
+    entry.stats.name = entry.name;
+    self_->monitor(sub);
+    return s;
+  }
+
+  void forget(slot s) {
+    auto i = st().subscribers.find(s);
+    if (i == st().subscribers.end())
+      return;
+    self_->demonitor(i->second.handle.address());
+    st().slots.erase(i->second.handle.id());
+    st().subscribers.erase(i);
+  }
+
+  void on_down(const caf::down_msg& msg) {
+    auto i = st().slots.find(msg.source.id());
+    if (i == st().slots.end())
+      return;
+    auto s = i->second;
+    auto& entry = st().subscribers.at(s);
+    ++st().totals.subscribers_lost;
+    auto cause = trace::root();
+    log::warn("registry", "subscriber_down", cause,
+              {{"registry", st().cfg.name},
+               {"subscriber", entry.name},
+               {"reason", render(msg.reason)},
+               {"queued_records", entry.queued_records}});
+    st().slots.erase(i);
+    st().subscribers.erase(s);
+    if (st().table.remove_all(s))
+      publish_desired(cause);
+  }
+
+  void publish_desired(const trace& cause) {
+    st().totals.desired = st().table.desired();
+    if (st().session)
+      self_->send(st().session, desire_atom::value, st().totals.desired,
+                  cause.caused());
+  }
+
+  void attach(session_actor& session) {
+    st().session = std::move(session);
+    log::info("registry", "session_attached",
+              {{"registry", st().cfg.name}});
+    self_->send(st().session, desire_atom::value, st().table.desired(),
+                trace::root());
+  }
+
+  // -- data -------------------------------------------------------------------
+
+  void on_batch(const batch& data) {
+    ++st().totals.batches_in;
+    st().totals.records_in += data.size();
+    auto& routing = st().routing;
+    st().table.route(data, routing);
+    if (!routing.whole.empty()) {
+      // One message shared by every subscriber that wants all of it.
+      auto shared = caf::make_message(data);
+      for (auto s : routing.whole) {
+        auto& entry = st().subscribers.at(s);
+        if (ready(entry))
+          send_batch(s, entry, shared, data.size());
+        else
+          enqueue(entry, data);
+      }
+    }
+    for (auto& [s, part] : routing.parts) {
+      auto& entry = st().subscribers.at(s);
+      if (ready(entry)) {
+        auto records = part.size();
+        send_batch(s, entry, caf::make_message(std::move(part)), records);
+      } else {
+        enqueue(entry, part);
+      }
+    }
+    routing.clear();
+  }
+
+  bool ready(const subscriber_entry& entry) const {
+    return entry.queue.empty()
+           && entry.in_flight < self_->state.cfg.max_in_flight;
+  }
+
+  void send_batch(slot s, subscriber_entry& entry, const caf::message& msg,
+                  size_t records) {
+    ++entry.in_flight;
+    ++entry.stats.delivered_batches;
+    entry.stats.delivered_records += records;
+    auto keep = shared_from_this();
+    self_->request(entry.untyped, caf::infinite, msg)
+      .then([this, keep, s]() { on_handled(s); },
+            [this, keep, s](caf::error&) { on_handled(s); });
+  }
+
+  void on_handled(slot s) {
+    auto i = st().subscribers.find(s);
+    if (i == st().subscribers.end())
+      return;
+    auto& entry = i->second;
+    if (entry.in_flight > 0)
+      --entry.in_flight;
+    flush(s, entry);
+  }
+
+  // Sends what the queue holds, as far as the in-flight bound allows. A gap
+  // at the front goes at once: it is small and must precede newer data.
+  void flush(slot s, subscriber_entry& entry) {
+    while (!entry.queue.empty()) {
+      auto& front = entry.queue.front();
+      if (auto* g = std::get_if<gap>(&front)) {
+        self_->send(entry.handle, std::move(*g));
+      } else if (entry.in_flight < st().cfg.max_in_flight) {
+        auto data = std::move(std::get<batch>(front));
+        entry.queued_records -= data.size() - data.quotes.size();
+        auto records = data.size();
+        send_batch(s, entry, caf::make_message(std::move(data)), records);
+      } else {
+        return;
+      }
+      entry.queue.pop_front();
+      if (entry.queue.empty())
+        entry.conflation.clear();
+    }
+  }
+
+  void enqueue(subscriber_entry& entry, const batch& data) {
+    auto others = data.size() - data.quotes.size();
+    if (entry.queued_records + others > st().cfg.max_queued_records) {
+      drop(entry, data);
+      return;
+    }
+    auto& tail = open_tail(entry, data);
+    for (auto& q : data.quotes) {
+      auto [pos, fresh] = entry.conflation.emplace(q.symbol, tail.quotes.size());
+      if (fresh) {
+        tail.quotes.push_back(q);
+      } else {
+        tail.quotes[pos->second] = q;
+        ++entry.stats.conflated_quotes;
+      }
+    }
+    auto append = [](auto& to, auto& from) {
+      to.insert(to.end(), from.begin(), from.end());
+    };
+    append(tail.trades, data.trades);
+    append(tail.bars, data.bars);
+    append(tail.statuses, data.statuses);
+    append(tail.lulds, data.lulds);
+    append(tail.corrections, data.corrections);
+    append(tail.cancel_errors, data.cancel_errors);
+    append(tail.imbalances, data.imbalances);
+    append(tail.orderbooks, data.orderbooks);
+    tail.received_at = data.received_at;
+    tail.epoch = data.epoch;
+    entry.queued_records += others;
+    entry.stats.queued_records = entry.queued_records;
+  }
+
+  batch& open_tail(subscriber_entry& entry, const batch& data) {
+    if (entry.queue.empty()
+        || !std::holds_alternative<batch>(entry.queue.back())) {
+      entry.conflation.clear();
+      batch fresh;
+      fresh.received_at = data.received_at;
+      fresh.epoch = data.epoch;
+      entry.queue.emplace_back(std::move(fresh));
+    }
+    return std::get<batch>(entry.queue.back());
+  }
+
+  // Trades and other records are never dropped silently: the subscriber
+  // gets a gap, after what it already has queued, saying how many.
+  void drop(subscriber_entry& entry, const batch& data) {
+    auto lost = data.size();
+    entry.stats.dropped_records += lost;
+    if (!entry.queue.empty()) {
+      if (auto* g = std::get_if<gap>(&entry.queue.back())) {
+        g->dropped += lost;
+        return;
+      }
+    }
+    gap marker;
+    marker.reason = gap_reason::slow_subscriber;
+    marker.topics = entry.stats.topics;
+    marker.since = data.received_at;
+    marker.epoch = data.epoch;
+    marker.dropped = lost;
+    ++entry.stats.gaps;
+    entry.conflation.clear();
+    log::warn("registry", "subscriber_overflow",
+              {{"registry", st().cfg.name},
+               {"subscriber", entry.name},
+               {"queued_records", entry.queued_records}});
+    entry.queue.emplace_back(std::move(marker));
+  }
+
+  void on_gap(const gap& upstream) {
+    for (auto& [s, entry] : st().subscribers) {
+      gap marker = upstream;
+      marker.topics = entry.stats.topics;
+      ++entry.stats.gaps;
+      if (entry.queue.empty())
+        self_->send(entry.handle, std::move(marker));
+      else
+        entry.queue.emplace_back(std::move(marker));
+    }
+  }
+
+  // -- queries ----------------------------------------------------------------
+
+  registry_stats stats() {
+    auto result = st().totals;
+    result.desired = st().table.desired();
+    for (auto& [s, entry] : st().subscribers) {
+      auto x = entry.stats;
+      x.in_flight = entry.in_flight;
+      x.queued_records = entry.queued_records;
+      for (auto& item : entry.queue)
+        if (auto* b = std::get_if<batch>(&item))
+          x.queued_records += b->quotes.size();
+      result.subscribers.push_back(std::move(x));
+    }
+    std::sort(result.subscribers.begin(), result.subscribers.end(),
+              [](auto& x, auto& y) { return x.id < y.id; });
+    return result;
+  }
+
+  metric_samples metrics() {
+    metric_samples result;
+    std::map<std::string, std::string> labels{{"registry", st().cfg.name}};
+    auto snap = stats();
+    result.push_back({"athanor_registry_batches_total", metric_kind::counter,
+                      labels, static_cast<double>(snap.batches_in)});
+    result.push_back({"athanor_registry_records_total", metric_kind::counter,
+                      labels, static_cast<double>(snap.records_in)});
+    result.push_back({"athanor_registry_subscribers_lost_total",
+                      metric_kind::counter, labels,
+                      static_cast<double>(snap.subscribers_lost)});
+    result.push_back({"athanor_registry_subscribers", metric_kind::gauge,
+                      labels,
+                      static_cast<double>(snap.subscribers.size())});
+    for (auto& x : snap.subscribers) {
+      auto with = labels;
+      with["subscriber"] = x.name;
+      auto add = [&](const char* name, metric_kind kind, double value) {
+        result.push_back({name, kind, with, value});
+      };
+      add("athanor_subscriber_in_flight", metric_kind::gauge, x.in_flight);
+      add("athanor_subscriber_queued_records", metric_kind::gauge,
+          static_cast<double>(x.queued_records));
+      add("athanor_subscriber_delivered_records_total", metric_kind::counter,
+          static_cast<double>(x.delivered_records));
+      add("athanor_subscriber_conflated_quotes_total", metric_kind::counter,
+          static_cast<double>(x.conflated_quotes));
+      add("athanor_subscriber_dropped_records_total", metric_kind::counter,
+          static_cast<double>(x.dropped_records));
+      add("athanor_subscriber_gaps_total", metric_kind::counter,
+          static_cast<double>(x.gaps));
+    }
+    return result;
+  }
+
+ private:
+  registry_pointer self_;
+};
+
+registry_actor::behavior_type registry_impl(registry_pointer self,
+                                            registry_config cfg) {
+  self->set_exception_handler(exception_to_exit_reason);
+  self->state.cfg = std::move(cfg);
+  auto logic = std::make_shared<registry_logic>(self);
+  self->set_down_handler([logic](caf::down_msg& msg) { logic->on_down(msg); });
+  return {
+    [logic](subscribe_atom, subscriber_actor& sub, std::vector<topic>& topics,
+            trace& cause) { return logic->subscribe(sub, topics, cause); },
+    [logic](unsubscribe_atom, subscriber_actor& sub,
+            std::vector<topic>& topics,
+            trace& cause) { return logic->unsubscribe(sub, topics, cause); },
+    [logic](const batch& data) { logic->on_batch(data); },
+    [logic](const gap& marker) { logic->on_gap(marker); },
+    [logic](attach_atom, session_actor& session) { logic->attach(session); },
+    [logic](caf::get_atom) { return logic->stats(); },
+    [logic](metrics_atom) { return logic->metrics(); },
+  };
+}
+
+} // namespace
+
+std::vector<config_problem> validate(const registry_config& cfg,
+                                     const std::string& prefix) {
+  std::vector<config_problem> problems;
+  if (cfg.max_in_flight == 0)
+    problems.push_back({prefix + "max-in-flight", "must be at least 1"});
+  if (cfg.max_queued_records == 0)
+    problems.push_back({prefix + "max-queued-records", "must be at least 1"});
+  return problems;
+}
+
+caf::expected<registry_actor> spawn_subscriber_registry(caf::actor_system& sys,
+                                                        registry_config cfg) {
+  if (auto problems = validate(cfg); !problems.empty())
+    return make_error(engine_errc::invalid_config, to_string(problems));
+  return sys.spawn(registry_impl, std::move(cfg));
+}
+
+} // namespace athanor

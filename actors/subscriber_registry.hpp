@@ -1,0 +1,34 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "caf/fwd.hpp"
+
+#include "messages/config_problem.hpp"
+#include "messages/handles.hpp"
+
+namespace athanor {
+
+struct registry_config {
+  /// Names the upstream this registry serves in logs and metrics.
+  std::string name = "market";
+  /// Batches a subscriber may hold unanswered before the registry queues.
+  uint32_t max_in_flight = 8;
+  /// Records other than quotes a subscriber may have queued; beyond it new
+  /// ones are dropped, counted and announced with a gap. Queued quotes
+  /// conflate per symbol (only the newest is kept), so they need no cap.
+  uint64_t max_queued_records = 100'000;
+};
+
+/// Returns every invalid value of `cfg`, each named `prefix` + option.
+std::vector<config_problem>
+validate(const registry_config& cfg,
+         const std::string& prefix = "athanor.registry.");
+
+/// Spawns a subscriber registry. It learns its session from attach_atom.
+caf::expected<registry_actor> spawn_subscriber_registry(caf::actor_system& sys,
+                                                        registry_config cfg);
+
+} // namespace athanor

@@ -1,0 +1,90 @@
+#pragma once
+
+// Who wants what: topics (channel x symbol, "*" for every symbol) per
+// subscriber slot, reference counts per topic, the union as the desired
+// subscription set, and the routing of one batch into per-subscriber
+// batches. A plain class; the subscriber registry is its actor shell.
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "messages/market.hpp"
+#include "messages/stream.hpp"
+
+namespace athanor {
+
+class topic_table {
+ public:
+  /// A subscriber's dense index, chosen by the caller.
+  using slot = uint32_t;
+
+  /// What one batch means for the subscribers.
+  struct routing {
+    /// Slots that want every record of the batch: they can share it.
+    std::vector<slot> whole;
+    /// Slots that want some records, each with exactly those.
+    std::vector<std::pair<slot, batch>> parts;
+
+    void clear() {
+      whole.clear();
+      parts.clear();
+    }
+  };
+
+  /// Adds topics for `s`. Returns whether the desired set changed.
+  bool add(slot s, const std::vector<topic>& topics);
+
+  /// Removes topics of `s`. Returns whether the desired set changed.
+  bool remove(slot s, const std::vector<topic>& topics);
+
+  /// Removes every topic of `s`. Returns whether the desired set changed.
+  bool remove_all(slot s);
+
+  /// Returns the topics of `s`, sorted.
+  std::vector<topic> topics_of(slot s) const;
+
+  /// Returns how many subscribers hold `x`.
+  size_t ref_count(const topic& x) const;
+
+  /// Returns the union of all subscribers' topics.
+  subscription_set desired() const;
+
+  /// Splits `data` by subscriber. Corrections and cancel errors go to the
+  /// subscribers of the symbol's trades; bars by kind to bars, updated_bars
+  /// or daily_bars.
+  void route(const batch& data, routing& out);
+
+ private:
+  static constexpr size_t channel_count = std::size(all_channels);
+
+  struct subscriber {
+    std::vector<topic> topics;
+    /// Bit per channel subscribed with "*".
+    uint32_t wildcards = 0;
+    /// Index into routing::parts for the batch being routed, valid while
+    /// `routed_for` equals the current routing round.
+    size_t part = 0;
+    uint64_t routed_for = 0;
+    bool whole = false;
+  };
+
+  template <class Record>
+  void route_records(const std::vector<Record>& records,
+                     std::vector<Record> batch::*member, channel kind,
+                     routing& out, const batch& data);
+
+  batch& part_of(slot s, routing& out, const batch& data);
+
+  subscriber* find(slot s);
+
+  std::unordered_map<slot, subscriber> subscribers_;
+  /// Per channel: symbol -> slots holding it (wildcard holders excluded
+  /// from nothing; routing skips them for specific symbols).
+  std::unordered_map<std::string, std::vector<slot>> by_symbol_[channel_count];
+  std::vector<slot> wildcard_[channel_count];
+  uint64_t round_ = 0;
+};
+
+} // namespace athanor
