@@ -93,4 +93,39 @@ using registry_actor = caf::typed_actor<
   caf::replies_to<caf::get_atom>::with<registry_stats>,
   caf::replies_to<metrics_atom>::with<metric_samples>>;
 
+/// A share of one upstream connection: subscribe at `registry`. Release it
+/// (or die) when done; the connection closes with its last lease.
+struct lease {
+  uint64_t id = 0;
+  /// The configured upstream name.
+  std::string upstream;
+  registry_actor registry;
+  std::string endpoint;
+  std::string fingerprint;
+};
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lease& x) {
+  return f(caf::meta::type_name("athanor.lease"), x.id, x.upstream, x.registry,
+           x.endpoint, x.fingerprint);
+}
+
+/// Owns the upstream connections: one session (with its registry) per
+/// (endpoint, key fingerprint), shared by reference-counted leases.
+using connection_supervisor_actor = caf::typed_actor<
+  // Leases the named upstream for `lessee`, which is monitored: its death
+  // releases the lease.
+  caf::replies_to<lease_atom, std::string, caf::actor>::with<lease>,
+  caf::reacts_to<release_atom, uint64_t>,
+  caf::replies_to<caf::get_atom>::with<std::vector<upstream_health>>,
+  caf::replies_to<metrics_atom>::with<metric_samples>,
+  // Forwards every session's state changes.
+  caf::reacts_to<listen_atom, session_listener_actor>,
+  // Closes every connection, then exits (bounded by a deadline).
+  caf::reacts_to<shutdown_atom>,
+  // From the sessions; internal timers.
+  caf::reacts_to<session_status>,
+  caf::reacts_to<restart_atom, std::string, uint64_t>,
+  caf::reacts_to<deadline_atom, uint64_t>>;
+
 } // namespace athanor

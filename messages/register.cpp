@@ -61,7 +61,16 @@ void add_message_types(caf::actor_system_config& cfg) {
     .add_message_type<session_counters>("athanor.session_counters")
     .add_message_type<session_snapshot>("athanor.session_snapshot")
     .add_message_type<subscriber_stats>("athanor.subscriber_stats")
-    .add_message_type<registry_stats>("athanor.registry_stats");
+    .add_message_type<registry_stats>("athanor.registry_stats")
+    .add_message_type<upstream_health>("athanor.upstream_health")
+    .add_message_type<std::vector<upstream_health>>("athanor.upstream_healths")
+    .add_message_type<subscriber_actor>("athanor.subscriber_actor")
+    .add_message_type<session_listener_actor>("athanor.session_listener_actor")
+    .add_message_type<session_actor>("athanor.session_actor")
+    .add_message_type<registry_actor>("athanor.registry_actor")
+    .add_message_type<lease>("athanor.lease")
+    .add_message_type<connection_supervisor_actor>(
+      "athanor.connection_supervisor_actor");
   add_error_category(cfg);
 }
 

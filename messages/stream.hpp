@@ -159,6 +159,21 @@ struct session_status {
 
 bool operator==(const session_status& x, const session_status& y);
 
+/// One upstream connection as the connection supervisor's health output
+/// shows it; fingerprints only.
+struct upstream_health {
+  /// The configured name(s) leasing this connection, e.g. "market".
+  std::string name;
+  std::string endpoint;
+  std::string fingerprint;
+  session_state state = session_state::idle;
+  uint64_t epoch = 0;
+  uint32_t leases = 0;
+  uint32_t restarts = 0;
+  std::string last_error;
+  std::string last_errc;
+};
+
 /// Counters of one session.
 struct session_counters {
   uint64_t connects = 0;
@@ -254,6 +269,13 @@ template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_status& x) {
   return f(caf::meta::type_name("athanor.session_status"), x.endpoint,
            x.fingerprint, x.state, x.epoch, x.last_error, x.last_errc);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, upstream_health& x) {
+  return f(caf::meta::type_name("athanor.upstream_health"), x.name, x.endpoint,
+           x.fingerprint, x.state, x.epoch, x.leases, x.restarts, x.last_error,
+           x.last_errc);
 }
 
 template<class Inspector>
