@@ -432,18 +432,51 @@ class supervisor_logic {
     return result;
   }
 
-  metric_samples metrics() {
-    metric_samples result;
+  // Own samples plus those of every session, registry and breaker, gathered
+  // asynchronously; an actor that does not answer within a second is left
+  // out rather than holding up the whole answer.
+  caf::result<metric_samples> metrics() {
+    struct gather {
+      caf::typed_response_promise<metric_samples> promise;
+      metric_samples samples;
+      size_t pending = 0;
+    };
+    auto g = std::make_shared<gather>();
+    g->promise = self_->make_response_promise<metric_samples>();
     for (auto& x : health()) {
       std::map<std::string, std::string> labels{{"endpoint", x.endpoint},
                                                 {"key", x.fingerprint}};
-      result.push_back({"athanor_connection_leases", metric_kind::gauge, labels,
-                        static_cast<double>(x.leases)});
-      result.push_back({"athanor_connection_restarts_total",
-                        metric_kind::counter, labels,
-                        static_cast<double>(x.restarts)});
+      g->samples.push_back({"athanor_connection_leases", metric_kind::gauge,
+                            labels, static_cast<double>(x.leases)});
+      g->samples.push_back({"athanor_connection_restarts_total",
+                            metric_kind::counter, labels,
+                            static_cast<double>(x.restarts)});
     }
-    return result;
+    std::vector<caf::actor> sources;
+    for (auto& [key, conn] : st().connections) {
+      if (conn.session)
+        sources.push_back(caf::actor_cast<caf::actor>(conn.session));
+      if (conn.registry)
+        sources.push_back(caf::actor_cast<caf::actor>(conn.registry));
+    }
+    for (auto& [url, breaker] : st().breakers)
+      sources.push_back(caf::actor_cast<caf::actor>(breaker));
+    g->pending = sources.size();
+    if (g->pending == 0)
+      return g->samples;
+    auto done = [g] {
+      if (--g->pending == 0)
+        g->promise.deliver(std::move(g->samples));
+    };
+    for (auto& source : sources)
+      self_->request(source, std::chrono::seconds{1}, metrics_atom::value)
+        .then(
+          [g, done](metric_samples& xs) {
+            g->samples.insert(g->samples.end(), xs.begin(), xs.end());
+            done();
+          },
+          [done](caf::error&) { done(); });
+    return g->promise;
   }
 
  private:

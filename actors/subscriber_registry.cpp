@@ -264,7 +264,13 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
 
   void enqueue(subscriber_entry& entry, const batch& data) {
     auto others = data.size() - data.quotes.size();
-    if (entry.queued_records + others > st().cfg.max_queued_records) {
+    // Once a gap is queued, everything is dropped until the subscriber has
+    // caught up to it: otherwise small batches between ever more gaps would
+    // let memory grow after all.
+    bool behind_gap = !entry.queue.empty()
+                      && std::holds_alternative<gap>(entry.queue.back());
+    if (behind_gap
+        || entry.queued_records + others > st().cfg.max_queued_records) {
       drop(entry, data);
       return;
     }

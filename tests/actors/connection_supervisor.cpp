@@ -50,7 +50,7 @@ struct fixture : fixture_base {
     if (sup)
       self->send_exit(sup, caf::exit_reason::kill);
     sched.run();
-    log::configure({});
+    log::configure({log::format::human, log::level::off});
   }
 
   void start(connection_supervisor_config cfg = {}) {

@@ -1,0 +1,483 @@
+#define CAF_SUITE integration.market_data
+#include "app/engine.hpp"
+
+#include "caf/test/unit_test.hpp"
+
+#include <condition_variable>
+#include <mutex>
+#include <sstream>
+
+#include "caf/actor_system.hpp"
+#include "caf/actor_system_config.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/scoped_actor.hpp"
+
+#include "messages/register.hpp"
+#include "observability/log.hpp"
+#include "sim/simulator.hpp"
+#include "transport/tls.hpp"
+
+using namespace athanor;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct system_config : caf::actor_system_config {
+  system_config() {
+    athanor::add_message_types(*this);
+    set("scheduler.max-threads", 2);
+  }
+};
+
+// What a subscriber saw. (Test code: a lock hands results to the test
+// thread.)
+struct seen {
+  std::mutex mtx;
+  std::condition_variable cv;
+  size_t batches = 0;
+  size_t quotes = 0;
+  size_t trades = 0;
+  std::set<std::string> symbols;
+  std::vector<gap> gaps;
+  /// 'b' per batch, 'g' per gap, in arrival order.
+  std::string order;
+  uint64_t last_epoch = 0;
+  /// Batches seen since the last gap.
+  size_t batches_after_gap = 0;
+
+  template <class Pred>
+  bool wait(Pred pred, std::chrono::milliseconds timeout = 10s) {
+    std::unique_lock<std::mutex> guard{mtx};
+    return cv.wait_for(guard, timeout, [&] { return pred(); });
+  }
+};
+
+void note(seen& out, const batch& x) {
+  std::lock_guard<std::mutex> guard{out.mtx};
+  ++out.batches;
+  ++out.batches_after_gap;
+  out.quotes += x.quotes.size();
+  out.trades += x.trades.size();
+  for (auto& q : x.quotes)
+    out.symbols.insert(q.symbol);
+  for (auto& t : x.trades)
+    out.symbols.insert(t.symbol);
+  out.last_epoch = x.epoch;
+  if (out.order.size() < 100000)
+    out.order += 'b';
+  out.cv.notify_all();
+}
+
+void note(seen& out, const gap& x) {
+  std::lock_guard<std::mutex> guard{out.mtx};
+  out.gaps.push_back(x);
+  out.batches_after_gap = 0;
+  out.order += 'g';
+  out.cv.notify_all();
+}
+
+caf::behavior watcher(caf::event_based_actor*, std::shared_ptr<seen> out) {
+  return {
+    [out](const batch& x) { note(*out, x); },
+    [out](const gap& x) { note(*out, x); },
+  };
+}
+
+using release_atom_t = caf::atom_constant<caf::atom("release")>;
+
+// Answers no batch until released: a consumer that cannot keep up.
+caf::behavior stalled(caf::event_based_actor* self, std::shared_ptr<seen> out) {
+  auto pending = std::make_shared<std::vector<caf::response_promise>>();
+  return {
+    [self, out, pending](const batch& x) {
+      note(*out, x);
+      pending->push_back(self->make_response_promise());
+      return pending->back();
+    },
+    [out](const gap& x) { note(*out, x); },
+    [pending](release_atom_t) {
+      auto xs = std::move(*pending);
+      pending->clear();
+      for (auto& rp : xs)
+        rp.deliver(caf::unit);
+    },
+  };
+}
+
+template <class T>
+T must(caf::expected<T> x) {
+  if (!x)
+    CAF_FAIL("unexpected error: " << caf::to_string(x.error()));
+  return std::move(*x);
+}
+
+std::vector<topic> quotes_and_trades(std::vector<std::string> symbols) {
+  std::vector<topic> result;
+  for (auto& s : symbols) {
+    result.push_back({channel::quotes, s});
+    result.push_back({channel::trades, s});
+  }
+  return result;
+}
+
+struct fixture {
+  system_config cfg;
+  caf::actor_system sys{cfg};
+  transport::pem_pair pems;
+  std::unique_ptr<sim::simulator> sim;
+  std::unique_ptr<engine> eng;
+  bool tls = false;
+
+  void start_sim(bool with_tls = false, double rate = 2000) {
+    tls = with_tls;
+    sim::simulator_options opts;
+    if (tls) {
+      pems = transport::make_self_signed({"localhost", "127.0.0.1"});
+      opts.listen.tls_certificate_pem = pems.certificate;
+      opts.listen.tls_private_key_pem = pems.private_key;
+    }
+    opts.market.tick = 5ms;
+    opts.market.records_per_second = rate;
+    sim = std::make_unique<sim::simulator>(std::move(opts));
+  }
+
+  upstream_spec market_spec(std::string key = sim::default_key,
+                            std::string secret_text = sim::default_secret) {
+    upstream_spec spec;
+    spec.name = "market";
+    spec.session.url = std::string{tls ? "wss://localhost:" : "ws://127.0.0.1:"}
+                       + std::to_string(sim->port()) + "/v2/iex";
+    spec.session.encoding = protocol::codec::msgpack;
+    spec.session.creds = credentials{secret{key}, secret{secret_text}};
+    spec.session.backoff.initial = 50ms;
+    spec.session.backoff.max = 500ms;
+    spec.session.limit_backoff = 300ms;
+    spec.session.limit_backoff_max = 600ms;
+    spec.session.silence_timeout = 0s;
+    spec.breaker.failure_threshold = 50;
+    spec.breaker.open_duration = 200ms;
+    return spec;
+  }
+
+  void start_engine(upstream_spec spec) {
+    engine_options opts;
+    opts.upstreams.push_back(std::move(spec));
+    opts.link.ping_interval = 200ms;
+    opts.link.pong_timeout = 400ms;
+    opts.link.handshake_timeout = 2s;
+    if (tls)
+      opts.link.ca_pem = pems.certificate;
+    opts.connections.restart_backoff.initial = 10ms;
+    eng = must(engine::start(sys, std::move(opts)));
+  }
+
+  std::pair<caf::actor, std::shared_ptr<seen>> watch() {
+    auto out = std::make_shared<seen>();
+    return {sys.spawn(watcher, out), out};
+  }
+
+  lease subscribe(const caf::actor& who, std::vector<topic> topics) {
+    return must(eng->subscribe("market",
+                                caf::actor_cast<subscriber_actor>(who),
+                                std::move(topics)));
+  }
+
+  upstream_health health() {
+    auto h = must(eng->health());
+    if (h.size() != 1)
+      CAF_FAIL("expected one upstream, got " << h.size());
+    return h.front();
+  }
+
+  bool wait_for_state(session_state x, std::chrono::milliseconds timeout = 10s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (health().state == x)
+        return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+
+  double metric(const std::string& name) {
+    for (auto& x : must(eng->metrics()))
+      if (x.name == name)
+        return x.value;
+    return -1;
+  }
+
+  registry_stats stats(const lease& l) {
+    caf::scoped_actor self{sys};
+    registry_stats result;
+    self->request(l.registry, 5s, caf::get_atom::value)
+      .receive([&](registry_stats& x) { result = std::move(x); },
+               [&](caf::error& err) {
+                 CAF_FAIL("registry stats: " << sys.render(err));
+               });
+    return result;
+  }
+
+  template <class F>
+  void fault(F f) {
+    sim->call([&](sim::market_hub& hub) {
+      f(hub);
+      return 0;
+    });
+  }
+
+  // Streams, applies `f`, and checks the consumer hears a gap of `reason`
+  // and then data from a newer connection.
+  template <class F, class G = void (*)(sim::market_hub&)>
+  void survives(F f, gap_reason reason, upstream_spec spec,
+                G after_gap = [](sim::market_hub&) {}) {
+    start_engine(std::move(spec));
+    auto [who, out] = watch();
+    subscribe(who, quotes_and_trades({"AAPL"}));
+    CAF_REQUIRE(out->wait([&] { return out->batches > 2; }));
+    fault(f);
+    CAF_REQUIRE(out->wait([&] { return !out->gaps.empty(); }));
+    fault(after_gap);
+    CAF_CHECK(out->wait([&] {
+      return out->batches_after_gap > 2 && out->last_epoch >= 2;
+    }));
+    std::lock_guard<std::mutex> guard{out->mtx};
+    CAF_CHECK_EQUAL(out->gaps.front().reason, reason);
+    CAF_CHECK_EQUAL(out->gaps.front().topics,
+                    quotes_and_trades_sorted({"AAPL"}));
+    CAF_CHECK_EQUAL(out->gaps.front().epoch, 1u);
+  }
+
+  static std::vector<topic> quotes_and_trades_sorted(
+    std::vector<std::string> symbols) {
+    auto xs = quotes_and_trades(std::move(symbols));
+    std::sort(xs.begin(), xs.end());
+    return xs;
+  }
+
+  ~fixture() {
+    eng.reset();
+    sim.reset();
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(market_data_tests, fixture)
+
+CAF_TEST(quotes and trades flow over plain websocket) {
+  start_sim();
+  start_engine(market_spec());
+  auto [who, out] = watch();
+  auto l = subscribe(who, quotes_and_trades({"AAPL", "MSFT"}));
+  CAF_CHECK_EQUAL(l.fingerprint, secret{sim::default_key}.fingerprint());
+  CAF_REQUIRE(out->wait([&] { return out->quotes > 5 && out->trades > 0; }));
+  CAF_CHECK(wait_for_state(session_state::streaming));
+  std::lock_guard<std::mutex> guard{out->mtx};
+  CAF_CHECK(out->gaps.empty());
+  CAF_CHECK_EQUAL(out->last_epoch, 1u);
+  CAF_CHECK(out->symbols <= (std::set<std::string>{"AAPL", "MSFT"}));
+}
+
+CAF_TEST(quotes and trades flow over tls with a verified certificate) {
+  start_sim(true);
+  start_engine(market_spec());
+  auto [who, out] = watch();
+  subscribe(who, quotes_and_trades({"AAPL"}));
+  CAF_CHECK(out->wait([&] { return out->quotes > 5; }));
+}
+
+CAF_TEST(an untrusted certificate is fatal) {
+  start_sim(true);
+  auto spec = market_spec();
+  engine_options opts;
+  opts.upstreams.push_back(spec);
+  opts.link.ca_pem = transport::make_self_signed({"localhost"}).certificate;
+  eng = must(engine::start(sys, std::move(opts)));
+  auto [who, out] = watch();
+  subscribe(who, quotes_and_trades({"AAPL"}));
+  CAF_REQUIRE(wait_for_state(session_state::failed));
+  CAF_CHECK_EQUAL(health().last_errc, "certificate_invalid");
+}
+
+CAF_TEST(a clean close by the server means a gap and a new connection) {
+  start_sim();
+  survives([](sim::market_hub& hub) { hub.close_all(); },
+           gap_reason::reconnect, market_spec());
+}
+
+CAF_TEST(a tcp reset means a gap and a new connection) {
+  start_sim();
+  survives([](sim::market_hub& hub) { hub.reset_all(); },
+           gap_reason::reconnect, market_spec());
+}
+
+CAF_TEST(a stalled server is caught by the pong deadline) {
+  start_sim();
+  // The stalled server keeps the old session's slot (the new connection
+  // meets 406 and backs off) until it finally drops it.
+  survives([](sim::market_hub& hub) { hub.stall_all(); },
+           gap_reason::reconnect, market_spec(),
+           [](sim::market_hub& hub) { hub.reset_all(); });
+  CAF_CHECK_GREATER_OR_EQUAL(metric("athanor_session_disconnects_total"), 1.0);
+}
+
+CAF_TEST(a silent stream is caught by the watchdog) {
+  start_sim();
+  auto spec = market_spec();
+  spec.session.silence_timeout = 300ms;
+  survives([](sim::market_hub& hub) { hub.delay(2s); },
+           gap_reason::silent_stream, spec);
+}
+
+CAF_TEST(a malformed frame is counted and the stream goes on) {
+  start_sim();
+  start_engine(market_spec());
+  auto [who, out] = watch();
+  subscribe(who, quotes_and_trades({"AAPL"}));
+  CAF_REQUIRE(out->wait([&] { return out->batches > 2; }));
+  fault([](sim::market_hub& hub) { hub.send_malformed(); });
+  auto before = out->batches;
+  CAF_CHECK(out->wait([&] { return out->batches > before + 5; }));
+  CAF_CHECK_EQUAL(metric("athanor_session_malformed_frames_total"), 1.0);
+  std::lock_guard<std::mutex> guard{out->mtx};
+  CAF_CHECK(out->gaps.empty());
+  CAF_CHECK_EQUAL(out->last_epoch, 1u);
+}
+
+CAF_TEST(a connection limit storm is waited out) {
+  start_sim();
+  start_engine(market_spec());
+  auto [who, out] = watch();
+  subscribe(who, quotes_and_trades({"AAPL"}));
+  CAF_REQUIRE(out->wait([&] { return out->batches > 2; }));
+  fault([](sim::market_hub& hub) {
+    hub.storm_406(500ms);
+    hub.close_all();
+  });
+  CAF_REQUIRE(out->wait([&] { return !out->gaps.empty(); }));
+  CAF_CHECK(out->wait([&] { return out->batches_after_gap > 2; }));
+  CAF_CHECK_GREATER_OR_EQUAL(metric("athanor_session_server_errors_total"),
+                             1.0);
+}
+
+CAF_TEST(a rate limit storm on upgrades is waited out) {
+  start_sim();
+  start_engine(market_spec());
+  auto [who, out] = watch();
+  subscribe(who, quotes_and_trades({"AAPL"}));
+  CAF_REQUIRE(out->wait([&] { return out->batches > 2; }));
+  fault([](sim::market_hub& hub) {
+    hub.storm_429(500ms);
+    hub.close_all();
+  });
+  CAF_REQUIRE(out->wait([&] { return !out->gaps.empty(); }));
+  CAF_CHECK(out->wait([&] { return out->batches_after_gap > 2; }));
+  CAF_CHECK_GREATER_OR_EQUAL(metric("athanor_session_disconnects_total"), 2.0);
+}
+
+CAF_TEST(refused tls handshakes are retried until they succeed) {
+  start_sim(true);
+  start_engine(market_spec());
+  auto [who, out] = watch();
+  subscribe(who, quotes_and_trades({"AAPL"}));
+  CAF_REQUIRE(out->wait([&] { return out->batches > 2; }));
+  sim->refuse_tls_for(500ms);
+  fault([](sim::market_hub& hub) { hub.close_all(); });
+  CAF_REQUIRE(out->wait([&] { return !out->gaps.empty(); }));
+  CAF_CHECK(out->wait([&] { return out->batches_after_gap > 2; }));
+  CAF_CHECK_GREATER_OR_EQUAL(metric("athanor_session_disconnects_total"), 2.0);
+}
+
+CAF_TEST(a rejected key fails once with a clear error and no secret) {
+  std::ostringstream logs;
+  log::configure({log::format::json, log::level::debug}, logs);
+  start_sim();
+  start_engine(market_spec("CANARYKEY", "CANARYSECRET"));
+  auto [who, out] = watch();
+  subscribe(who, quotes_and_trades({"AAPL"}));
+  CAF_REQUIRE(wait_for_state(session_state::failed));
+  auto h = health();
+  CAF_CHECK_EQUAL(h.last_errc, "auth_failed");
+  CAF_CHECK_NOT_EQUAL(h.last_error.find("402"), std::string::npos);
+  eng.reset();
+  log::configure({log::format::human, log::level::off});
+  auto text = logs.str();
+  CAF_CHECK_EQUAL(text.find("CANARYSECRET"), std::string::npos);
+  CAF_CHECK_EQUAL(text.find("CANARYKEY"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(text.find("auth_failed"), std::string::npos);
+}
+
+CAF_TEST(a subscriber killed mid stream leaves the others untouched) {
+  start_sim();
+  start_engine(market_spec());
+  auto [a, out_a] = watch();
+  auto [b, out_b] = watch();
+  auto l = subscribe(a, quotes_and_trades({"AAPL"}));
+  subscribe(b, quotes_and_trades({"AAPL", "MSFT"}));
+  CAF_REQUIRE(out_a->wait([&] { return out_a->batches > 2; }));
+  caf::anon_send_exit(b, caf::exit_reason::kill);
+  auto before = out_a->batches;
+  CAF_CHECK(out_a->wait([&] { return out_a->batches > before + 10; }));
+  auto s = stats(l);
+  CAF_CHECK_EQUAL(s.subscribers.size(), 1u);
+  CAF_CHECK_EQUAL(s.subscribers_lost, 1u);
+  CAF_CHECK_EQUAL(s.desired[channel::quotes],
+                  (std::vector<std::string>{"AAPL"}));
+  CAF_CHECK_EQUAL(health().leases, 1u);
+}
+
+CAF_TEST(a flooded slow subscriber is bounded and told what it lost) {
+  start_sim(false, 200000);
+  auto spec = market_spec();
+  spec.registry.max_in_flight = 4;
+  spec.registry.max_queued_records = 1000;
+  start_engine(std::move(spec));
+  auto slow_out = std::make_shared<seen>();
+  auto slow = sys.spawn(stalled, slow_out);
+  auto [fast, fast_out] = watch();
+  auto l = subscribe(slow, quotes_and_trades({"*"}));
+  subscribe(fast, quotes_and_trades({"*"}));
+  CAF_REQUIRE(fast_out->wait([&] { return fast_out->trades > 20000; }));
+  auto s = stats(l);
+  CAF_REQUIRE_EQUAL(s.subscribers.size(), 2u);
+  auto& x = s.subscribers[0];
+  CAF_CHECK_EQUAL(x.in_flight, 4u);
+  CAF_CHECK_GREATER(x.dropped_records, 0u);
+  CAF_CHECK_GREATER(x.conflated_quotes, 0u);
+  // At most the bound plus one conflated quote per symbol (100 in the
+  // simulator's universe).
+  CAF_CHECK_LESS_OR_EQUAL(x.queued_records, 1000u + 100u);
+  caf::anon_send(slow, release_atom_t::value);
+  CAF_CHECK(slow_out->wait([&] { return !slow_out->gaps.empty(); }));
+  {
+    std::lock_guard<std::mutex> guard{slow_out->mtx};
+    CAF_CHECK_EQUAL(slow_out->gaps.front().reason, gap_reason::slow_subscriber);
+    CAF_CHECK_GREATER(slow_out->gaps.front().dropped, 0u);
+  }
+  std::lock_guard<std::mutex> guard{fast_out->mtx};
+  CAF_CHECK(fast_out->gaps.empty());
+  caf::anon_send_exit(slow, caf::exit_reason::kill);
+}
+
+CAF_TEST(three consumers share one upstream connection) {
+  start_sim();
+  start_engine(market_spec());
+  std::vector<std::shared_ptr<seen>> outs;
+  for (auto symbol : {"AAPL", "MSFT", "TSLA"}) {
+    auto [who, out] = watch();
+    subscribe(who, quotes_and_trades({symbol}));
+    outs.push_back(out);
+  }
+  for (auto& out : outs)
+    CAF_CHECK(out->wait([&] { return out->quotes > 3; }));
+  auto stats = sim->call([](sim::market_hub& hub) { return hub.stats(); });
+  CAF_CHECK_EQUAL(stats.connections_opened, 1u);
+  CAF_CHECK_EQUAL(stats.authenticated, 1u);
+  CAF_CHECK_EQUAL(health().leases, 3u);
+  for (size_t i = 0; i < outs.size(); ++i) {
+    std::lock_guard<std::mutex> guard{outs[i]->mtx};
+    CAF_CHECK_EQUAL(outs[i]->symbols.size(), 1u);
+  }
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
