@@ -85,6 +85,40 @@ void for_each_option(Config& cfg, F&& f) {
   backoff("athanor.supervisor.restart-backoff", s.restart_backoff);
   backoff("athanor.reconnect", cfg.reconnect);
 
+  auto& st = cfg.stream;
+  const char* stm = "athanor.stream";
+  f(stm, "encoding", "json or msgpack on the wire", st.encoding);
+  f(stm, "connect-timeout", "from an attempt to the server's welcome",
+    st.connect_timeout);
+  f(stm, "auth-timeout", "from the auth message to its answer",
+    st.auth_timeout);
+  f(stm, "ack-timeout", "from a subscription change to its ack",
+    st.ack_timeout);
+  f(stm, "silence-timeout",
+    "no quote or trade of a subscribed symbol this long reconnects; 0s: off",
+    st.silence_timeout);
+  f(stm, "limit-backoff", "least wait after 406 or 429 (doubles per repeat)",
+    st.limit_backoff);
+  f(stm, "limit-backoff-max", "cap of the wait after 406 or 429",
+    st.limit_backoff_max);
+  f(stm, "ping-interval", "WebSocket ping interval", st.ping_interval);
+  f(stm, "pong-timeout", "a ping unanswered this long drops the connection",
+    st.pong_timeout);
+  f(stm, "close-timeout", "how long a clean close may take", st.close_timeout);
+  f(stm, "ca-file", "extra trusted CA certificates (PEM); empty: system only",
+    st.ca_file);
+  f(stm, "deflate", "offer permessage-deflate", st.deflate);
+  f(stm, "max-in-flight-frames", "frames read ahead before reading pauses",
+    st.max_in_flight_frames);
+
+  const char* reg = "athanor.registry";
+  f(reg, "max-in-flight", "batches a subscriber may hold unanswered",
+    cfg.registry.max_in_flight);
+  f(reg, "max-queued-records",
+    "records (other than conflated quotes) queued per subscriber before "
+    "drops",
+    cfg.registry.max_queued_records);
+
   auto& e = cfg.endpoints;
   const char* alp = "athanor.alpaca";
   f(alp, "base-url", "trading REST base; env ALPACA_BASE_URL", e.base_url);
@@ -180,6 +214,12 @@ std::string render_value(const std::string& x) {
 std::string render_value(std::chrono::nanoseconds x) {
   return render_duration(x);
 }
+std::string render_value(bool x) {
+  return x ? "true" : "false";
+}
+std::string render_value(protocol::codec x) {
+  return quote(protocol::to_string(x));
+}
 std::string render_value(window_kind x) {
   return quote(to_word(x));
 }
@@ -218,6 +258,10 @@ struct caf_type<window_kind> {
   using type = std::string;
 };
 template<>
+struct caf_type<protocol::codec> {
+  using type = std::string;
+};
+template<>
 struct caf_type<log::format> {
   using type = std::string;
 };
@@ -235,6 +279,8 @@ const char* type_label() {
     return "a number";
   else if constexpr (std::is_same_v<U, caf::timespan>)
     return "a duration such as 500ms, 30s or 2min";
+  else if constexpr (std::is_same_v<U, bool>)
+    return "true or false";
   else
     return "a string";
 }
@@ -299,6 +345,19 @@ class option_reader {
   void assign(const std::string&, caf::timespan value,
               std::chrono::nanoseconds& field) {
     field = value;
+  }
+  void assign(const std::string&, bool value, bool& field) {
+    field = value;
+  }
+  void assign(const std::string& key, const std::string& value,
+              protocol::codec& field) {
+    if (value == "json")
+      field = protocol::codec::json;
+    else if (value == "msgpack")
+      field = protocol::codec::msgpack;
+    else
+      problems_.push_back(
+        {key, "must be json or msgpack (got '" + value + "')"});
   }
   void assign(const std::string& key, const std::string& value,
               window_kind& field) {
@@ -384,6 +443,37 @@ void validate(const engine_config& cfg, std::vector<config_problem>& problems) {
   add_all(validate(cfg.breaker, "athanor.breaker."));
   add_all(validate(cfg.supervisor, "athanor.supervisor."));
   add_all(validate(cfg.reconnect, "athanor.reconnect."));
+  auto& st = cfg.stream;
+  auto positive = [&](const char* option, std::chrono::nanoseconds x) {
+    if (x.count() <= 0)
+      problems.push_back({std::string{"athanor.stream."} + option,
+                          "must be positive"});
+  };
+  positive("connect-timeout", st.connect_timeout);
+  positive("auth-timeout", st.auth_timeout);
+  positive("ack-timeout", st.ack_timeout);
+  positive("limit-backoff", st.limit_backoff);
+  positive("ping-interval", st.ping_interval);
+  positive("pong-timeout", st.pong_timeout);
+  positive("close-timeout", st.close_timeout);
+  if (st.silence_timeout.count() < 0)
+    problems.push_back({"athanor.stream.silence-timeout",
+                        "must not be negative (0s turns it off)"});
+  if (st.limit_backoff_max < st.limit_backoff)
+    problems.push_back({"athanor.stream.limit-backoff-max",
+                        "must be at least limit-backoff"});
+  if (st.max_in_flight_frames == 0)
+    problems.push_back({"athanor.stream.max-in-flight-frames",
+                        "must be at least 1"});
+  if (!st.ca_file.empty() && !std::ifstream{st.ca_file})
+    problems.push_back({"athanor.stream.ca-file",
+                        "cannot read '" + st.ca_file + "'"});
+  if (cfg.registry.max_in_flight == 0)
+    problems.push_back({"athanor.registry.max-in-flight",
+                        "must be at least 1"});
+  if (cfg.registry.max_queued_records == 0)
+    problems.push_back({"athanor.registry.max-queued-records",
+                        "must be at least 1"});
   auto& e = cfg.endpoints;
   validate_url("athanor.alpaca.base-url", e.base_url, {"https", "http"},
                problems);

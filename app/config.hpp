@@ -14,6 +14,7 @@
 #include "messages/config_problem.hpp"
 #include "messages/secret.hpp"
 #include "observability/log.hpp"
+#include "protocol/market_data.hpp"
 
 namespace athanor {
 
@@ -24,6 +25,35 @@ struct alpaca_endpoints {
   std::string data_stream_url = "wss://stream.data.alpaca.markets";
   /// One of iex, sip, delayed_sip, test.
   std::string feed = "iex";
+};
+
+/// How every stream session talks to its upstream.
+struct stream_settings {
+  /// JSON or MessagePack on the wire.
+  protocol::codec encoding = protocol::codec::msgpack;
+  std::chrono::nanoseconds connect_timeout = std::chrono::seconds{15};
+  std::chrono::nanoseconds auth_timeout = std::chrono::seconds{10};
+  std::chrono::nanoseconds ack_timeout = std::chrono::seconds{10};
+  /// No quote or trade of a subscribed symbol for this long reconnects; 0
+  /// turns the watchdog off.
+  std::chrono::nanoseconds silence_timeout = std::chrono::seconds{30};
+  /// The least wait after 406 or 429, doubling per repeat up to the max.
+  std::chrono::nanoseconds limit_backoff = std::chrono::seconds{30};
+  std::chrono::nanoseconds limit_backoff_max = std::chrono::seconds{120};
+  std::chrono::nanoseconds ping_interval = std::chrono::seconds{10};
+  std::chrono::nanoseconds pong_timeout = std::chrono::seconds{5};
+  std::chrono::nanoseconds close_timeout = std::chrono::seconds{1};
+  /// Extra CA certificates (PEM) to trust besides the system store.
+  std::string ca_file;
+  bool deflate = false;
+  /// Frames read ahead of the session before reading pauses.
+  uint64_t max_in_flight_frames = 64;
+};
+
+/// Fan-out limits per subscriber.
+struct fanout_settings {
+  uint64_t max_in_flight = 8;
+  uint64_t max_queued_records = 100'000;
 };
 
 struct engine_config {
@@ -39,6 +69,8 @@ struct engine_config {
   supervisor_config supervisor;
   /// The stream sessions' reconnect schedule.
   backoff_config reconnect;
+  stream_settings stream;
+  fanout_settings registry;
   /// CAF scheduler threads; 0 means one per core.
   size_t scheduler_threads = 0;
 

@@ -156,3 +156,27 @@ CAF_TEST(positional arguments and CAF options are kept apart) {
                   std::vector<std::string>{"--scheduler.max-threads=2"});
   CAF_CHECK(loaded.config.logging.min_level == log::level::debug);
 }
+
+CAF_TEST(stream and registry options are read and validated together) {
+  auto good = load_config({"run", "--athanor.stream.encoding=json",
+                           "--athanor.stream.deflate=true",
+                           "--athanor.stream.silence-timeout=0s",
+                           "--athanor.registry.max-queued-records=500"},
+                          {});
+  CAF_CHECK(good.problems.empty());
+  CAF_CHECK(good.config.stream.encoding == protocol::codec::json);
+  CAF_CHECK(good.config.stream.deflate);
+  CAF_CHECK_EQUAL(good.config.stream.silence_timeout.count(), 0);
+  CAF_CHECK_EQUAL(good.config.registry.max_queued_records, 500u);
+  auto bad = load_config({"run", "--athanor.stream.encoding=xml",
+                          "--athanor.stream.pong-timeout=0s",
+                          "--athanor.registry.max-in-flight=0"},
+                         {});
+  std::vector<std::string> options;
+  for (auto& x : bad.problems)
+    options.push_back(x.option);
+  CAF_CHECK_EQUAL(options, (std::vector<std::string>{
+                             "athanor.stream.encoding",
+                             "athanor.stream.pong-timeout",
+                             "athanor.registry.max-in-flight"}));
+}
