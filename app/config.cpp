@@ -215,7 +215,7 @@ std::string render_value(std::chrono::nanoseconds x) {
   return render_duration(x);
 }
 std::string render_value(bool x) {
-  return x ? "true" : "false";
+  return quote(x ? "true" : "false");
 }
 std::string render_value(protocol::codec x) {
   return quote(protocol::to_string(x));
@@ -257,6 +257,11 @@ template<>
 struct caf_type<window_kind> {
   using type = std::string;
 };
+// CAF 0.17 parses "--flag=true" for no bool option, so flags are words.
+template<>
+struct caf_type<bool> {
+  using type = std::string;
+};
 template<>
 struct caf_type<protocol::codec> {
   using type = std::string;
@@ -279,8 +284,7 @@ const char* type_label() {
     return "a number";
   else if constexpr (std::is_same_v<U, caf::timespan>)
     return "a duration such as 500ms, 30s or 2min";
-  else if constexpr (std::is_same_v<U, bool>)
-    return "true or false";
+
   else
     return "a string";
 }
@@ -346,8 +350,14 @@ class option_reader {
               std::chrono::nanoseconds& field) {
     field = value;
   }
-  void assign(const std::string&, bool value, bool& field) {
-    field = value;
+  void assign(const std::string& key, const std::string& value,
+              bool& field) {
+    if (value == "true" || value == "on" || value == "yes")
+      field = true;
+    else if (value == "false" || value == "off" || value == "no")
+      field = false;
+    else
+      problems_.push_back({key, "must be true or false (got '" + value + "')"});
   }
   void assign(const std::string& key, const std::string& value,
               protocol::codec& field) {
