@@ -7,6 +7,7 @@
 #include "caf/config.hpp"
 
 #include "app/config.hpp"
+#include "app/run.hpp"
 #include "observability/log.hpp"
 
 namespace {
@@ -57,13 +58,24 @@ int main(int argc, char** argv) {
       return exit_ok;
     }
   }
+  athanor::run_request run;
+  auto run_problems = std::vector<athanor::config_problem>{};
+  if (!args.empty() && args.front() == "run")
+    run_problems = athanor::take_run_options(args, run);
   auto loaded = athanor::load_config(args, athanor::process_environment());
+  loaded.problems.insert(loaded.problems.end(), run_problems.begin(),
+                         run_problems.end());
   if (loaded.help_requested || loaded.subcommand == "help") {
     std::cout << athanor::help_text();
     return exit_ok;
   }
   if (loaded.subcommand == "check-config")
     return check_config(loaded);
+  if (loaded.subcommand == "run") {
+    if (!loaded.problems.empty())
+      return report_problems(loaded);
+    return athanor::run_command(loaded, run);
+  }
   if (loaded.subcommand.empty())
     std::cerr << "athanor: no command given\n\n" << athanor::help_text();
   else

@@ -64,8 +64,10 @@ void tape::generate(const std::vector<std::string>& symbols, size_t count,
     } else {
       auto bid_size = static_cast<double>((r >> 16) % 9 + 1);
       auto ask_size = static_cast<double>((r >> 24) % 9 + 1);
-      out.quotes.push_back({symbol, 'V', st.price - 0.01, bid_size, 'V',
-                            st.price + 0.01, ask_size, time, "R", 'C'});
+      // Whole cents, as a real feed quotes them.
+      auto cents = [](double x) { return std::round(x * 100.0) / 100.0; };
+      out.quotes.push_back({symbol, 'V', cents(st.price - 0.01), bid_size, 'V',
+                            cents(st.price + 0.01), ask_size, time, "R", 'C'});
     }
   }
 }

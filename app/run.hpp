@@ -1,0 +1,33 @@
+#pragma once
+
+// `athanor run`: stream market data to stdout, from Alpaca with credentials
+// or from an in-process simulator without.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "app/config.hpp"
+#include "messages/market.hpp"
+
+namespace athanor {
+
+struct run_request {
+  std::vector<std::string> symbols{"AAPL", "MSFT", "SPY"};
+  std::vector<channel> channels{channel::quotes, channel::trades};
+  /// Stop after this many records; 0: run until a signal.
+  uint64_t limit = 0;
+  /// JSON lines even on a terminal.
+  bool json = false;
+};
+
+/// Takes `run`'s own options (--symbols, --channels, --limit, --json, with
+/// "=VALUE" or the value as the next argument) out of `args`. Every bad one
+/// is reported, naming it.
+std::vector<config_problem> take_run_options(std::vector<std::string>& args,
+                                             run_request& out);
+
+/// Runs the command; returns the process exit code.
+int run_command(const loaded_config& loaded, const run_request& request);
+
+} // namespace athanor

@@ -1,0 +1,55 @@
+#pragma once
+
+// Runs a program as a child process with its own environment, collecting
+// stdout and stderr; for tests of the binaries as users run them.
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace athanor::testing {
+
+class child_process {
+ public:
+  child_process(const std::string& program, std::vector<std::string> args,
+                std::map<std::string, std::string> env = {});
+  ~child_process();
+
+  /// Reads output until stdout holds `lines` lines or `timeout` passes.
+  /// Returns whether it does.
+  bool wait_for_lines(size_t lines, std::chrono::milliseconds timeout);
+
+  /// Sends `sig` to the child.
+  void signal(int sig);
+
+  /// Waits for the exit (reading output meanwhile). Returns the exit code,
+  /// or -1 if it did not end within `timeout` (the child is then killed).
+  int wait(std::chrono::milliseconds timeout);
+
+  const std::string& out() const {
+    return out_;
+  }
+
+  const std::string& err() const {
+    return err_;
+  }
+
+  /// Returns stdout split into lines.
+  std::vector<std::string> out_lines() const;
+
+ private:
+  // Reads what is available, waiting at most `wait`.
+  void pump(std::chrono::milliseconds wait);
+
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  int err_fd_ = -1;
+  std::string out_;
+  std::string err_;
+  int status_ = -1;
+};
+
+} // namespace athanor::testing
