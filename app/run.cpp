@@ -240,12 +240,12 @@ void render(const view_state& st) {
   out += "\nsymbol        bid      ask        bid sz   ask sz    last trade\n";
   for (auto& [symbol, q] : st.quotes) {
     auto t = st.trades.find(symbol);
+    char last[32] = "-";
+    if (t != st.trades.end())
+      std::snprintf(last, sizeof(last), "%.2f", t->second.price);
     std::snprintf(line, sizeof(line), "%-8s %10.2f %10.2f %8.0f %8.0f %12s\n",
                   symbol.c_str(), q.bid_price, q.ask_price, q.bid_size,
-                  q.ask_size,
-                  t == st.trades.end()
-                    ? "-"
-                    : std::to_string(t->second.price).substr(0, 10).c_str());
+                  q.ask_size, last);
     out += line;
   }
   out += "\nCtrl-C to stop\n";
