@@ -34,4 +34,6 @@ double measure(double seconds, F step) {
 
 int run_decode(const options& opts);
 
+int run_e2e(const options& opts);
+
 } // namespace athanor::bench

@@ -1,5 +1,5 @@
 // athanor-bench: benchmarks that print figures beside a baseline measured in
-// the same run. `athanor-bench decode [--seconds=S]`.
+// the same run. `athanor-bench decode|e2e [--seconds=S]`.
 
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +16,11 @@ int main(int argc, char** argv) {
       opts.seconds = std::atof(argv[i] + 10);
   if (which == "decode")
     return athanor::bench::run_decode(opts);
-  std::fprintf(stderr, "usage: athanor-bench decode [--seconds=S]\n");
+  if (which == "e2e") {
+    if (argc <= 2)
+      opts.seconds = 3.0;
+    return athanor::bench::run_e2e(opts);
+  }
+  std::fprintf(stderr, "usage: athanor-bench decode|e2e [--seconds=S]\n");
   return 64;
 }

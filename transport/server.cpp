@@ -395,12 +395,15 @@ void server::impl::accept() {
   acceptor.async_accept(ioc, [this](beast::error_code ec, tcp::socket socket) {
     if (ec || stopped)
       return;
+    // Market data is many small frames: send each at once, not when Nagle's
+    // algorithm finds it worth a packet.
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
     if (!tls) {
       std::make_shared<http_session<plain_stream>>(
         plain_stream{std::move(socket)}, *this)
         ->run();
     } else if (refuse_tls) {
-      beast::error_code ignored;
       socket.set_option(net::socket_base::linger(true, 0), ignored);
       socket.close(ignored);
     } else {

@@ -185,6 +185,10 @@ class client_impl : public ws_client::impl,
       return fail(ec == beast::error::timeout ? ws_end::timeout
                                               : ws_end::connect_failed,
                   ec);
+    // Subscription changes and pongs are small: no Nagle delay for them.
+    beast::error_code ignored;
+    beast::get_lowest_layer(*ws_).socket().set_option(tcp::no_delay(true),
+                                                      ignored);
     if constexpr (std::is_same_v<Ws, tls_ws>) {
       auto& tls = ws_->next_layer();
       SSL_set_tlsext_host_name(tls.native_handle(), url_.host.c_str());

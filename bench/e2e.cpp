@@ -1,0 +1,443 @@
+// athanor-bench e2e: athanor-sim -> engine over loopback -> subscribers.
+//
+// athanor-sim runs as its own process (pinned to the first core when there
+// are two); the engine runs here. For plain ws:// and for TLS, the same
+// stream is first taken by a bare Beast receive-and-decode loop (the
+// baseline), then through the engine to 1, 10 and 100 subscriber actors
+// that all want every record. Printed: records/s per subscriber, deliveries
+// per second in total, records dropped or gapped, and latency from the
+// simulator's stamp to the subscriber's receipt. A last pass at 100 k
+// records/s measures latency below saturation. Latency is end to end (from
+// the simulator's stamp, so it includes the simulator and the kernel) and,
+// separately, the engine's share: from the transport's receive stamp to the
+// subscriber.
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/actor_system_config.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/scoped_actor.hpp"
+
+#include "app/engine.hpp"
+#include "messages/register.hpp"
+#include "observability/log.hpp"
+#include "protocol/market_data.hpp"
+#include "transport/io_thread.hpp"
+#include "transport/ws_client.hpp"
+
+#include "bench.hpp"
+
+namespace athanor::bench {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using reset_atom_t = caf::atom_constant<caf::atom("reset")>;
+using report_atom_t = caf::atom_constant<caf::atom("report")>;
+
+timestamp_ns wall_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+// Latency samples in microseconds; every 16th record is sampled for the
+// end-to-end figure (from the simulator's stamp), every batch for the
+// engine's own share (from the transport's receive stamp).
+struct tally {
+  uint64_t records = 0;
+  std::vector<double> latency_us;
+  std::vector<double> engine_us;
+
+  void add(const batch& x, timestamp_ns now) {
+    if (x.received_at > 0)
+      engine_us.push_back(static_cast<double>(now - x.received_at) / 1e3);
+    auto sample = [&](timestamp_ns stamp) {
+      if ((records++ & 15) == 0)
+        latency_us.push_back(static_cast<double>(now - stamp) / 1e3);
+    };
+    for (auto& q : x.quotes)
+      sample(q.time);
+    for (auto& t : x.trades)
+      sample(t.time);
+    records += x.size() - x.quotes.size() - x.trades.size();
+  }
+
+  void merge(const tally& other) {
+    records += other.records;
+    latency_us.insert(latency_us.end(), other.latency_us.begin(),
+                      other.latency_us.end());
+    engine_us.insert(engine_us.end(), other.engine_us.begin(),
+                     other.engine_us.end());
+  }
+};
+
+double percentile(std::vector<double>& xs, double p) {
+  if (xs.empty())
+    return 0;
+  auto k = static_cast<size_t>(p / 100.0 * static_cast<double>(xs.size() - 1));
+  std::nth_element(xs.begin(), xs.begin() + static_cast<ptrdiff_t>(k),
+                   xs.end());
+  return xs[k];
+}
+
+// -- the simulator process ------------------------------------------------------
+
+std::string sibling(const std::string& name) {
+  char path[4096] = {0};
+  auto n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  std::string self{path, n > 0 ? static_cast<size_t>(n) : 0};
+  return self.substr(0, self.rfind('/') + 1) + name;
+}
+
+bool pin_to(int cpu) {
+  if (std::thread::hardware_concurrency() < 2)
+    return false;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof(set), &set) == 0;
+}
+
+struct sim_process {
+  pid_t pid = -1;
+  uint16_t port = 0;
+  std::string cert_pem;
+
+  sim_process(bool tls, double rate, int tick_ms) {
+    auto cert_path = "/tmp/athanor-bench-" + std::to_string(getpid()) + ".pem";
+    std::vector<std::string> args{sibling("athanor-sim"),
+                                  "--rate=" + std::to_string(rate),
+                                  "--tick-ms=" + std::to_string(tick_ms),
+                                  "--max-batch=100",
+                                  "--no-deflate",
+                                  "--max-queued-bytes=1000000000"};
+    if (tls) {
+      args.push_back("--tls");
+      args.push_back("--tls-cert-out=" + cert_path);
+    }
+    int out[2];
+    if (pipe(out) != 0)
+      return;
+    pid = fork();
+    if (pid == 0) {
+      pin_to(0);
+      dup2(out[1], STDOUT_FILENO);
+      close(out[0]);
+      close(out[1]);
+      std::vector<char*> argv;
+      for (auto& a : args)
+        argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    auto in = fdopen(out[0], "r");
+    char line[256] = {0};
+    if (fgets(line, sizeof(line), in) != nullptr) {
+      std::string text{line};
+      auto colon = text.rfind(':');
+      if (colon != std::string::npos)
+        port = static_cast<uint16_t>(std::atoi(text.c_str() + colon + 1));
+    }
+    fclose(in);
+    if (tls) {
+      std::ifstream file{cert_path};
+      std::stringstream pem;
+      pem << file.rdbuf();
+      cert_pem = pem.str();
+      std::remove(cert_path.c_str());
+    }
+  }
+
+  ~sim_process() {
+    if (pid > 0) {
+      kill(pid, SIGTERM);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+
+  std::string url(bool tls) const {
+    return std::string{tls ? "wss://localhost:" : "ws://127.0.0.1:"}
+           + std::to_string(port) + "/v2/iex";
+  }
+};
+
+subscription_set everything() {
+  subscription_set result;
+  result[channel::quotes] = {"*"};
+  result[channel::trades] = {"*"};
+  return result;
+}
+
+// -- the baseline: Beast receive and decode, nothing else -----------------------
+
+struct baseline_result {
+  double records_per_second = 0;
+  tally t;
+};
+
+baseline_result run_baseline(const sim_process& sim, bool tls,
+                             double seconds) {
+  transport::io_thread io;
+  struct shared {
+    std::atomic<bool> measuring{false};
+    std::atomic<bool> stop{false};
+    tally t;
+    protocol::market_frame frame;
+  };
+  auto st = std::make_shared<shared>();
+  transport::ws_client_options opts;
+  opts.url = sim.url(tls);
+  opts.ca_pem = sim.cert_pem;
+  opts.headers["Content-Type"] = "application/msgpack";
+  opts.max_in_flight = 1u << 20;
+  std::unique_ptr<transport::ws_client> client;
+  transport::ws_client* raw = nullptr;
+  transport::ws_client_events events;
+  auto creds = credentials{secret{"SIMKEY"}, secret{"SIMSECRET"}};
+  auto stage = std::make_shared<int>(0);
+  std::promise<void> streaming;
+  auto started = std::make_shared<bool>(false);
+  events.on_frame = [&, st, stage, started](std::string frame, bool) {
+    auto now = wall_ns();
+    st->frame.clear();
+    protocol::decode_problem problem;
+    protocol::decode_msgpack(frame.data(), frame.size(), st->frame, problem);
+    if (*stage == 0) {
+      raw->send(protocol::encode_auth(protocol::codec::msgpack, creds), true);
+      *stage = 1;
+    } else if (*stage == 1 && !st->frame.controls.empty()) {
+      raw->send(protocol::encode_subscribe(protocol::codec::msgpack,
+                                           everything()),
+                true);
+      *stage = 2;
+    } else if (*stage == 2 && !st->frame.controls.empty()) {
+      *stage = 3;
+      if (!*started) {
+        *started = true;
+        streaming.set_value();
+      }
+    }
+    if (st->measuring)
+      st->t.add(st->frame.data, now);
+    raw->ack(1);
+  };
+  events.on_closed = [](const transport::ws_closed&) {};
+  client = transport::ws_client::connect(io, opts, events);
+  raw = client.get();
+  streaming.get_future().wait_for(std::chrono::seconds{5});
+  std::this_thread::sleep_for(std::chrono::milliseconds{300});
+  st->measuring = true;
+  auto start = clock_type::now();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  st->measuring = false;
+  auto took = std::chrono::duration<double>(clock_type::now() - start).count();
+  client.reset();
+  baseline_result result;
+  result.t = std::move(st->t);
+  result.records_per_second = static_cast<double>(result.t.records) / took;
+  return result;
+}
+
+// -- the engine ---------------------------------------------------------------------
+
+caf::behavior counting_subscriber(caf::event_based_actor*) {
+  auto t = std::make_shared<tally>();
+  auto measuring = std::make_shared<bool>(false);
+  return {
+    [t, measuring](const batch& x) {
+      if (*measuring)
+        t->add(x, wall_ns());
+    },
+    [](const gap&) {},
+    [t, measuring](reset_atom_t, bool on) {
+      *measuring = on;
+      if (on)
+        *t = tally{};
+    },
+    [t](report_atom_t) {
+      return caf::make_message(t->records, t->latency_us, t->engine_us);
+    },
+  };
+}
+
+struct engine_result {
+  double per_subscriber = 0;
+  double deliveries = 0;
+  uint64_t dropped = 0;
+  uint64_t gaps = 0;
+  tally t;
+};
+
+struct bench_config : caf::actor_system_config {
+  bench_config() {
+    athanor::add_message_types(*this);
+    set("scheduler.max-threads", 1);
+    if (auto policy = std::getenv("ATHANOR_BENCH_POLICY"))
+      set("scheduler.policy", caf::atom_from_string(policy));
+  }
+};
+
+engine_result run_engine(const sim_process& sim, bool tls, size_t subscribers,
+                         double seconds) {
+  bench_config cfg;
+  caf::actor_system sys{cfg};
+  engine_options opts;
+  upstream_spec spec;
+  spec.name = "market";
+  spec.session.url = sim.url(tls);
+  spec.session.encoding = protocol::codec::msgpack;
+  spec.session.creds = credentials{secret{"SIMKEY"}, secret{"SIMSECRET"}};
+  spec.session.silence_timeout = std::chrono::seconds{0};
+  opts.upstreams.push_back(spec);
+  opts.link.ca_pem = sim.cert_pem;
+  auto eng = engine::start(sys, std::move(opts));
+  if (!eng) {
+    std::fprintf(stderr, "engine: %s\n", sys.render(eng.error()).c_str());
+    return {};
+  }
+  std::vector<caf::actor> subs;
+  lease l;
+  for (size_t i = 0; i < subscribers; ++i) {
+    auto sub = sys.spawn(counting_subscriber);
+    auto leased = (*eng)->subscribe(
+      "market", caf::actor_cast<subscriber_actor>(sub),
+      {{channel::quotes, "*"}, {channel::trades, "*"}});
+    if (leased)
+      l = *leased;
+    subs.push_back(sub);
+  }
+  caf::scoped_actor self{sys};
+  // Warm up until streaming, then measure.
+  for (int i = 0; i < 50; ++i) {
+    auto h = (*eng)->health();
+    if (h && !h->empty() && h->front().state == session_state::streaming)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds{300});
+  for (auto& s : subs)
+    self->send(s, reset_atom_t::value, true);
+  auto start = clock_type::now();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  for (auto& s : subs)
+    self->send(s, reset_atom_t::value, false);
+  auto took = std::chrono::duration<double>(clock_type::now() - start).count();
+  engine_result result;
+  for (auto& s : subs) {
+    self->request(s, std::chrono::seconds{30}, report_atom_t::value)
+      .receive(
+        [&](uint64_t records, std::vector<double>& latency,
+            std::vector<double>& engine) {
+          tally x;
+          x.records = records;
+          x.latency_us = std::move(latency);
+          x.engine_us = std::move(engine);
+          result.t.merge(x);
+        },
+        [](caf::error&) {});
+  }
+  if (l.registry)
+    self->request(l.registry, std::chrono::seconds{30}, caf::get_atom::value)
+      .receive(
+        [&](registry_stats& x) {
+          for (auto& s : x.subscribers) {
+            result.dropped += s.dropped_records;
+            result.gaps += s.gaps;
+          }
+        },
+        [](caf::error&) {});
+  result.deliveries = static_cast<double>(result.t.records) / took;
+  result.per_subscriber = result.deliveries / static_cast<double>(subscribers);
+  eng->reset();
+  for (auto& s : subs)
+    self->send_exit(s, caf::exit_reason::user_shutdown);
+  return result;
+}
+
+void print_row(const char* what, double per_sub, double total,
+               const char* drops, tally& t, double baseline) {
+  char engine[48] = "-";
+  if (!t.engine_us.empty())
+    std::snprintf(engine, sizeof(engine), "%.0f / %.0f",
+                  percentile(t.engine_us, 50), percentile(t.engine_us, 99));
+  std::printf("  %-22s %10.0f %12.0f %7s %8.0f %8.0f %8.0f %13s %6.2f\n",
+              what, per_sub, total, drops, percentile(t.latency_us, 50),
+              percentile(t.latency_us, 99), percentile(t.latency_us, 99.9),
+              engine, baseline > 0 ? per_sub / baseline : 0.0);
+}
+
+void print_header() {
+  std::printf("  %-22s %10s %12s %7s %8s %8s %8s %13s %6s\n", "",
+              "rec/s/sub", "deliveries/s", "dropped", "p50 us", "p99 us",
+              "p99.9 us", "engine p50/99", "ratio");
+}
+
+void run_pass(bool tls, double rate, int tick_ms, double seconds,
+              const std::vector<size_t>& fanouts) {
+  sim_process sim{tls, rate, tick_ms};
+  if (sim.port == 0) {
+    std::fprintf(stderr, "could not start athanor-sim\n");
+    return;
+  }
+  auto base = run_baseline(sim, tls, seconds);
+  print_row("beast+decode baseline", base.records_per_second,
+            base.records_per_second, "-", base.t, base.records_per_second);
+  for (auto n : fanouts) {
+    // The simulator allows one session per key: the baseline's is gone
+    // (clean close), so the engine's connection gets the slot.
+    auto r = run_engine(sim, tls, n, seconds);
+    char label[64];
+    std::snprintf(label, sizeof(label), "engine, %zu subscriber%s", n,
+                  n == 1 ? "" : "s");
+    char drops[32];
+    std::snprintf(drops, sizeof(drops), "%llu",
+                  static_cast<unsigned long long>(r.dropped));
+    print_row(label, r.per_subscriber, r.deliveries, drops, r.t,
+              base.records_per_second);
+  }
+}
+
+} // namespace
+
+int run_e2e(const options& opts) {
+  log::configure({log::format::human, log::level::error});
+  bool pinned = pin_to(1);
+  std::printf("e2e: athanor-sim (own process%s) -> engine -> subscribers; "
+              "%.1f s per figure; ratio = rec/s per subscriber / baseline\n",
+              pinned ? ", cores 0 | 1" : "", opts.seconds);
+  for (bool tls : {false, true}) {
+    std::printf("\n%s, simulator asked for 3 M records/s (saturation):\n",
+                tls ? "TLS" : "plain");
+    print_header();
+    run_pass(tls, 3'000'000, 5, opts.seconds, {1, 10, 100});
+  }
+  for (bool tls : {false, true}) {
+    std::printf("\n%s, 100 k records/s, 1 ms ticks (latency below "
+                "saturation):\n",
+                tls ? "TLS" : "plain");
+    print_header();
+    run_pass(tls, 100'000, 1, opts.seconds, {1});
+  }
+  return 0;
+}
+
+} // namespace athanor::bench
