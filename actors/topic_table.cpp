@@ -163,12 +163,13 @@ void topic_table::route_records(const std::vector<Record>& records,
                                 const batch& data) {
   if (records.empty())
     return;
-  auto& wildcard = wildcard_[index(kind)];
+  auto& wildcard = partial_wildcard_[index(kind)];
   auto& table = by_symbol_[index(kind)];
+  if (wildcard.empty() && table.empty())
+    return;
   for (auto& record : records) {
     for (auto s : wildcard)
-      if (!subscribers_[s].whole)
-        (part_of(s, out, data).*member).push_back(record);
+      (part_of(s, out, data).*member).push_back(record);
     auto i = table.find(record.symbol);
     if (i == table.end())
       continue;
@@ -192,6 +193,13 @@ void topic_table::route(const batch& data, routing& out) {
     sub.whole = (present & ~sub.wildcards) == 0;
     if (sub.whole)
       out.whole.push_back(s);
+  }
+  for (auto ch : all_channels) {
+    auto& partial = partial_wildcard_[index(ch)];
+    partial.clear();
+    for (auto s : wildcard_[index(ch)])
+      if (!subscribers_[s].whole)
+        partial.push_back(s);
   }
   route_records(data.trades, &batch::trades, channel::trades, out, data);
   route_records(data.quotes, &batch::quotes, channel::quotes, out, data);

@@ -84,6 +84,9 @@ class topic_table {
   /// from nothing; routing skips them for specific symbols).
   std::unordered_map<std::string, std::vector<slot>> by_symbol_[channel_count];
   std::vector<slot> wildcard_[channel_count];
+  /// Per routing round: the wildcard holders of each channel that do not
+  /// take the batch whole (the others need no per-record work).
+  std::vector<slot> partial_wildcard_[channel_count];
   uint64_t round_ = 0;
 };
 

@@ -81,6 +81,14 @@ struct fixture : fixture_base {
     return fetch<std::vector<upstream_health>>(sup, caf::get_atom::value);
   }
 
+  // By value: CAF_CHECK_EQUAL(first_health().x, ...) would dangle.
+  upstream_health first_health() {
+    auto h = health();
+    if (h.empty())
+      CAF_FAIL("no upstream");
+    return h.front();
+  }
+
   caf::actor session_of(size_t link_index) {
     return links->links.at(link_index)->request.session;
   }
@@ -125,7 +133,7 @@ CAF_TEST(leases of one endpoint and key share one session) {
   CAF_CHECK(first.registry == second.registry);
   CAF_CHECK(first.registry == third.registry);
   CAF_CHECK_NOT_EQUAL(first.id, second.id);
-  CAF_CHECK_EQUAL(first.fingerprint, secret{"K1"}.fingerprint());
+  CAF_CHECK_EQUAL(first.fingerprint, fingerprint_of("K1"));
   take("crypto", a);
   CAF_CHECK_EQUAL(links->links.size(), 2u);
   auto h = health();
@@ -138,7 +146,7 @@ CAF_TEST(leases of one endpoint and key share one session) {
       CAF_CHECK_EQUAL(x.leases, 1u);
     }
     CAF_CHECK_EQUAL(x.state, session_state::connecting);
-    CAF_CHECK_EQUAL(x.fingerprint, secret{"K1"}.fingerprint());
+    CAF_CHECK_EQUAL(x.fingerprint, fingerprint_of("K1"));
   }
 }
 
@@ -165,7 +173,7 @@ CAF_TEST(the last release closes the connection and its registry) {
   // Releasing twice changes nothing.
   self->send(sup, release_atom::value, first.id);
   sched.run();
-  CAF_CHECK_EQUAL(health().at(0).leases, 1u);
+  CAF_CHECK_EQUAL(first_health().leases, 1u);
   self->send(sup, release_atom::value, second.id);
   sched.run();
   CAF_CHECK(links->links[0]->close_requested);
@@ -183,7 +191,7 @@ CAF_TEST(a dead lessee releases its leases) {
   take("market", b);
   self->send_exit(a, caf::exit_reason::kill);
   sched.run();
-  CAF_CHECK_EQUAL(health().at(0).leases, 1u);
+  CAF_CHECK_EQUAL(first_health().leases, 1u);
   self->send_exit(b, caf::exit_reason::kill);
   sched.run();
   CAF_CHECK(links->links[0]->close_requested);
@@ -253,14 +261,14 @@ CAF_TEST(listeners see every session state with fingerprints only) {
   CAF_REQUIRE(!statuses->empty());
   CAF_CHECK_EQUAL(statuses->back().state, session_state::failed);
   CAF_CHECK_EQUAL(statuses->back().last_errc, "auth_failed");
-  CAF_CHECK_EQUAL(health().at(0).state, session_state::failed);
-  CAF_CHECK_EQUAL(health().at(0).last_errc, "auth_failed");
+  CAF_CHECK_EQUAL(first_health().state, session_state::failed);
+  CAF_CHECK_EQUAL(first_health().last_errc, "auth_failed");
   // The canary secret appears nowhere: not in logs, not in health.
   CAF_CHECK_EQUAL(logs.str().find("CANARYSECRET"), std::string::npos);
   for (auto& x : health())
     CAF_CHECK_EQUAL(caf::deep_to_string(x).find("CANARYSECRET"),
                     std::string::npos);
-  CAF_CHECK_NOT_EQUAL(logs.str().find(secret{"K1"}.fingerprint()),
+  CAF_CHECK_NOT_EQUAL(logs.str().find(fingerprint_of("K1")),
                       std::string::npos);
 }
 

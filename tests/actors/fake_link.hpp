@@ -62,6 +62,12 @@ class fake_link_factory : public link_factory {
   std::vector<std::shared_ptr<fake_link_record>> links;
 };
 
+/// Returns a key's fingerprint by value (CAF_CHECK_EQUAL binds each operand
+/// in its own statement, so a reference into a temporary would dangle).
+inline std::string fingerprint_of(const std::string& key) {
+  return secret{key}.fingerprint();
+}
+
 /// Records what a subscriber receives.
 struct recorded {
   std::vector<batch> batches;

@@ -314,7 +314,7 @@ CAF_TEST(bad credentials are fatal and never retried) {
   CAF_REQUIRE(!statuses->empty());
   CAF_CHECK_EQUAL(statuses->back().state, session_state::failed);
   CAF_CHECK_EQUAL(statuses->back().fingerprint,
-                  secret{"CANARYKEY"}.fingerprint());
+                  fingerprint_of("CANARYKEY"));
   for (auto& x : *statuses)
     CAF_CHECK_EQUAL(x.last_error.find("CANARY"), std::string::npos);
 }
