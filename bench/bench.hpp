@@ -8,6 +8,9 @@ namespace athanor::bench {
 struct options {
   /// How long each figure is measured.
   double seconds = 1.0;
+  /// e2e: only the plain saturation pass with this many subscribers (for
+  /// profiling); 0 runs every pass.
+  size_t subscribers = 0;
 };
 
 /// Calls `step(i)` for i = 0, 1, ... for about `seconds`; each call returns

@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   for (int i = 2; i < argc; ++i)
     if (std::strncmp(argv[i], "--seconds=", 10) == 0)
       opts.seconds = std::atof(argv[i] + 10);
+    else if (std::strncmp(argv[i], "--subscribers=", 14) == 0)
+      opts.subscribers = static_cast<size_t>(std::atoi(argv[i] + 14));
   if (which == "decode")
     return athanor::bench::run_decode(opts);
   if (which == "e2e") {
@@ -21,6 +23,7 @@ int main(int argc, char** argv) {
       opts.seconds = 3.0;
     return athanor::bench::run_e2e(opts);
   }
-  std::fprintf(stderr, "usage: athanor-bench decode|e2e [--seconds=S]\n");
+  std::fprintf(stderr, "usage: athanor-bench decode|e2e [--seconds=S] "
+                       "[--subscribers=N]\n");
   return 64;
 }
