@@ -11,12 +11,13 @@ namespace athanor {
 namespace {
 
 struct callback_state {
-  std::string name;
+  /// The subscriber's name in logs and metrics.
+  std::string label;
   subscriber_callbacks cbs;
   uint64_t batches = 0;
   uint64_t gaps = 0;
   uint64_t failures = 0;
-  static inline const char* name_of = "athanor.callback_subscriber";
+  static inline const char* name = "athanor.callback_subscriber";
 };
 
 using callback_pointer
@@ -35,7 +36,7 @@ void guarded(callback_pointer self, const char* what, F& f, const T& x) {
   } catch (const std::exception& e) {
     ++self->state.failures;
     log::error("callback_subscriber", "callback_failed",
-               {{"subscriber", self->state.name},
+               {{"subscriber", self->state.label},
                 {"callback", what},
                 {"error", e.what()},
                 {"failures", self->state.failures}});
@@ -46,7 +47,7 @@ callback_subscriber_actor::behavior_type
 callback_impl(callback_pointer self, std::string name,
               subscriber_callbacks cbs) {
   self->set_exception_handler(exception_to_exit_reason);
-  self->state.name = std::move(name);
+  self->state.label = std::move(name);
   self->state.cbs = std::move(cbs);
   return {
     [self](const batch& x) {
@@ -59,7 +60,7 @@ callback_impl(callback_pointer self, std::string name,
     },
     [self](metrics_atom) {
       std::map<std::string, std::string> labels{
-        {"subscriber", self->state.name}};
+        {"subscriber", self->state.label}};
       auto& st = self->state;
       return metric_samples{
         {"athanor_callback_batches_total", metric_kind::counter, labels,

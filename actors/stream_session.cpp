@@ -139,13 +139,21 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
     auto lvl = to == session_state::failed        ? log::level::error
                : to == session_state::backing_off ? log::level::warn
                                                   : log::level::info;
-    log::write(lvl, "stream_session", "state_change", &cause,
-               {{"endpoint", st().cfg.url},
-                {"key", st().cfg.creds.fingerprint()},
-                {"from", to_string(from)},
-                {"to", to_string(to)},
-                {"epoch", st().status.epoch},
-                {"error", err != nullptr ? st().status.last_error : ""}});
+    if (err != nullptr)
+      log::write(lvl, "stream_session", "state_change", &cause,
+                 {{"endpoint", st().cfg.url},
+                  {"key", st().cfg.creds.fingerprint()},
+                  {"from", to_string(from)},
+                  {"to", to_string(to)},
+                  {"epoch", st().status.epoch},
+                  {"error", st().status.last_error}});
+    else
+      log::write(lvl, "stream_session", "state_change", &cause,
+                 {{"endpoint", st().cfg.url},
+                  {"key", st().cfg.creds.fingerprint()},
+                  {"from", to_string(from)},
+                  {"to", to_string(to)},
+                  {"epoch", st().status.epoch}});
     for (auto& listener : st().listeners)
       self_->send(listener, st().status);
   }
@@ -618,6 +626,8 @@ session_actor::behavior_type session_impl(session_pointer self,
   st.dialect = std::make_unique<protocol::market_dialect>(cfg.encoding);
   st.backoff = std::make_unique<backoff_policy>(cfg.backoff);
   st.status.endpoint = cfg.url;
+  // Epochs never repeat across restarts: the high half counts incarnations.
+  st.status.epoch = uint64_t{cfg.incarnation} << 32;
   st.status.fingerprint = cfg.creds.fingerprint();
   st.cfg = std::move(cfg);
   self->set_down_handler([self](caf::down_msg& msg) {

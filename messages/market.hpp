@@ -189,6 +189,7 @@ struct batch {
   /// When the transport received the frame (wall clock, for lag metrics).
   timestamp_ns received_at = 0;
   /// Counts the session's connections; a new epoch follows every reconnect.
+  /// The high 32 bits count session restarts, so epochs never repeat.
   uint64_t epoch = 0;
 
   /// Returns the number of records.

@@ -83,6 +83,10 @@ struct server::impl {
   /// Stalled sessions have no operation pending to keep them alive; held
   /// here so their sockets stay open (and silent) until reset or stop.
   std::vector<std::shared_ptr<ws_connection>> stalled;
+  /// Every WebSocket session, so stop() can end them while the I/O loop
+  /// still runs: destroying a session from inside ~io_context (as the last
+  /// owner of a pending operation goes) corrupted memory.
+  std::vector<std::weak_ptr<ws_connection>> sessions;
   std::thread thread;
   bool stopped = false;
 
@@ -120,6 +124,11 @@ class ws_session : public ws_connection,
         srv_(srv) {}
 
   void start(http::request<http::string_body> req, bool deflate) {
+    auto& all = srv_.sessions;
+    all.erase(std::remove_if(all.begin(), all.end(),
+                             [](auto& x) { return x.expired(); }),
+              all.end());
+    all.push_back(shared_from_this());
     websocket::permessage_deflate pmd;
     pmd.server_enable = deflate;
     ws_.set_option(pmd);
@@ -253,7 +262,9 @@ class ws_session : public ws_connection,
 
   void on_write(beast::error_code ec) {
     writing_ = false;
-    if (stalled_)
+    // A write that completed just as reset() or a fault finished the session
+    // finds its queue cleared: nothing to pop.
+    if (stalled_ || closed_)
       return;
     if (ec) {
       finish(false);
@@ -454,6 +465,8 @@ server::timer_id server::schedule(std::chrono::nanoseconds delay,
                                   std::function<void()> f) {
   auto id = impl_->next_id++;
   net::post(impl_->ioc, [this, id, delay, f = std::move(f)]() mutable {
+    if (impl_->stopped)
+      return;
     auto timer = std::make_shared<net::steady_timer>(impl_->ioc);
     timer->expires_after(delay);
     impl_->timers.emplace(id, timer);
@@ -492,10 +505,18 @@ void server::stop() {
     impl_->acceptor.close(ec);
     for (auto& [id, timer] : impl_->timers)
       timer->cancel();
+    for (auto& weak : impl_->sessions)
+      if (auto session = weak.lock())
+        session->reset();
+    impl_->sessions.clear();
     impl_->stalled.clear();
     impl_->ioc.stop();
   });
   impl_->thread.join();
+  // The aborted operations complete here, releasing their sessions before
+  // the io_context goes.
+  impl_->ioc.restart();
+  impl_->ioc.poll();
 }
 
 } // namespace athanor::transport

@@ -211,6 +211,8 @@ CAF_TEST(a crashed session restarts and its subscribers see a gap first) {
   CAF_CHECK_EQUAL(links->links.size(), 1u);
   advance(100ms);
   CAF_REQUIRE_EQUAL(links->links.size(), 2u);
+  // Epochs of the new incarnation never repeat those of the old one.
+  CAF_CHECK_EQUAL(links->links[1]->request.epoch, (uint64_t{1} << 32) + 1);
   CAF_REQUIRE_EQUAL(out->gaps.size(), 1u);
   CAF_CHECK_EQUAL(out->gaps[0].reason, gap_reason::restart);
   CAF_CHECK_EQUAL(out->gaps[0].topics,
