@@ -193,14 +193,17 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     auto& routing = st().routing;
     st().table.route(data, routing);
     if (!routing.whole.empty()) {
-      // One message shared by every subscriber that wants all of it.
-      auto shared = caf::make_message(data);
+      // Subscribers that want all of it share the incoming message itself:
+      // moving it out of the mailbox element copies no record. `data` is
+      // moved-from afterwards; only `whole` refers to the batch.
+      auto shared = self_->current_mailbox_element()->move_content_to_message();
+      auto& whole = shared.get_as<batch>(0);
       for (auto s : routing.whole) {
         auto& entry = st().subscribers.at(s);
         if (ready(entry))
-          send_batch(s, entry, shared, data.size());
+          send_batch(s, entry, shared, whole.size());
         else
-          enqueue(entry, data);
+          enqueue(entry, whole);
       }
     }
     for (auto& [s, part] : routing.parts) {
@@ -298,7 +301,6 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     tail.received_at = data.received_at;
     tail.epoch = data.epoch;
     entry.queued_records += others;
-    entry.stats.queued_records = entry.queued_records;
   }
 
   batch& open_tail(subscriber_entry& entry, const batch& data) {
