@@ -10,6 +10,7 @@
 #include "actors/exception_handler.hpp"
 #include "actors/topic_table.hpp"
 #include "messages/error.hpp"
+#include "messages/record_kinds.hpp"
 #include "observability/log.hpp"
 
 namespace athanor {
@@ -287,17 +288,12 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
         ++entry.stats.conflated_quotes;
       }
     }
-    auto append = [](auto& to, auto& from) {
-      to.insert(to.end(), from.begin(), from.end());
-    };
-    append(tail.trades, data.trades);
-    append(tail.bars, data.bars);
-    append(tail.statuses, data.statuses);
-    append(tail.lulds, data.lulds);
-    append(tail.corrections, data.corrections);
-    append(tail.cancel_errors, data.cancel_errors);
-    append(tail.imbalances, data.imbalances);
-    append(tail.orderbooks, data.orderbooks);
+    for_each_kind(tail, data, [](auto& to, auto& from) {
+      // Quotes were conflated above.
+      if constexpr (!std::is_same_v<std::decay_t<decltype(to)>,
+                                    std::vector<quote>>)
+        to.insert(to.end(), from.begin(), from.end());
+    });
     tail.received_at = data.received_at;
     tail.epoch = data.epoch;
     entry.queued_records += others;

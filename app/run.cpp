@@ -16,6 +16,7 @@
 #include "caf/send.hpp"
 
 #include "app/engine.hpp"
+#include "messages/record_kinds.hpp"
 #include "messages/register.hpp"
 #include "observability/log.hpp"
 #include "protocol/market_data.hpp"
@@ -122,31 +123,21 @@ void on_status(run_outcome& outcome, const session_status& x) {
 
 // -- JSON lines ---------------------------------------------------------------
 
-// One record per line in Alpaca's own shape ("T":"q" for a quote).
-template <class Record>
-void write_lines(std::string& out, const std::vector<Record>& records,
-                 std::vector<Record> batch::*member) {
-  batch one;
-  for (auto& record : records) {
-    (one.*member).assign(1, record);
-    auto frame = protocol::encode_batch(protocol::codec::json, one);
-    // The frame is "[{...}]"; a line is the object.
-    out.append(frame, 1, frame.size() - 2);
-    out += '\n';
-  }
-}
-
+// One record per line in Alpaca's own shape ("T":"q" for a quote), kinds in
+// declaration order.
 std::string json_lines(const batch& x) {
   std::string out;
-  write_lines(out, x.trades, &batch::trades);
-  write_lines(out, x.quotes, &batch::quotes);
-  write_lines(out, x.bars, &batch::bars);
-  write_lines(out, x.statuses, &batch::statuses);
-  write_lines(out, x.lulds, &batch::lulds);
-  write_lines(out, x.corrections, &batch::corrections);
-  write_lines(out, x.cancel_errors, &batch::cancel_errors);
-  write_lines(out, x.imbalances, &batch::imbalances);
-  write_lines(out, x.orderbooks, &batch::orderbooks);
+  batch one;
+  for_each_kind(one, x, [&](auto& single, auto& records) {
+    for (auto& record : records) {
+      single.assign(1, record);
+      auto frame = protocol::encode_batch(protocol::codec::json, one);
+      // The frame is "[{...}]"; a line is the object.
+      out.append(frame, 1, frame.size() - 2);
+      out += '\n';
+    }
+    single.clear();
+  });
   return out;
 }
 
@@ -165,20 +156,11 @@ std::string json_line(const gap& x) {
 // Keeps the first `n` records, in the order json_lines prints them.
 batch first_records(const batch& x, size_t n) {
   batch result;
-  auto take = [&n](auto& to, auto& from) {
+  for_each_kind(result, x, [&n](auto& to, auto& from) {
     auto k = std::min(n, from.size());
     to.assign(from.begin(), from.begin() + static_cast<ptrdiff_t>(k));
     n -= k;
-  };
-  take(result.trades, x.trades);
-  take(result.quotes, x.quotes);
-  take(result.bars, x.bars);
-  take(result.statuses, x.statuses);
-  take(result.lulds, x.lulds);
-  take(result.corrections, x.corrections);
-  take(result.cancel_errors, x.cancel_errors);
-  take(result.imbalances, x.imbalances);
-  take(result.orderbooks, x.orderbooks);
+  });
   return result;
 }
 
