@@ -106,6 +106,8 @@ struct broker::state : std::enable_shared_from_this<broker::state> {
   uint64_t next_order = 1;
   uint64_t next_execution = 1;
   uint32_t failures_left = 0;
+  uint32_t slow_left = 0;
+  std::chrono::nanoseconds slow_delay{0};
   rest_fault failure_kind = rest_fault::fail_before;
   std::vector<std::shared_ptr<stream_connection>> streams;
 
@@ -525,6 +527,10 @@ broker::on_http(const transport::http_request& req) {
       res = api_error(500, 50010000, "internal server error");
     }
   }
+  if (st.slow_left > 0) {
+    --st.slow_left;
+    res.delay = st.slow_delay;
+  }
   if (limit > 0) {
     res.headers["X-Ratelimit-Limit"] = std::to_string(limit);
     res.headers["X-Ratelimit-Remaining"] = std::to_string(limit
@@ -546,6 +552,11 @@ broker::on_upgrade(const transport::http_request& req) {
 void broker::fail_requests(uint32_t count, rest_fault how) {
   state_->failures_left = count;
   state_->failure_kind = how;
+}
+
+void broker::slow_requests(uint32_t count, std::chrono::nanoseconds delay) {
+  state_->slow_left = count;
+  state_->slow_delay = delay;
 }
 
 void broker::reset_streams() {

@@ -63,6 +63,10 @@ class broker {
   /// Fails the next `count` REST requests with HTTP 500.
   void fail_requests(uint32_t count, rest_fault how);
 
+  /// Carries out the next `count` REST requests but answers each only
+  /// after `delay` (a client with a shorter timeout sees a timeout).
+  void slow_requests(uint32_t count, std::chrono::nanoseconds delay);
+
   /// Drops every trading-stream connection with a TCP reset.
   void reset_streams();
 

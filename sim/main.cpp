@@ -30,6 +30,7 @@ Content-Type), the trading REST API under /v2 (account, positions, orders),
 the order-update stream on /stream, and a control endpoint:
   POST /sim/faults/{close,reset,stall,malformed,storm406,storm429,delay}?ms=N
   POST /sim/faults/rest500?count=N[&after=1]   (after=1: do it, then answer 500)
+  POST /sim/faults/rest_slow?count=N&ms=M      (do it, answer after M ms)
   POST /sim/faults/stream_reset
   POST /sim/faults/tls_refuse?ms=N             (with --tls)
   GET  /sim/stats

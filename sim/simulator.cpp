@@ -97,6 +97,10 @@ bool simulator::apply_fault(const std::string& kind,
     broker_->fail_requests(
       static_cast<uint32_t>(std::max(1, std::atoi(arg("count").c_str()))),
       arg("after") == "1" ? rest_fault::fail_after : rest_fault::fail_before);
+  else if (kind == "rest_slow")
+    broker_->slow_requests(
+      static_cast<uint32_t>(std::max(1, std::atoi(arg("count").c_str()))),
+      duration);
   else if (kind == "stream_reset")
     broker_->reset_streams();
   else if (kind == "tls_refuse")

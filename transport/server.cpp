@@ -381,6 +381,25 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
     res->body() = out.body;
     res->keep_alive(keep_alive);
     res->prepare_payload();
+    if (out.delay.count() > 0) {
+      // Registered with the server, so stop() cancels it.
+      auto id = srv_.next_id++;
+      auto timer = std::make_shared<net::steady_timer>(srv_.ioc);
+      timer->expires_after(out.delay);
+      srv_.timers.emplace(id, timer);
+      timer->async_wait([self = shared_from_this(), res, timer, id,
+                         keep_alive](beast::error_code ec) {
+        self->srv_.timers.erase(id);
+        if (!ec)
+          self->write(res, keep_alive);
+      });
+      return;
+    }
+    write(res, keep_alive);
+  }
+
+  void write(std::shared_ptr<http::response<http::string_body>> res,
+             bool keep_alive) {
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res,
                        keep_alive](beast::error_code ec, size_t) {

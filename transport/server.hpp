@@ -34,6 +34,8 @@ struct http_response {
   int status = 200;
   std::map<std::string, std::string> headers;
   std::string body;
+  /// Hold the response back this long (a slow-server fault).
+  std::chrono::nanoseconds delay{0};
 };
 
 /// Returns a response with a JSON body.
