@@ -4,6 +4,7 @@
 
 #include "messages/breaker.hpp"
 #include "messages/error.hpp"
+#include "messages/execution.hpp"
 #include "messages/handles.hpp"
 #include "messages/market.hpp"
 #include "messages/metrics.hpp"
@@ -71,6 +72,30 @@ void add_message_types(caf::actor_system_config& cfg) {
     .add_message_type<lease>("athanor.lease")
     .add_message_type<connection_supervisor_actor>(
       "athanor.connection_supervisor_actor");
+  cfg.add_message_type<order_side>("athanor.order_side")
+    .add_message_type<order_type>("athanor.order_type")
+    .add_message_type<time_in_force>("athanor.time_in_force")
+    .add_message_type<order_status>("athanor.order_status")
+    .add_message_type<trade_event>("athanor.trade_event")
+    .add_message_type<decimal>("athanor.decimal")
+    .add_message_type<order_request>("athanor.order_request")
+    .add_message_type<order>("athanor.order")
+    .add_message_type<std::vector<order>>("athanor.orders")
+    .add_message_type<order_update>("athanor.order_update")
+    .add_message_type<account>("athanor.account")
+    .add_message_type<position>("athanor.position")
+    .add_message_type<plan_item>("athanor.plan_item")
+    .add_message_type<plan_sequence>("athanor.plan_sequence")
+    .add_message_type<plan>("athanor.plan")
+    .add_message_type<item_outcome>("athanor.item_outcome")
+    .add_message_type<item_result>("athanor.item_result")
+    .add_message_type<plan_result>("athanor.plan_result")
+    .add_message_type<http_answer>("athanor.http_answer")
+    .add_message_type<trading_frame>("athanor.trading_frame")
+    .add_message_type<rest_client_actor>("athanor.rest_client_actor")
+    .add_message_type<order_listener_actor>("athanor.order_listener_actor")
+    .add_message_type<trading_session_actor>("athanor.trading_session_actor")
+    .add_message_type<executor_actor>("athanor.executor_actor");
   add_error_category(cfg);
 }
 

@@ -1,0 +1,40 @@
+#include "messages/execution.hpp"
+
+#include <algorithm>
+
+namespace athanor {
+
+std::string to_string(plan_sequence x) {
+  switch (x) {
+    case plan_sequence::sells_first: return "sells_first";
+    case plan_sequence::as_listed: return "as_listed";
+  }
+  return "?";
+}
+
+std::string to_string(item_outcome x) {
+  switch (x) {
+    case item_outcome::pending: return "pending";
+    case item_outcome::filled: return "filled";
+    case item_outcome::partially_filled: return "partially_filled";
+    case item_outcome::rejected: return "rejected";
+    case item_outcome::canceled: return "canceled";
+    case item_outcome::expired: return "expired";
+    case item_outcome::timed_out: return "timed_out";
+  }
+  return "?";
+}
+
+bool plan_result::succeeded() const {
+  return std::all_of(items.begin(), items.end(), [](const item_result& x) {
+    return x.outcome == item_outcome::filled;
+  });
+}
+
+bool plan_result::finished() const {
+  return std::none_of(items.begin(), items.end(), [](const item_result& x) {
+    return x.outcome == item_outcome::pending;
+  });
+}
+
+} // namespace athanor
