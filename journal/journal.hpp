@@ -1,0 +1,89 @@
+#pragma once
+
+// The executor's memory across restarts: one SQLite file (WAL) holding every
+// plan ever accepted and the state of each of its items. A plan and all its
+// items are written in one transaction before any order request leaves, so
+// a plan_id seen once is never executed again, and an interrupted plan
+// resumes from here. Plain class; the executor (a detached actor) owns it.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "messages/execution.hpp"
+
+struct sqlite3;
+
+namespace athanor {
+
+struct journal_options {
+  /// The database file; created with its directory's permissions.
+  std::string path = "athanor-journal.db";
+  /// fsync on every commit (survives power loss, not only a crash).
+  bool full_sync = true;
+};
+
+enum class plan_state : uint8_t {
+  /// Accepted; orders may be in flight.
+  running,
+  /// Every item reached a final outcome.
+  done,
+};
+
+struct journaled_plan {
+  plan spec;
+  /// SHA-256 of the plan's canonical JSON.
+  std::string content_hash;
+  plan_state state = plan_state::running;
+  /// One per item, in item order.
+  plan_result result;
+};
+
+class journal {
+ public:
+  /// Opens (or creates) the journal; nullopt with `error` set on failure.
+  static std::unique_ptr<journal> open(const journal_options& opts,
+                                       std::string& error);
+
+  ~journal();
+
+  journal(const journal&) = delete;
+  journal& operator=(const journal&) = delete;
+
+  /// Records a new plan and its items (pending, with their
+  /// client_order_ids) atomically. False with `error` if it could not, e.g.
+  /// because the plan_id exists.
+  bool record_plan(const plan& spec, const std::string& content_hash,
+                   const plan_result& initial, std::string& error);
+
+  /// The plan with this id, if any; `error` is set when reading failed.
+  std::optional<journaled_plan> find_plan(const std::string& plan_id,
+                                          std::string& error);
+
+  /// Every plan still running, oldest first.
+  std::vector<journaled_plan> running_plans(std::string& error);
+
+  /// Stores one item's current state.
+  bool update_item(const std::string& plan_id, const item_result& item,
+                   std::string& error);
+
+  /// Marks a plan done (its items must already be stored).
+  bool finish_plan(const std::string& plan_id, std::string& error);
+
+  const std::string& path() const {
+    return path_;
+  }
+
+ private:
+  journal(sqlite3* db, std::string path);
+
+  bool exec(const char* sql, std::string& error);
+  std::optional<journaled_plan> load(const std::string& plan_id,
+                                     std::string& error);
+
+  sqlite3* db_;
+  std::string path_;
+};
+
+} // namespace athanor
