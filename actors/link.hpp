@@ -38,6 +38,9 @@ struct link_request {
   protocol::codec encoding = protocol::codec::json;
   /// Stamped on every event of this link.
   uint64_t epoch = 0;
+  /// Trading stream: frames go to the session undecoded, as
+  /// trading_frame messages, instead of as decoded link_frames.
+  bool trading = false;
   /// Receives the link's events.
   caf::actor session;
 };

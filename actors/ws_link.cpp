@@ -2,6 +2,7 @@
 
 #include "caf/send.hpp"
 
+#include "messages/execution.hpp"
 #include "transport/ws_client.hpp"
 
 namespace athanor {
@@ -84,12 +85,21 @@ class ws_link_factory : public link_factory {
     events.on_open = [session, epoch] {
       caf::anon_send(session, link_opened{epoch});
     };
-    events.on_frame = [session, epoch](std::string frame, bool binary) {
-      // Alpaca sends JSON as text and MessagePack as binary frames.
-      auto encoding = binary ? protocol::codec::msgpack : protocol::codec::json;
-      caf::anon_send(session, decode_link_frame(epoch, encoding, frame,
-                                                wall_clock_ns()));
-    };
+    if (req.trading) {
+      // Trading frames are JSON in text or binary frames; few, so the
+      // session decodes them itself.
+      events.on_frame = [session, epoch](std::string frame, bool) {
+        caf::anon_send(session, trading_frame{epoch, std::move(frame)});
+      };
+    } else {
+      events.on_frame = [session, epoch](std::string frame, bool binary) {
+        // Alpaca sends JSON as text and MessagePack as binary frames.
+        auto encoding = binary ? protocol::codec::msgpack
+                               : protocol::codec::json;
+        caf::anon_send(session, decode_link_frame(epoch, encoding, frame,
+                                                  wall_clock_ns()));
+      };
+    }
     events.on_closed = [session, epoch](const transport::ws_closed& closed) {
       caf::anon_send(session,
                      link_closed{epoch, to_link_end(closed.reason),

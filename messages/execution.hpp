@@ -29,8 +29,6 @@ using account_atom = caf::atom_constant<caf::atom("account")>;
 using execute_atom = caf::atom_constant<caf::atom("execute")>;
 /// Cancels an order.
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
-/// Timer: reconcile orders whose events are overdue.
-using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
 
 /// One line of a rebalance plan.
 struct plan_item {
@@ -209,10 +207,9 @@ using executor_actor = caf::typed_actor<
   // The recorded result of a plan; not_found if unknown.
   caf::replies_to<caf::get_atom, std::string>::with<plan_result>,
   caf::replies_to<metrics_atom>::with<metric_samples>,
+  // From the trading session.
   caf::reacts_to<order_update>, caf::reacts_to<session_status>,
   // Internal timers.
-  caf::reacts_to<reconcile_atom, uint64_t>,
-  caf::reacts_to<deadline_atom, std::string>,
-  caf::reacts_to<retry_atom, uint64_t>>;
+  caf::reacts_to<timeout_atom, uint64_t>>;
 
 } // namespace athanor
