@@ -75,13 +75,21 @@ class trading_logic : public std::enable_shared_from_this<trading_logic> {
     auto lvl = to == session_state::failed        ? log::level::error
                : to == session_state::backing_off ? log::level::warn
                                                   : log::level::info;
-    log::write(lvl, "trading_session", "state_change", &st().attempt,
-               {{"endpoint", st().cfg.url},
-                {"key", st().cfg.creds.fingerprint()},
-                {"from", to_string(from)},
-                {"to", to_string(to)},
-                {"epoch", st().status.epoch},
-                {"error", err != nullptr ? st().status.last_error : ""}});
+    if (err != nullptr)
+      log::write(lvl, "trading_session", "state_change", &st().attempt,
+                 {{"endpoint", st().cfg.url},
+                  {"key", st().cfg.creds.fingerprint()},
+                  {"from", to_string(from)},
+                  {"to", to_string(to)},
+                  {"epoch", st().status.epoch},
+                  {"error", st().status.last_error}});
+    else
+      log::write(lvl, "trading_session", "state_change", &st().attempt,
+                 {{"endpoint", st().cfg.url},
+                  {"key", st().cfg.creds.fingerprint()},
+                  {"from", to_string(from)},
+                  {"to", to_string(to)},
+                  {"epoch", st().status.epoch}});
     for (auto& listener : st().listeners)
       self_->send(listener, st().status);
   }

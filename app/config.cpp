@@ -119,6 +119,28 @@ void for_each_option(Config& cfg, F&& f) {
     "drops",
     cfg.registry.max_queued_records);
 
+  auto& x = cfg.execution;
+  const char* jnl = "athanor.journal";
+  f(jnl, "path", "the executor's journal file; empty: the default path",
+    x.journal_path);
+  f(jnl, "full-sync", "fsync every journal commit", x.journal_full_sync);
+  const char* rst = "athanor.rest";
+  f(rst, "requests-per-minute", "own REST rate limit; 0: off",
+    x.requests_per_minute);
+  f(rst, "request-timeout", "deadline of one REST request",
+    x.request_timeout);
+  f(rst, "max-attempts", "attempts of one GET before its error is returned",
+    x.max_attempts);
+  const char* exe = "athanor.executor";
+  f(exe, "ready-timeout", "how long orders wait for the trading stream",
+    x.ready_timeout);
+  f(exe, "default-deadline", "deadline of a plan that sets none",
+    x.default_deadline);
+  f(exe, "event-timeout", "an open order silent this long is looked up",
+    x.event_timeout);
+  f(exe, "cancel-grace", "wait for cancels after a plan's deadline",
+    x.cancel_grace);
+
   auto& e = cfg.endpoints;
   const char* alp = "athanor.alpaca";
   f(alp, "base-url", "trading REST base; env ALPACA_BASE_URL", e.base_url);
@@ -484,6 +506,18 @@ void validate(const engine_config& cfg, std::vector<config_problem>& problems) {
   if (cfg.registry.max_queued_records == 0)
     problems.push_back({"athanor.registry.max-queued-records",
                         "must be at least 1"});
+  auto& x = cfg.execution;
+  auto positive_x = [&](const char* option, std::chrono::nanoseconds d) {
+    if (d.count() <= 0)
+      problems.push_back({option, "must be positive"});
+  };
+  positive_x("athanor.rest.request-timeout", x.request_timeout);
+  positive_x("athanor.executor.ready-timeout", x.ready_timeout);
+  positive_x("athanor.executor.default-deadline", x.default_deadline);
+  positive_x("athanor.executor.event-timeout", x.event_timeout);
+  positive_x("athanor.executor.cancel-grace", x.cancel_grace);
+  if (x.max_attempts == 0)
+    problems.push_back({"athanor.rest.max-attempts", "must be at least 1"});
   auto& e = cfg.endpoints;
   validate_url("athanor.alpaca.base-url", e.base_url, {"https", "http"},
                problems);
@@ -552,11 +586,26 @@ void read_credentials(const environment& env, loaded_config& result) {
 
 } // namespace
 
+std::string journal_path_of(const engine_config& cfg, const environment& env) {
+  if (!cfg.execution.journal_path.empty())
+    return cfg.execution.journal_path;
+  std::string dir;
+  if (auto i = env.find("XDG_STATE_HOME"); i != env.end() && !i->second.empty())
+    dir = i->second + "/athanor";
+  else if (auto j = env.find("HOME"); j != env.end() && !j->second.empty())
+    dir = j->second + "/.local/state/athanor";
+  else
+    dir = ".";
+  // The simulator's orders vanish with it: its plans are kept apart.
+  return dir + (cfg.uses_simulator() ? "/journal-sim.db" : "/journal.db");
+}
+
 environment process_environment() {
   environment result;
   auto wanted = [](const std::string& name) {
     return name.rfind("ALPACA_", 0) == 0 || name.rfind("APCA_", 0) == 0
-           || name.rfind("ATHANOR_", 0) == 0;
+           || name.rfind("ATHANOR_", 0) == 0 || name == "HOME"
+           || name == "XDG_STATE_HOME";
   };
   for (auto entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
     std::string line{*entry};
@@ -690,6 +739,11 @@ std::string help_text() {
          "      [--json]   stream market data: a live view on a terminal, else\n"
          "                 one JSON line per record (Alpaca's shape) on stdout;\n"
          "                 without credentials from a built-in simulator\n"
+         "  execute PLAN.json [--json]\n"
+         "                 execute a rebalance plan exactly once and print a\n"
+         "                 result per item; the same plan_id again prints the\n"
+         "                 recorded result; without credentials on a built-in\n"
+         "                 simulator\n"
          "  check-config   validate configuration and environment, print the\n"
          "                 effective configuration (secrets as fingerprints)\n"
          "  --version      print the version\n\n"

@@ -56,6 +56,23 @@ struct fanout_settings {
   uint64_t max_queued_records = 100'000;
 };
 
+/// The executor, its journal and the REST client.
+struct execution_settings {
+  /// The journal file; empty: $XDG_STATE_HOME/athanor/journal.db (or
+  /// ~/.local/state/...), with "-sim" before ".db" on the built-in simulator.
+  std::string journal_path;
+  /// fsync every journal commit (survives power loss, not only a crash).
+  bool journal_full_sync = true;
+  /// Our own REST limit; 0 turns it off (the server's word still holds).
+  uint64_t requests_per_minute = 200;
+  std::chrono::nanoseconds request_timeout = std::chrono::seconds{10};
+  uint64_t max_attempts = 5;
+  std::chrono::nanoseconds ready_timeout = std::chrono::seconds{30};
+  std::chrono::nanoseconds default_deadline = std::chrono::minutes{5};
+  std::chrono::nanoseconds event_timeout = std::chrono::seconds{10};
+  std::chrono::nanoseconds cancel_grace = std::chrono::seconds{10};
+};
+
 struct engine_config {
   /// Upstream credentials; empty means "run against the built-in simulator".
   credentials alpaca;
@@ -71,6 +88,7 @@ struct engine_config {
   backoff_config reconnect;
   stream_settings stream;
   fanout_settings registry;
+  execution_settings execution;
   /// CAF scheduler threads; 0 means one per core.
   size_t scheduler_threads = 0;
 
@@ -108,6 +126,10 @@ loaded_config load_config(const std::vector<std::string>& args,
 /// Renders `cfg` as an INI document that `load_config` accepts: every option
 /// with its value. Credentials appear as fingerprints in comments only.
 std::string render_ini(const engine_config& cfg);
+
+/// Returns the journal path `cfg` asks for (see execution_settings), with
+/// `env`'s XDG_STATE_HOME or HOME for the default.
+std::string journal_path_of(const engine_config& cfg, const environment& env);
 
 /// Returns the help text listing every option.
 std::string help_text();

@@ -7,6 +7,7 @@
 #include "caf/config.hpp"
 
 #include "app/config.hpp"
+#include "app/execute.hpp"
 #include "app/run.hpp"
 #include "observability/log.hpp"
 
@@ -60,8 +61,11 @@ int main(int argc, char** argv) {
   }
   athanor::run_request run;
   auto run_problems = std::vector<athanor::config_problem>{};
+  athanor::execute_request execute;
   if (!args.empty() && args.front() == "run")
     run_problems = athanor::take_run_options(args, run);
+  if (!args.empty() && args.front() == "execute")
+    run_problems = athanor::take_execute_options(args, execute);
   auto loaded = athanor::load_config(args, athanor::process_environment());
   loaded.problems.insert(loaded.problems.end(), run_problems.begin(),
                          run_problems.end());
@@ -75,6 +79,13 @@ int main(int argc, char** argv) {
     if (!loaded.problems.empty())
       return report_problems(loaded);
     return athanor::run_command(loaded, run);
+  }
+  if (loaded.subcommand == "execute") {
+    auto more = athanor::take_plan_file(loaded, execute);
+    loaded.problems.insert(loaded.problems.end(), more.begin(), more.end());
+    if (!loaded.problems.empty())
+      return report_problems(loaded);
+    return athanor::execute_command(loaded, execute);
   }
   if (loaded.subcommand.empty())
     std::cerr << "athanor: no command given\n\n" << athanor::help_text();

@@ -1,0 +1,236 @@
+#include "app/execute.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <sys/stat.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+
+#include "app/system_config.hpp"
+#include "app/trading_desk.hpp"
+#include "messages/error.hpp"
+#include "observability/log.hpp"
+#include "protocol/plan.hpp"
+#include "sim/simulator.hpp"
+
+namespace athanor {
+
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_plan_failed = 2;
+constexpr int exit_data = 65;
+constexpr int exit_no_input = 66;
+constexpr int exit_unavailable = 69;
+constexpr int exit_software = 70;
+constexpr int exit_io = 74;
+constexpr int exit_interrupted = 130;
+
+std::string read_file(const std::string& path, bool& ok) {
+  std::ifstream in{path, std::ios::binary};
+  ok = static_cast<bool>(in);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Creates the journal's directory (and its parents) if missing.
+void make_parent_dirs(const std::string& file) {
+  for (size_t slash = file.find('/', 1); slash != std::string::npos;
+       slash = file.find('/', slash + 1))
+    ::mkdir(file.substr(0, slash).c_str(), 0700);
+}
+
+std::string text_of(const decimal& x) {
+  return x.is_null() ? "-" : to_string(x);
+}
+
+void print_table(const plan_result& r) {
+  std::printf("plan %s (correlation %s)%s\n", r.plan_id.c_str(),
+              r.correlation_id.c_str(),
+              r.replayed ? " - executed before; recorded result" : "");
+  std::printf("%-3s %-8s %-4s %-16s %-17s %12s %12s  %s\n", "#", "symbol",
+              "side", "outcome", "status", "filled", "avg price",
+              "client_order_id / reason");
+  for (auto& item : r.items) {
+    std::printf("%-3u %-8s %-4s %-16s %-17s %12s %12s  %s\n", item.index,
+                item.symbol.c_str(), to_string(item.side).c_str(),
+                to_string(item.outcome).c_str(),
+                to_string(item.status).c_str(),
+                text_of(item.filled_qty).c_str(),
+                text_of(item.filled_avg_price).c_str(),
+                (item.client_order_id
+                 + (item.reason.empty() ? "" : " - " + item.reason))
+                  .c_str());
+  }
+  std::printf("%s\n", r.succeeded() ? "every item filled"
+                                    : "the plan did not fully succeed");
+}
+
+int exit_code_of(const caf::error& err) {
+  switch (errc_of(err).value_or(engine_errc::server_error)) {
+    case engine_errc::invalid_plan: return exit_data;
+    case engine_errc::journal_error: return exit_io;
+    case engine_errc::invalid_config: return 78;
+    default: return exit_unavailable;
+  }
+}
+
+} // namespace
+
+std::vector<config_problem>
+take_execute_options(std::vector<std::string>& args, execute_request& out) {
+  std::vector<std::string> rest;
+  for (auto& arg : args) {
+    if (arg == "--json")
+      out.json = true;
+    else
+      rest.push_back(arg);
+  }
+  args = std::move(rest);
+  return {};
+}
+
+std::vector<config_problem> take_plan_file(const loaded_config& loaded,
+                                           execute_request& out) {
+  if (loaded.arguments.size() == 1) {
+    out.plan_file = loaded.arguments.front();
+    return {};
+  }
+  return {{"PLAN", "execute takes exactly one plan file: athanor execute "
+                   "PLAN.json [--json]"}};
+}
+
+int execute_command(const loaded_config& loaded, const execute_request& req) {
+  auto& cfg = loaded.config;
+  log::configure(cfg.logging);
+  bool readable = false;
+  auto text = read_file(req.plan_file, readable);
+  if (!readable) {
+    std::fprintf(stderr, "athanor: cannot read plan file '%s'\n",
+                 req.plan_file.c_str());
+    return exit_no_input;
+  }
+  plan spec;
+  std::vector<config_problem> problems;
+  if (!protocol::decode_plan(text, spec, problems)) {
+    std::fprintf(stderr, "athanor: invalid plan '%s' (%zu problem%s):\n",
+                 req.plan_file.c_str(), problems.size(),
+                 problems.size() == 1 ? "" : "s");
+    for (auto& p : problems)
+      std::fprintf(stderr, "  %s\n", to_string(p).c_str());
+    return exit_data;
+  }
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::unique_ptr<sim::simulator> simulator;
+  trading_desk_options opts;
+  if (cfg.uses_simulator()) {
+    simulator = std::make_unique<sim::simulator>(sim::simulator_options{});
+    opts.base_url = "http://127.0.0.1:" + std::to_string(simulator->port());
+    opts.creds = {secret{sim::default_key}, secret{sim::default_secret}};
+    log::warn("engine", "no_credentials",
+              {{"detail", "ALPACA_API_KEY and ALPACA_API_SECRET are unset; "
+                          "executing on the built-in simulator"},
+               {"endpoint", opts.base_url}});
+  } else {
+    opts.base_url = cfg.endpoints.base_url;
+    opts.creds = cfg.alpaca;
+    log::info("engine", "credentials",
+              {{"key_fingerprint", cfg.alpaca.fingerprint()},
+               {"source", loaded.alpaca_source},
+               {"endpoint", opts.base_url}});
+  }
+  auto& x = cfg.execution;
+  opts.ca_file = cfg.stream.ca_file;
+  opts.rest.requests_per_minute = static_cast<uint32_t>(x.requests_per_minute);
+  opts.rest.request_timeout = x.request_timeout;
+  opts.rest.max_attempts = static_cast<uint32_t>(x.max_attempts);
+  opts.stream.backoff = cfg.reconnect;
+  opts.stream.connect_timeout = cfg.stream.connect_timeout;
+  opts.stream.auth_timeout = cfg.stream.auth_timeout;
+  opts.stream.close_timeout = cfg.stream.close_timeout;
+  opts.link.ping_interval = cfg.stream.ping_interval;
+  opts.link.pong_timeout = cfg.stream.pong_timeout;
+  opts.link.handshake_timeout = cfg.stream.connect_timeout;
+  opts.breaker = cfg.breaker;
+  opts.executor.journal.path = journal_path_of(cfg, process_environment());
+  opts.executor.journal.full_sync = x.journal_full_sync;
+  opts.executor.ready_timeout = x.ready_timeout;
+  opts.executor.default_deadline = x.default_deadline;
+  opts.executor.event_timeout = x.event_timeout;
+  opts.executor.cancel_grace = x.cancel_grace;
+  make_parent_dirs(opts.executor.journal.path);
+  system_config sys_cfg{loaded};
+  if (!sys_cfg.problem.empty()) {
+    std::fprintf(stderr, "athanor: %s\n", sys_cfg.problem.c_str());
+    return exit_software;
+  }
+  caf::actor_system sys{sys_cfg};
+  auto desk = trading_desk::start(sys, std::move(opts));
+  if (!desk) {
+    std::fprintf(stderr, "athanor: cannot start: %s\n",
+                 render(desk.error()).c_str());
+    return exit_code_of(desk.error());
+  }
+  // A waiter actor asks the executor; the main thread waits for its
+  // answer and for signals.
+  auto answer = std::make_shared<std::promise<caf::expected<plan_result>>>();
+  auto future = answer->get_future();
+  sys.spawn([answer, exec = (*desk)->executor(),
+             spec](caf::event_based_actor* self) {
+    self
+      ->request(exec, caf::infinite, execute_atom::value, spec,
+                trace::root(spec.correlation_id))
+      .then(
+        [answer, self](plan_result& result) {
+          answer->set_value(std::move(result));
+          self->quit();
+        },
+        [answer, self](caf::error& err) {
+          answer->set_value(std::move(err));
+          self->quit();
+        });
+  });
+  int code = exit_software;
+  const timespec poll{0, 100'000'000};
+  for (;;) {
+    if (future.wait_for(std::chrono::seconds{0})
+        == std::future_status::ready) {
+      auto result = future.get();
+      if (!result) {
+        std::fprintf(stderr, "athanor: plan '%s' not executed: %s\n",
+                     spec.plan_id.c_str(), render(result.error()).c_str());
+        code = exit_code_of(result.error());
+      } else {
+        if (req.json)
+          std::printf("%s\n", protocol::encode_plan_result(*result).c_str());
+        else
+          print_table(*result);
+        code = result->succeeded() ? exit_ok : exit_plan_failed;
+      }
+      break;
+    }
+    auto sig = sigtimedwait(&signals, nullptr, &poll);
+    if (sig == SIGINT || sig == SIGTERM) {
+      log::warn("engine", "interrupted",
+                {{"plan_id", spec.plan_id},
+                 {"detail", "the plan resumes from the journal at the next "
+                            "start"}});
+      code = exit_interrupted;
+      break;
+    }
+  }
+  desk->reset();
+  simulator.reset();
+  return code;
+}
+
+} // namespace athanor

@@ -1,0 +1,35 @@
+#pragma once
+
+// `athanor execute PLAN.json`: execute a rebalance plan exactly once and
+// print a per-item result table (or JSON with --json). Against Alpaca with
+// credentials; against an in-process simulator without.
+
+#include <string>
+#include <vector>
+
+#include "app/config.hpp"
+
+namespace athanor {
+
+struct execute_request {
+  std::string plan_file;
+  /// One JSON object instead of the table.
+  bool json = false;
+};
+
+/// Takes `execute`'s own options (--json) out of `args`.
+std::vector<config_problem> take_execute_options(std::vector<std::string>& args,
+                                                 execute_request& out);
+
+/// Takes the plan file from the loaded command line's positionals.
+std::vector<config_problem> take_plan_file(const loaded_config& loaded,
+                                           execute_request& out);
+
+/// Runs the command; returns the process exit code: 0 when every item
+/// filled, 2 when the plan ended otherwise, 65 for an invalid plan, 66 for
+/// an unreadable file, 69 when the broker could not be reached, 74 for a
+/// journal failure, 130 when interrupted (the plan resumes at the next
+/// start).
+int execute_command(const loaded_config& loaded, const execute_request& req);
+
+} // namespace athanor
