@@ -35,7 +35,6 @@ void check(const plan& x, std::vector<config_problem>& problems) {
   auto add = [&](std::string field, std::string message) {
     problems.push_back({std::move(field), std::move(message)});
   };
-  // plan_id may not hold ':' (client_order_id_of relies on it).
   if (x.plan_id.empty())
     add("plan_id", "is missing");
   else if (x.plan_id.size() > max_plan_id_length)
@@ -313,9 +312,9 @@ std::string encode_plan_result(const plan_result& x) {
 }
 
 std::string client_order_id_of(const std::string& plan_id, uint32_t index) {
-  // plan_id holds no ':' (see check), so the last ':' separates the index
-  // and no two (plan_id, index) pairs give one id.
-  return "ath:" + plan_id + ":" + std::to_string(index);
+  // The index (digits only) follows the last '-', so no two (plan_id,
+  // index) pairs give one id; every character is URL-safe.
+  return "ath-" + plan_id + "-" + std::to_string(index);
 }
 
 } // namespace athanor::protocol

@@ -50,6 +50,25 @@ std::string http_request::path() const {
   return target.substr(0, target.find('?'));
 }
 
+namespace {
+
+// Decodes %XX escapes and '+' (a space in a query).
+std::string percent_decode(const std::string& x) {
+  std::string result;
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (x[i] == '%' && i + 2 < x.size() && std::isxdigit(x[i + 1])
+        && std::isxdigit(x[i + 2])) {
+      result += static_cast<char>(std::stoi(x.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      result += x[i] == '+' ? ' ' : x[i];
+    }
+  }
+  return result;
+}
+
+} // namespace
+
 std::string http_request::query(const std::string& name) const {
   auto q = target.find('?');
   if (q == std::string::npos)
@@ -62,7 +81,8 @@ std::string http_request::query(const std::string& name) const {
                                                           : end - pos);
     auto eq = pair.find('=');
     if (pair.substr(0, eq) == name)
-      return eq == std::string::npos ? std::string{} : pair.substr(eq + 1);
+      return eq == std::string::npos ? std::string{}
+                                     : percent_decode(pair.substr(eq + 1));
     if (end == std::string::npos)
       break;
     pos = end + 1;

@@ -231,7 +231,7 @@ CAF_TEST(orders wait for the stream then sells go before buys) {
   stream(session_state::streaming);
   CAF_CHECK_EQUAL(placed_symbols(),
                   (std::vector<std::string>{"MSFT", "TSLA"}));
-  CAF_CHECK_EQUAL(rest_log->places[0].req.client_order_id, "ath:p1:1");
+  CAF_CHECK_EQUAL(rest_log->places[0].req.client_order_id, "ath-p1-1");
   accept_and_fill(0);
   CAF_CHECK_EQUAL(rest_log->places.size(), 2u);
   accept_and_fill(1);
@@ -243,7 +243,7 @@ CAF_TEST(orders wait for the stream then sells go before buys) {
   CAF_CHECK(result->succeeded());
   CAF_CHECK(!result->replayed);
   CAF_CHECK_EQUAL(result->correlation_id, "corr-p1");
-  CAF_CHECK_EQUAL(result->items[0].order_id, "o-ath:p1:0");
+  CAF_CHECK_EQUAL(result->items[0].order_id, "o-ath-p1-0");
   CAF_CHECK_EQUAL(to_string(result->items[1].filled_qty), "2");
 }
 
@@ -325,7 +325,7 @@ CAF_TEST(an overdue fill is looked up through rest) {
   CAF_CHECK(rest_log->lookups.empty());
   advance(10s);
   CAF_REQUIRE_EQUAL(rest_log->lookups.size(), 1u);
-  CAF_CHECK_EQUAL(rest_log->lookups[0].client_order_id, "ath:p1:0");
+  CAF_CHECK_EQUAL(rest_log->lookups[0].client_order_id, "ath-p1-0");
   answer(rest_log->lookups[0], 
     order_of(call.req, order_status::filled, 5));
   auto result = result_of(hdl);
@@ -424,7 +424,7 @@ CAF_TEST(a restarted executor resumes a plan without posting blindly) {
   CAF_CHECK_EQUAL(rest_log->places.size(), places_before);
   CAF_REQUIRE_EQUAL(rest_log->lookups.size(), 3u);
   for (auto& lookup : rest_log->lookups) {
-    if (lookup.client_order_id == "ath:p1:1")
+    if (lookup.client_order_id == "ath-p1-1")
       answer(lookup, order_of(msft.req, order_status::filled, 2));
     else
       answer(lookup, make_error(engine_errc::not_found, "no such order"));
@@ -432,7 +432,7 @@ CAF_TEST(a restarted executor resumes a plan without posting blindly) {
   sched.run();
   // TSLA proved absent: posted now, once.
   CAF_REQUIRE_EQUAL(rest_log->places.size(), places_before + 1);
-  CAF_CHECK_EQUAL(rest_log->places.back().req.client_order_id, "ath:p1:2");
+  CAF_CHECK_EQUAL(rest_log->places.back().req.client_order_id, "ath-p1-2");
   accept_and_fill(rest_log->places.size() - 1);
   CAF_REQUIRE_EQUAL(rest_log->places.size(), places_before + 2);
   accept_and_fill(rest_log->places.size() - 1);

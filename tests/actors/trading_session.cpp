@@ -115,11 +115,11 @@ CAF_TEST(it authenticates listens and is ready) {
 CAF_TEST(order updates reach listeners and every frame is acknowledged) {
   start();
   open_and_listen();
-  server_says(protocol::encode_trade_update(fill_of("ath:p:0")));
+  server_says(protocol::encode_trade_update(fill_of("ath-p-0")));
   server_says("{not json");
-  server_says(protocol::encode_trade_update(fill_of("ath:p:1")));
+  server_says(protocol::encode_trade_update(fill_of("ath-p-1")));
   CAF_REQUIRE_EQUAL(out->updates.size(), 2u);
-  CAF_CHECK_EQUAL(out->updates[1].subject.client_order_id, "ath:p:1");
+  CAF_CHECK_EQUAL(out->updates[1].subject.client_order_id, "ath-p-1");
   CAF_CHECK_EQUAL(link().acks, 5u);
   CAF_CHECK(state() == session_state::streaming);
 }

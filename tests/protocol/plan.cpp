@@ -94,7 +94,7 @@ CAF_TEST(the rules name their field) {
 }
 
 CAF_TEST(client order ids are deterministic short and distinct) {
-  CAF_CHECK_EQUAL(client_order_id_of("p1", 0), "ath:p1:0");
+  CAF_CHECK_EQUAL(client_order_id_of("p1", 0), "ath-p1-0");
   CAF_CHECK_EQUAL(client_order_id_of("p1", 0), client_order_id_of("p1", 0));
   CAF_CHECK_NOT_EQUAL(client_order_id_of("a-1", 0),
                       client_order_id_of("a", 10));

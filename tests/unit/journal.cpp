@@ -89,7 +89,7 @@ CAF_TEST(a plan survives reopening with its items) {
   CAF_CHECK_EQUAL(found->spec.correlation_id, "c-p1");
   CAF_REQUIRE_EQUAL(found->result.items.size(), 2u);
   CAF_CHECK(found->result.items[0].outcome == item_outcome::pending);
-  CAF_CHECK_EQUAL(found->result.items[0].client_order_id, "ath:p1:0");
+  CAF_CHECK_EQUAL(found->result.items[0].client_order_id, "ath-p1-0");
   CAF_CHECK_EQUAL(found->result.items[1].order_id, "o-2");
   CAF_CHECK(found->result.items[1].outcome == item_outcome::filled);
   CAF_CHECK_EQUAL(to_string(found->result.items[1].filled_avg_price),

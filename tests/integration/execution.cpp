@@ -1,0 +1,233 @@
+#define CAF_SUITE integration.execution
+#include "app/trading_desk.hpp"
+
+#include "caf/test/unit_test.hpp"
+
+#include <cstdio>
+#include <map>
+#include <unistd.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/actor_system_config.hpp"
+#include "caf/scoped_actor.hpp"
+
+#include "messages/error.hpp"
+#include "messages/register.hpp"
+#include "observability/log.hpp"
+#include "sim/simulator.hpp"
+
+using namespace athanor;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct system_config : caf::actor_system_config {
+  system_config() {
+    athanor::add_message_types(*this);
+    set("scheduler.max-threads", 2);
+  }
+};
+
+plan_item item(const char* symbol, order_side side, int64_t qty) {
+  plan_item x;
+  x.symbol = symbol;
+  x.side = side;
+  x.qty = decimal::from_integer(qty);
+  return x;
+}
+
+plan buys(std::string id, size_t n) {
+  plan p;
+  p.plan_id = std::move(id);
+  const char* symbols[] = {"AAPL", "MSFT", "SPY", "NVDA", "AMZN"};
+  for (size_t i = 0; i < n; ++i)
+    p.items.push_back(item(symbols[i % 5], order_side::buy, 1 + int64_t(i)));
+  p.deadline_ms = 20'000;
+  return p;
+}
+
+struct fixture {
+  std::unique_ptr<sim::simulator> sim;
+  system_config cfg;
+  caf::actor_system sys{cfg};
+  std::string journal_path;
+
+  fixture() {
+    char name[] = "/tmp/athanor-exec-it-XXXXXX";
+    close(mkstemp(name));
+    journal_path = name;
+    std::remove(journal_path.c_str());
+    sim::simulator_options opts;
+    opts.market.tick = 20ms;
+    sim = std::make_unique<sim::simulator>(std::move(opts));
+  }
+
+  ~fixture() {
+    for (auto suffix : {"", "-wal", "-shm"})
+      std::remove((journal_path + suffix).c_str());
+  }
+
+  std::unique_ptr<trading_desk>
+  start_desk(std::string journal = {},
+             caf::timespan stream_backoff = std::chrono::milliseconds{100}) {
+    trading_desk_options opts;
+    opts.base_url = "http://127.0.0.1:" + std::to_string(sim->port());
+    opts.creds = {secret{sim::default_key}, secret{sim::default_secret}};
+    opts.rest.request_timeout = 300ms;
+    opts.rest.retry_backoff.initial = 50ms;
+    opts.rest.retry_backoff.max = 500ms;
+    opts.stream.backoff.initial = stream_backoff;
+    opts.stream.backoff.max = stream_backoff;
+    opts.stream.backoff.jitter = 0;
+    opts.executor.journal = {journal.empty() ? journal_path : journal, false};
+    opts.executor.ready_timeout = 10s;
+    opts.executor.event_timeout = 1s;
+    opts.executor.cancel_grace = 2s;
+    auto desk = trading_desk::start(sys, std::move(opts));
+    if (!desk)
+      CAF_FAIL("desk did not start: " << render(desk.error()));
+    return std::move(*desk);
+  }
+
+  /// Orders the simulator holds per client_order_id.
+  std::map<std::string, size_t> orders_by_client_id() {
+    auto orders = sim->call_broker([](sim::broker& b) { return b.orders(); });
+    std::map<std::string, size_t> result;
+    for (auto& o : orders)
+      ++result[o.client_order_id];
+    return result;
+  }
+
+  bool each_placed_once(const plan_result& r) {
+    auto counts = orders_by_client_id();
+    for (auto& x : r.items) {
+      auto i = counts.find(x.client_order_id);
+      auto placed = i == counts.end() ? 0u : i->second;
+      if (placed > 1)
+        return false;
+    }
+    return true;
+  }
+};
+
+std::string outcome_at(const plan_result& r, size_t i) {
+  return i < r.items.size() ? to_string(r.items[i].outcome) : "missing";
+}
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(execution_tests, fixture)
+
+CAF_TEST(a plan fills every item and places each order once) {
+  auto desk = start_desk();
+  auto result = desk->execute(buys("it-normal", 5), 30s);
+  CAF_REQUIRE(result);
+  CAF_CHECK(result->succeeded());
+  CAF_CHECK_EQUAL(orders_by_client_id().size(), 5u);
+  CAF_CHECK(each_placed_once(*result));
+  CAF_CHECK_EQUAL(to_string(result->items[4].filled_qty), "5");
+}
+
+CAF_TEST(rejected items carry the broker reason while others fill) {
+  auto desk = start_desk();
+  auto p = buys("it-rejected", 2);
+  p.items.push_back(item("TSLA", order_side::sell, 7)); // not held
+  auto result = desk->execute(p, 30s);
+  CAF_REQUIRE(result);
+  CAF_CHECK(!result->succeeded());
+  CAF_CHECK_EQUAL(outcome_at(*result, 2), "rejected");
+  CAF_CHECK_NOT_EQUAL(result->items[2].reason.find("insufficient qty"),
+                      std::string::npos);
+  CAF_CHECK_EQUAL(outcome_at(*result, 0), "filled");
+  CAF_CHECK_EQUAL(outcome_at(*result, 1), "filled");
+}
+
+CAF_TEST(a resubmitted plan places nothing new even after a restart) {
+  {
+    auto desk = start_desk();
+    CAF_REQUIRE(desk->execute(buys("it-again", 3), 30s));
+  }
+  auto desk = start_desk();
+  auto again = desk->execute(buys("it-again", 3), 30s);
+  CAF_REQUIRE(again);
+  CAF_CHECK(again->replayed);
+  CAF_CHECK(again->succeeded());
+  CAF_CHECK_EQUAL(orders_by_client_id().size(), 3u);
+}
+
+CAF_TEST(even a lost journal places nothing twice) {
+  {
+    auto desk = start_desk();
+    CAF_REQUIRE(desk->execute(buys("it-lost", 3), 30s));
+  }
+  auto desk = start_desk(journal_path + "-other");
+  auto again = desk->execute(buys("it-lost", 3), 30s);
+  desk.reset();
+  for (auto suffix : {"", "-wal", "-shm"})
+    std::remove((journal_path + "-other" + suffix).c_str());
+  CAF_REQUIRE(again);
+  for (auto& x : again->items)
+    CAF_MESSAGE(x.client_order_id << " " << to_string(x.outcome) << " "
+                                  << to_string(x.status) << " " << x.reason);
+  // The broker refused the reused client_order_ids; lookups found them.
+  CAF_CHECK(again->succeeded());
+  CAF_CHECK_EQUAL(orders_by_client_id().size(), 3u);
+  CAF_CHECK(each_placed_once(*again));
+}
+
+CAF_TEST(a 500 after the order was placed is resolved without a duplicate) {
+  auto desk = start_desk();
+  // Let the stream get ready first, so the fault hits the POSTs.
+  CAF_REQUIRE(desk->execute(buys("it-warmup", 1), 30s));
+  sim->call_broker(
+    [](sim::broker& b) { b.fail_requests(2, sim::rest_fault::fail_after); });
+  auto result = desk->execute(buys("it-500", 2), 30s);
+  CAF_REQUIRE(result);
+  CAF_CHECK(result->succeeded());
+  CAF_CHECK(each_placed_once(*result));
+  CAF_CHECK_EQUAL(orders_by_client_id().size(), 3u);
+}
+
+CAF_TEST(a post that times out is found by lookup and not repeated) {
+  auto desk = start_desk();
+  CAF_REQUIRE(desk->execute(buys("it-warmup", 1), 30s));
+  sim->call_broker([](sim::broker& b) { b.slow_requests(1, 1s); });
+  auto result = desk->execute(buys("it-slow", 1), 30s);
+  CAF_REQUIRE(result);
+  CAF_CHECK(result->succeeded());
+  CAF_CHECK(each_placed_once(*result));
+  CAF_CHECK_EQUAL(orders_by_client_id().size(), 2u);
+}
+
+CAF_TEST(fills missed while the stream was down are reconciled) {
+  sim::simulator_options opts;
+  opts.market.tick = 20ms;
+  opts.broker.fill_delay = 300ms;
+  sim = std::make_unique<sim::simulator>(std::move(opts));
+  // The stream stays down for a second: the fills happen meanwhile.
+  auto desk = start_desk({}, 1s);
+  CAF_REQUIRE(desk->execute(buys("it-warmup", 1), 30s));
+  std::thread dropper{[this] {
+    std::this_thread::sleep_for(100ms);
+    sim->call_broker([](sim::broker& b) { b.reset_streams(); });
+  }};
+  auto result = desk->execute(buys("it-drop", 3), 30s);
+  dropper.join();
+  CAF_REQUIRE(result);
+  CAF_CHECK(result->succeeded());
+  CAF_CHECK(each_placed_once(*result));
+  caf::scoped_actor self{sys};
+  double reconciled = 0;
+  self->request(desk->executor(), 5s, metrics_atom::value)
+    .receive(
+      [&](metric_samples& xs) {
+        for (auto& x : xs)
+          if (x.name == "athanor_executor_reconciliations_total"
+              || x.name == "athanor_executor_lookups_total")
+            reconciled += x.value;
+      },
+      [](caf::error& err) { CAF_FAIL(render(err)); });
+  CAF_CHECK_GREATER(reconciled, 0.0);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
