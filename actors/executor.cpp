@@ -103,6 +103,8 @@ struct executor_state {
   /// client_order_id -> (plan_id, index).
   std::map<std::string, std::pair<std::string, uint32_t>> by_client_id;
   bool stream_ready = false;
+  /// The trading stream gave up for good (e.g. a refused key): why.
+  std::string stream_failure;
   std::map<uint64_t, std::function<void()>> timers;
   uint64_t next_timer = 1;
   executor_counters counters;
@@ -303,6 +305,14 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
     }
     if (ready_to_place.empty())
       return;
+    if (!st().stream_failure.empty()) {
+      for (auto k : ready_to_place)
+        end_item(plan_id, k, item_outcome::rejected,
+                 "not placed: the trading stream failed: "
+                   + st().stream_failure);
+      check_done(plan_id);
+      return;
+    }
     if (!st().stream_ready) {
       wait_for_stream(plan_id);
       return;
@@ -609,6 +619,16 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
   }
 
   void on_stream_status(const session_status& status) {
+    if (status.state == session_state::failed) {
+      st().stream_failure = status.last_error;
+      log::write(log::level::error, "executor", "trading_stream_failed",
+                 nullptr, {{"error", status.last_error}});
+      std::vector<std::string> ids;
+      for (auto& [plan_id, run] : st().plans)
+        ids.push_back(plan_id);
+      for (auto& plan_id : ids)
+        advance(plan_id);
+    }
     auto ready = status.state == session_state::streaming;
     if (ready == st().stream_ready)
       return;

@@ -9,6 +9,7 @@
 
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
+#include "caf/scoped_actor.hpp"
 
 #include "app/system_config.hpp"
 #include "app/trading_desk.hpp"
@@ -227,6 +228,28 @@ int execute_command(const loaded_config& loaded, const execute_request& req) {
       code = exit_interrupted;
       break;
     }
+  }
+  // A trading stream that gave up explains a failed plan better than its
+  // items do.
+  if (code != exit_ok && code != exit_interrupted) {
+    caf::scoped_actor self{sys};
+    self->request((*desk)->stream(), std::chrono::seconds{2},
+                  caf::get_atom::value)
+      .receive(
+        [&](session_status& x) {
+          if (x.state != session_state::failed)
+            return;
+          std::fprintf(stderr,
+                       "athanor: cannot trade at %s: %s (key fingerprint "
+                       "%s)%s\n",
+                       x.endpoint.c_str(), x.last_error.c_str(),
+                       x.fingerprint.c_str(),
+                       x.last_errc == "auth_failed"
+                         ? " - check ALPACA_API_KEY and ALPACA_API_SECRET"
+                         : "");
+          code = x.last_errc == "auth_failed" ? 77 : exit_unavailable;
+        },
+        [](caf::error&) {});
   }
   desk->reset();
   simulator.reset();

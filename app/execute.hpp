@@ -27,7 +27,8 @@ std::vector<config_problem> take_plan_file(const loaded_config& loaded,
 
 /// Runs the command; returns the process exit code: 0 when every item
 /// filled, 2 when the plan ended otherwise, 65 for an invalid plan, 66 for
-/// an unreadable file, 69 when the broker could not be reached, 74 for a
+/// an unreadable file, 69 when the broker could not be reached, 77 when it
+/// refused the key, 74 for a
 /// journal failure, 130 when interrupted (the plan resumes at the next
 /// start).
 int execute_command(const loaded_config& loaded, const execute_request& req);

@@ -2,6 +2,11 @@
 #include "caf/test/unit_test.hpp"
 
 #include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+
+#include <unistd.h>
 
 #include "process.hpp"
 #include "sim/simulator.hpp"
@@ -88,4 +93,120 @@ CAF_TEST(bad run options are all reported by name) {
   CAF_CHECK_NOT_EQUAL(p.err().find("--symbols: 'aapl'"), std::string::npos);
   CAF_CHECK_NOT_EQUAL(p.err().find("--channels: 'nope'"), std::string::npos);
   CAF_CHECK_NOT_EQUAL(p.err().find("--limit: 'x'"), std::string::npos);
+}
+
+namespace {
+
+struct temp_dir {
+  std::string path;
+  temp_dir() {
+    char name[] = "/tmp/athanor-cli-XXXXXX";
+    path = mkdtemp(name);
+  }
+  ~temp_dir() {
+    std::system(("rm -rf '" + path + "'").c_str());
+  }
+  std::string write(const std::string& file, const std::string& text) {
+    auto full = path + "/" + file;
+    std::ofstream{full} << text;
+    return full;
+  }
+};
+
+const char* small_plan = R"({"plan_id": "cli-1", "items": [
+  {"symbol": "AAPL", "side": "buy", "qty": 2},
+  {"symbol": "MSFT", "side": "buy", "notional": "500"}]})";
+
+} // namespace
+
+CAF_TEST(execute on the simulator fills the plan and replays it once done) {
+  temp_dir dir;
+  auto plan = dir.write("plan.json", small_plan);
+  std::map<std::string, std::string> env{{"XDG_STATE_HOME", dir.path}};
+  child_process first{athanor_binary, {"execute", plan}, env};
+  CAF_CHECK_EQUAL(first.wait(30s), 0);
+  CAF_CHECK_NOT_EQUAL(first.out().find("every item filled"),
+                      std::string::npos);
+  CAF_CHECK_EQUAL(count_of(first.out(), "buy  filled"), 2u);
+  child_process again{athanor_binary, {"execute", plan, "--json"}, env};
+  CAF_CHECK_EQUAL(again.wait(30s), 0);
+  CAF_CHECK_NOT_EQUAL(again.out().find("\"replayed\":true"),
+                      std::string::npos);
+  CAF_CHECK_NOT_EQUAL(again.out().find("\"client_order_id\":\"ath-cli-1-1\""),
+                      std::string::npos);
+  // The simulator's plans are kept apart from a real account's.
+  CAF_CHECK(std::ifstream{dir.path + "/athanor/journal-sim.db"}.good());
+}
+
+CAF_TEST(execute exits non zero unless every item filled) {
+  temp_dir dir;
+  auto plan = dir.write("plan.json", R"({"plan_id": "cli-2", "items": [
+    {"symbol": "AAPL", "side": "buy", "qty": 1},
+    {"symbol": "TSLA", "side": "sell", "qty": 5}]})");
+  child_process p{athanor_binary, {"execute", plan},
+                  {{"XDG_STATE_HOME", dir.path}}};
+  CAF_CHECK_EQUAL(p.wait(30s), 2);
+  CAF_CHECK_NOT_EQUAL(p.out().find("rejected"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(p.out().find("insufficient qty"), std::string::npos);
+}
+
+CAF_TEST(an invalid plan names every bad field and places nothing) {
+  temp_dir dir;
+  auto plan = dir.write("plan.json", R"({"plan_id": "cli-3", "colour": 1,
+    "items": [{"symbol": "AAPL", "side": "buy", "qty": "-1"},
+              {"symbol": "MSFT", "side": "hold", "qty": 1}]})");
+  child_process p{athanor_binary, {"execute", plan},
+                  {{"XDG_STATE_HOME", dir.path}}};
+  CAF_CHECK_EQUAL(p.wait(10s), 65);
+  CAF_CHECK_NOT_EQUAL(p.err().find("colour"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(p.err().find("items[1].side"), std::string::npos);
+  child_process missing{athanor_binary, {"execute", dir.path + "/nope.json"}};
+  CAF_CHECK_EQUAL(missing.wait(10s), 66);
+}
+
+CAF_TEST(execute with a refused key says so and leaks no secret) {
+  temp_dir dir;
+  auto plan = dir.write("plan.json", small_plan);
+  sim::simulator_options opts;
+  sim::simulator sim{opts};
+  std::map<std::string, std::string> env{
+    {"ALPACA_API_KEY", "CANARYKEY"},
+    {"ALPACA_API_SECRET", "CANARYSECRET"},
+    {"ALPACA_BASE_URL", "http://127.0.0.1:" + std::to_string(sim.port())},
+    {"XDG_STATE_HOME", dir.path},
+  };
+  child_process p{athanor_binary,
+                  {"execute", plan, "--athanor.log.level=debug"}, env};
+  CAF_CHECK_EQUAL(p.wait(30s), 77);
+  CAF_CHECK_NOT_EQUAL(p.err().find("check ALPACA_API_KEY"), std::string::npos);
+  for (auto& text : {p.out(), p.err()}) {
+    CAF_CHECK_EQUAL(text.find("CANARYSECRET"), std::string::npos);
+    CAF_CHECK_EQUAL(text.find("CANARYKEY"), std::string::npos);
+  }
+}
+
+CAF_TEST(execute with a good key on an alpaca compatible server) {
+  temp_dir dir;
+  auto plan = dir.write("plan.json", small_plan);
+  sim::simulator_options opts;
+  opts.accounts.push_back({"CANARYKEY2", "CANARYSECRET2", {}, 0, true});
+  sim::simulator sim{opts};
+  std::map<std::string, std::string> env{
+    {"ALPACA_API_KEY", "CANARYKEY2"},
+    {"ALPACA_API_SECRET", "CANARYSECRET2"},
+    {"ALPACA_BASE_URL", "http://127.0.0.1:" + std::to_string(sim.port())},
+    {"XDG_STATE_HOME", dir.path},
+  };
+  child_process p{athanor_binary,
+                  {"execute", plan, "--athanor.log.level=debug",
+                   "--athanor.log.format=json"},
+                  env};
+  CAF_CHECK_EQUAL(p.wait(30s), 0);
+  CAF_CHECK(std::ifstream{dir.path + "/athanor/journal.db"}.good());
+  for (auto& text : {p.out(), p.err()}) {
+    CAF_CHECK_EQUAL(text.find("CANARYSECRET2"), std::string::npos);
+    CAF_CHECK_EQUAL(text.find("CANARYKEY2"), std::string::npos);
+  }
+  // Every line of the plan's flow carries its correlation id.
+  CAF_CHECK_GREATER(count_of(p.err(), "\"correlation_id\":\"cli-1\""), 5u);
 }
