@@ -39,4 +39,6 @@ int run_decode(const options& opts);
 
 int run_e2e(const options& opts);
 
+int run_orders(const options& opts);
+
 } // namespace athanor::bench

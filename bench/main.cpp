@@ -1,5 +1,5 @@
 // athanor-bench: benchmarks that print figures beside a baseline measured in
-// the same run. `athanor-bench decode|e2e [--seconds=S]`.
+// the same run. `athanor-bench decode|e2e|orders [--seconds=S]`.
 
 #include <cstdio>
 #include <cstdlib>
@@ -23,7 +23,9 @@ int main(int argc, char** argv) {
       opts.seconds = 3.0;
     return athanor::bench::run_e2e(opts);
   }
-  std::fprintf(stderr, "usage: athanor-bench decode|e2e [--seconds=S] "
+  if (which == "orders")
+    return athanor::bench::run_orders(opts);
+  std::fprintf(stderr, "usage: athanor-bench decode|e2e|orders [--seconds=S] "
                        "[--subscribers=N]\n");
   return 64;
 }
