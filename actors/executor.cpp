@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 
 #include "caf/actor_system.hpp"
 #include "caf/typed_event_based_actor.hpp"
@@ -63,8 +64,12 @@ struct item_track {
   bool unknown = false;
   bool lookup_pending = false;
   bool cancel_sent = false;
-  /// The current event timer; older ones are ignored.
+  /// The armed event timer (0: none); others are ignored when they fire.
   uint64_t event_timer = 0;
+  /// Counts news of the order; a timer that fires after news re-arms
+  /// instead of asking REST (one timer per open order, not per event).
+  uint64_t news = 0;
+  uint64_t news_at_arm = 0;
   uint32_t lookups = 0;
 };
 
@@ -77,6 +82,15 @@ struct running_plan {
   bool deadline_passed = false;
   /// A timer for the bounded wait on the trading stream is armed.
   bool waiting_ready = false;
+  /// Items to place once allowed: the first wave (sells under
+  /// sells_first) and the rest (buys under sells_first; everything under
+  /// as_listed). Sets, so a large plan is not rescanned per event.
+  std::set<uint32_t> waiting_first;
+  std::set<uint32_t> waiting_then;
+  /// Sells not done yet; buys of a sells_first plan wait for zero.
+  size_t open_sells = 0;
+  /// Items with a final outcome.
+  size_t done = 0;
 };
 
 struct executor_counters {
@@ -181,6 +195,7 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
       result.replayed = true;
       return result;
     }
+    flush();
     auto& run = st().plans[spec.plan_id];
     run.spec = spec;
     run.cause = cause;
@@ -234,8 +249,16 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
 
   void start(const std::string& plan_id) {
     auto& run = st().plans.at(plan_id);
-    for (auto& item : run.result.items)
+    for (auto& item : run.result.items) {
       st().by_client_id[item.client_order_id] = {plan_id, item.index};
+      if (is_done(item))
+        ++run.done;
+      else if (item.side == order_side::sell)
+        ++run.open_sells;
+      if (!is_done(item) && item.order_id.empty()
+          && !run.tracks[item.index].unknown)
+        wait_to_place(run, item.index);
+    }
     auto deadline = run.spec.deadline_ms > 0
                       ? caf::timespan{std::chrono::milliseconds{
                         run.spec.deadline_ms}}
@@ -279,15 +302,25 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
 
   // -- placing ----------------------------------------------------------------
 
-  bool eligible(const running_plan& run, uint32_t index) {
-    if (run.spec.sequence == plan_sequence::as_listed)
-      return true;
-    if (run.spec.items[index].side == order_side::sell)
-      return true;
-    for (auto& item : run.result.items)
-      if (item.side == order_side::sell && !is_done(item))
-        return false;
-    return true;
+  static void wait_to_place(running_plan& run, uint32_t index) {
+    if (run.spec.sequence == plan_sequence::sells_first
+        && run.spec.items[index].side == order_side::sell)
+      run.waiting_first.insert(index);
+    else
+      run.waiting_then.insert(index);
+  }
+
+  static void stop_waiting(running_plan& run, uint32_t index) {
+    run.waiting_first.erase(index);
+    run.waiting_then.erase(index);
+  }
+
+  static std::vector<uint32_t> waiting(const running_plan& run) {
+    std::vector<uint32_t> result(run.waiting_first.begin(),
+                                 run.waiting_first.end());
+    result.insert(result.end(), run.waiting_then.begin(),
+                  run.waiting_then.end());
+    return result;
   }
 
   void advance(const std::string& plan_id) {
@@ -295,14 +328,11 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
     if (i == st().plans.end() || i->second.deadline_passed)
       return;
     auto& run = i->second;
-    std::vector<uint32_t> ready_to_place;
-    for (uint32_t k = 0; k < run.result.items.size(); ++k) {
-      auto& item = run.result.items[k];
-      auto& track = run.tracks[k];
-      if (!is_done(item) && item.order_id.empty() && !track.placing
-          && !track.unknown && eligible(run, k))
-        ready_to_place.push_back(k);
-    }
+    std::vector<uint32_t> ready_to_place(run.waiting_first.begin(),
+                                         run.waiting_first.end());
+    if (run.spec.sequence == plan_sequence::as_listed || run.open_sells == 0)
+      ready_to_place.insert(ready_to_place.end(), run.waiting_then.begin(),
+                            run.waiting_then.end());
     if (ready_to_place.empty())
       return;
     if (!st().stream_failure.empty()) {
@@ -337,18 +367,14 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
       if (st().stream_ready)
         return;
       // Never placed: they end here; placed orders are still followed.
-      for (uint32_t k = 0; k < run.result.items.size(); ++k) {
-        auto& item = run.result.items[k];
-        if (!is_done(item) && item.order_id.empty() && !run.tracks[k].placing
-            && !run.tracks[k].unknown)
-          end_item(plan_id, k, item_outcome::timed_out,
-                   "not placed: the trading stream was not ready within "
-                     + std::to_string(std::chrono::duration_cast<
-                                        std::chrono::seconds>(
-                                        st().cfg.ready_timeout)
-                                        .count())
-                     + " s");
-      }
+      auto why = "not placed: the trading stream was not ready within "
+                 + std::to_string(std::chrono::duration_cast<
+                                    std::chrono::seconds>(
+                                    st().cfg.ready_timeout)
+                                    .count())
+                 + " s";
+      for (auto k : waiting(run))
+        end_item(plan_id, k, item_outcome::timed_out, why);
       check_done(plan_id);
     });
   }
@@ -356,6 +382,7 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
   void place(const std::string& plan_id, uint32_t index) {
     auto& run = st().plans.at(plan_id);
     run.tracks[index].placing = true;
+    stop_waiting(run, index);
     auto cause = run.cause.caused();
     if (!st().cfg.breaker) {
       send_order(plan_id, index, cause, std::nullopt);
@@ -380,6 +407,7 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
                 [this, plan_id, index] {
                   if (auto run = find(plan_id)) {
                     run->tracks[index].placing = false;
+                    wait_to_place(*run, index);
                     advance(plan_id);
                   }
                 });
@@ -525,15 +553,23 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
     }
     if (before != item.status)
       store(run, item);
-    arm_event_timer(plan_id, index);
+    ++track.news;
+    if (track.event_timer == 0)
+      arm_event_timer(plan_id, index);
   }
 
   void end_item(const std::string& plan_id, uint32_t index,
                 item_outcome outcome, std::string reason) {
     auto& run = st().plans.at(plan_id);
     auto& item = run.result.items[index];
+    if (is_done(item))
+      return;
     item.outcome = outcome;
     item.reason = std::move(reason);
+    stop_waiting(run, index);
+    ++run.done;
+    if (item.side == order_side::sell)
+      --run.open_sells;
     run.tracks[index].event_timer = 0;
     log::write(outcome == item_outcome::filled ? log::level::info
                                                : log::level::warn,
@@ -548,8 +584,21 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
     store(run, item);
   }
 
+  // Item updates are grouped into one transaction per flush interval: the
+  // broker, not the journal, is the truth about an order, and a lost
+  // update is recovered by lookup. The plan itself is committed alone.
   void store(running_plan& run, const item_result& item) {
     std::string error;
+    if (!st().book->in_transaction()) {
+      if (!st().book->begin(error)) {
+        ++st().counters.journal_errors;
+        log::write(log::level::error, "executor", "journal_failed",
+                   &run.cause,
+                   {{"path", st().book->path()}, {"error", error}});
+      } else {
+        after(st().cfg.journal_flush_interval, [this] { flush(); });
+      }
+    }
     if (!st().book->update_item(run.spec.plan_id, item, error)) {
       // The broker still knows the truth; a restart reconciles by lookup.
       ++st().counters.journal_errors;
@@ -558,17 +607,34 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
     }
   }
 
+  void flush() {
+    std::string error;
+    if (st().book->in_transaction() && !st().book->commit(error)) {
+      ++st().counters.journal_errors;
+      log::write(log::level::error, "executor", "journal_failed", nullptr,
+                 {{"path", st().book->path()}, {"error", error}});
+    }
+  }
+
   // An open order (or one of unknown fate) without news: ask REST.
   void arm_event_timer(const std::string& plan_id, uint32_t index) {
     auto& track = st().plans.at(plan_id).tracks[index];
     auto factor = 1u << std::min(track.lookups, 4u);
-    auto id = after(st().cfg.event_timeout * factor, [this, plan_id, index] {
-      auto* run = find(plan_id);
-      if (run == nullptr || run->tracks[index].event_timer == 0)
-        return;
-      look_up(plan_id, index);
-    });
-    track.event_timer = id;
+    track.news_at_arm = track.news;
+    auto id = st().next_timer; // the id after() is about to hand out
+    track.event_timer = after(st().cfg.event_timeout * factor,
+                              [this, plan_id, index, id] {
+                                auto* run = find(plan_id);
+                                if (run == nullptr
+                                    || run->tracks[index].event_timer != id)
+                                  return;
+                                auto& t = run->tracks[index];
+                                t.event_timer = 0;
+                                if (t.news != t.news_at_arm)
+                                  arm_event_timer(plan_id, index);
+                                else
+                                  look_up(plan_id, index);
+                              });
   }
 
   void look_up(const std::string& plan_id, uint32_t index) {
@@ -602,6 +668,7 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
           if (errc_of(err) == engine_errc::not_found && item.order_id.empty()) {
             // Never placed: it may go now.
             track.unknown = false;
+            wait_to_place(*run, index);
             log::write(log::level::info, "executor", "order_absent", &cause,
                        {{"plan_id", plan_id},
                         {"client_order_id", item.client_order_id}});
@@ -737,8 +804,9 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
     if (i == st().plans.end())
       return true;
     auto& run = i->second;
-    if (!run.result.finished())
+    if (run.done < run.result.items.size())
       return false;
+    flush();
     std::string error;
     if (!st().book->finish_plan(plan_id, error)) {
       ++st().counters.journal_errors;
@@ -860,6 +928,7 @@ std::vector<config_problem> validate(const executor_config& cfg,
   positive("event-timeout", cfg.event_timeout);
   positive("cancel-grace", cfg.cancel_grace);
   positive("breaker-timeout", cfg.breaker_timeout);
+  positive("journal-flush-interval", cfg.journal_flush_interval);
   if (cfg.journal.path.empty())
     problems.push_back({"athanor.journal.path", "must not be empty"});
   return problems;

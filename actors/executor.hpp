@@ -39,6 +39,9 @@ struct executor_config {
   /// After a deadline's cancels, how long to wait for their confirmation.
   caf::timespan cancel_grace = std::chrono::seconds{10};
   caf::timespan breaker_timeout = std::chrono::seconds{5};
+  /// Item updates are committed to the journal together, this often (a
+  /// plan and its end are committed at once).
+  caf::timespan journal_flush_interval = std::chrono::milliseconds{10};
   /// Run on an own thread: journal writes block (fsync). Tests on the
   /// deterministic scheduler turn this off.
   bool detached = true;

@@ -52,49 +52,61 @@ std::string base_of(const sim::simulator& sim) {
   return "http://127.0.0.1:" + std::to_string(sim.port());
 }
 
-// Posts `n` orders with `in_flight` requests at a time over bare
-// http_client; returns orders per second.
-double baseline_posts(sim::simulator& sim, size_t n, size_t in_flight,
-                      const std::string& tag) {
+// Bare HTTP: the same POSTs the REST client sends, over keep-alive
+// connections, without actors, journal or trading stream.
+struct baseline_client {
   transport::io_thread io;
-  auto client = transport::http_client::create(io, {base_of(sim), "", "",
-                                                    in_flight});
-  std::atomic<size_t> done{0};
-  std::atomic<size_t> failed{0};
-  std::promise<void> all;
-  std::atomic<size_t> next{0};
-  std::function<void()> post_one = [&] {
-    auto i = next++;
-    if (i >= n)
-      return;
-    order_request req;
-    req.symbol = "AAPL";
-    req.qty = decimal::from_integer(1);
-    req.client_order_id = "base-" + tag + "-" + std::to_string(i);
-    transport::http_call call;
-    call.method = "POST";
-    call.target = "/v2/orders";
-    call.body = protocol::encode_order_request(req);
-    call.headers["APCA-API-KEY-ID"] = sim::default_key;
-    call.headers["APCA-API-SECRET-KEY"] = sim::default_secret;
-    client->request(std::move(call), [&](transport::http_reply r) {
-      if (r.status != 200)
-        ++failed;
-      if (++done == n)
-        all.set_value();
-      else
-        post_one();
-    });
-  };
-  auto start = clock_type::now();
-  for (size_t k = 0; k < in_flight; ++k)
-    post_one();
-  all.get_future().wait();
-  auto took = seconds_since(start);
-  if (failed > 0)
-    std::fprintf(stderr, "baseline: %zu posts failed\n", failed.load());
-  return static_cast<double>(n) / took;
-}
+  std::unique_ptr<transport::http_client> client;
+  size_t connections;
+
+  baseline_client(sim::simulator& sim, size_t connections)
+    : client(transport::http_client::create(io, {base_of(sim), "", "",
+                                                 connections})),
+      connections(connections) {}
+
+  ~baseline_client() {
+    client.reset();
+  }
+
+  // Posts `n` orders, `connections` at a time; returns orders per second.
+  double post(size_t n, const std::string& tag) {
+    std::atomic<size_t> done{0};
+    std::atomic<size_t> failed{0};
+    std::atomic<size_t> next{0};
+    std::promise<void> all;
+    std::function<void()> post_one = [&] {
+      auto i = next++;
+      if (i >= n)
+        return;
+      order_request req;
+      req.symbol = "AAPL";
+      req.qty = decimal::from_integer(1);
+      req.client_order_id = "base-" + tag + "-" + std::to_string(i);
+      transport::http_call call;
+      call.method = "POST";
+      call.target = "/v2/orders";
+      call.body = protocol::encode_order_request(req);
+      call.headers["APCA-API-KEY-ID"] = sim::default_key;
+      call.headers["APCA-API-SECRET-KEY"] = sim::default_secret;
+      client->request(std::move(call), [&](transport::http_reply r) {
+        if (r.status != 200)
+          ++failed;
+        if (++done == n)
+          all.set_value();
+        else
+          post_one();
+      });
+    };
+    auto start = clock_type::now();
+    for (size_t k = 0; k < connections; ++k)
+      post_one();
+    all.get_future().wait();
+    auto took = seconds_since(start);
+    if (failed > 0)
+      std::fprintf(stderr, "baseline: %zu posts failed\n", failed.load());
+    return static_cast<double>(n) / took;
+  }
+};
 
 plan market_buys(const std::string& id, size_t n) {
   plan p;
@@ -153,9 +165,10 @@ int run_orders(const options& opts) {
   system_config cfg;
   caf::actor_system sys{cfg};
   // Enough orders for about `seconds` at the baseline's pace.
-  auto probe = baseline_posts(*sim, 200, 4, "probe");
+  baseline_client bare{*sim, 4};
+  auto probe = bare.post(200, "probe");
   auto n = std::max<size_t>(200, static_cast<size_t>(probe * opts.seconds));
-  auto base = baseline_posts(*sim, n, 4, "run");
+  auto base = bare.post(n, "run");
   std::printf("orders: athanor-sim in process, rate limiter off, 4 HTTP "
               "connections, %zu orders per figure\n",
               n);
@@ -194,7 +207,7 @@ int run_orders(const options& opts) {
   std::vector<double> base_ms;
   for (int r = 0; r < runs; ++r) {
     auto start = clock_type::now();
-    baseline_posts(*sim, items, 4, "lat" + std::to_string(r));
+    bare.post(items, "lat" + std::to_string(r));
     base_ms.push_back(seconds_since(start) * 1e3);
   }
   std::sort(base_ms.begin(), base_ms.end());

@@ -111,7 +111,28 @@ journal::journal(sqlite3* db, std::string path)
     : db_(db), path_(std::move(path)) {}
 
 journal::~journal() {
+  sqlite3_finalize(update_);
   sqlite3_close(db_);
+}
+
+bool journal::begin(std::string& error) {
+  if (in_transaction_)
+    return true;
+  if (!exec("BEGIN IMMEDIATE", error))
+    return false;
+  in_transaction_ = true;
+  return true;
+}
+
+bool journal::commit(std::string& error) {
+  if (!in_transaction_)
+    return true;
+  in_transaction_ = false;
+  if (exec("COMMIT", error))
+    return true;
+  std::string ignored;
+  exec("ROLLBACK", ignored);
+  return false;
 }
 
 std::unique_ptr<journal> journal::open(const journal_options& opts,
@@ -153,7 +174,7 @@ bool journal::exec(const char* sql, std::string& error) {
 
 bool journal::record_plan(const plan& spec, const std::string& content_hash,
                           const plan_result& initial, std::string& error) {
-  if (!exec("BEGIN IMMEDIATE", error))
+  if (!commit(error) || !exec("BEGIN IMMEDIATE", error))
     return false;
   auto rollback = [&](std::string why) {
     std::string ignored;
@@ -274,18 +295,31 @@ std::vector<journaled_plan> journal::running_plans(std::string& error) {
 
 bool journal::update_item(const std::string& plan_id, const item_result& item,
                           std::string& error) {
-  statement update{db_, "UPDATE items SET order_id = ?, outcome = ?, "
-                        "status = ?, filled_qty = ?, filled_avg_price = ?, "
-                        "reason = ? WHERE plan_id = ? AND idx = ?"};
-  update.bind(1, item.order_id)
-    .bind(2, to_string(item.outcome))
-    .bind(3, to_string(item.status))
-    .bind(4, text_or_empty(item.filled_qty))
-    .bind(5, text_or_empty(item.filled_avg_price))
-    .bind(6, item.reason)
-    .bind(7, plan_id)
-    .bind(8, int64_t{item.index});
-  if (update.step() != SQLITE_DONE) {
+  if (update_ == nullptr
+      && sqlite3_prepare_v2(db_,
+                            "UPDATE items SET order_id = ?, outcome = ?, "
+                            "status = ?, filled_qty = ?, filled_avg_price = ?, "
+                            "reason = ? WHERE plan_id = ? AND idx = ?",
+                            -1, &update_, nullptr)
+           != SQLITE_OK) {
+    error = error_of(db_, "prepare update");
+    return false;
+  }
+  auto text = [this](int i, const std::string& x) {
+    sqlite3_bind_text(update_, i, x.data(), static_cast<int>(x.size()),
+                      SQLITE_TRANSIENT);
+  };
+  text(1, item.order_id);
+  text(2, to_string(item.outcome));
+  text(3, to_string(item.status));
+  text(4, text_or_empty(item.filled_qty));
+  text(5, text_or_empty(item.filled_avg_price));
+  text(6, item.reason);
+  text(7, plan_id);
+  sqlite3_bind_int64(update_, 8, item.index);
+  auto rc = sqlite3_step(update_);
+  sqlite3_reset(update_);
+  if (rc != SQLITE_DONE) {
     error = error_of(db_, "update item");
     return false;
   }
@@ -293,6 +327,8 @@ bool journal::update_item(const std::string& plan_id, const item_result& item,
 }
 
 bool journal::finish_plan(const std::string& plan_id, std::string& error) {
+  if (!commit(error))
+    return false;
   statement update{db_, "UPDATE plans SET state = 'done' WHERE plan_id = ?"};
   update.bind(1, plan_id);
   if (update.step() != SQLITE_DONE) {

@@ -14,6 +14,7 @@
 #include "messages/execution.hpp"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace athanor {
 
@@ -68,6 +69,14 @@ class journal {
   bool update_item(const std::string& plan_id, const item_result& item,
                    std::string& error);
 
+  /// Groups the following updates into one transaction until commit();
+  /// record_plan and finish_plan commit such a transaction first.
+  bool begin(std::string& error);
+  bool commit(std::string& error);
+  bool in_transaction() const {
+    return in_transaction_;
+  }
+
   /// Marks a plan done (its items must already be stored).
   bool finish_plan(const std::string& plan_id, std::string& error);
 
@@ -84,6 +93,9 @@ class journal {
 
   sqlite3* db_;
   std::string path_;
+  bool in_transaction_ = false;
+  /// update_item's statement, prepared once.
+  sqlite3_stmt* update_ = nullptr;
 };
 
 } // namespace athanor
