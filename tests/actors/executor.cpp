@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <unistd.h>
 
+#include "actors/breaker.hpp"
 #include "messages/error.hpp"
 
 using namespace athanor;
@@ -137,13 +138,18 @@ struct fixture : fixture_base {
   ~fixture() override {
     self->send_exit(exec, caf::exit_reason::user_shutdown);
     self->send_exit(rest, caf::exit_reason::user_shutdown);
+    if (breaker)
+      self->send_exit(breaker, caf::exit_reason::user_shutdown);
     sched.run();
     for (auto suffix : {"", "-wal", "-shm"})
       std::remove((journal_path + suffix).c_str());
   }
 
+  breaker_actor breaker;
+
   void start_executor() {
     executor_config cfg;
+    cfg.breaker = breaker;
     cfg.rest = caf::actor_cast<rest_client_actor>(rest);
     cfg.journal = {journal_path, false};
     cfg.account = "fp123456";
@@ -466,6 +472,35 @@ CAF_TEST(an order of unknown fate is looked up before any repeat) {
   CAF_REQUIRE(result);
   CAF_CHECK(result->succeeded());
   CAF_CHECK_EQUAL(rest_log->places.size(), 1u);
+}
+
+CAF_TEST(no order leaves while the breaker is open) {
+  breaker_config bc;
+  bc.endpoint = "rest";
+  breaker = unbox(spawn_breaker(sys, bc));
+  self->send(breaker, force_open_atom::value, trace::root());
+  sched.run();
+  start_executor();
+  stream(session_state::streaming);
+  auto p = rebalance();
+  p.items.resize(1);
+  auto hdl = submit(p);
+  advance(5s);
+  CAF_CHECK(rest_log->places.empty());
+  self->send(breaker, reset_atom::value, trace::root());
+  sched.run();
+  advance(1s);
+  CAF_REQUIRE_EQUAL(rest_log->places.size(), 1u);
+  accept_and_fill(0);
+  auto result = result_of(hdl);
+  CAF_REQUIRE(result);
+  CAF_CHECK(result->succeeded());
+  auto stats = fetch<metric_samples>(exec, metrics_atom::value);
+  double refusals = 0;
+  for (auto& x : stats)
+    if (x.name == "athanor_executor_breaker_refusals_total")
+      refusals = x.value;
+  CAF_CHECK_GREATER(refusals, 0.0);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
