@@ -11,6 +11,7 @@
 #include "caf/event_based_actor.hpp"
 #include "caf/scoped_actor.hpp"
 
+#include "app/process.hpp"
 #include "app/system_config.hpp"
 #include "app/trading_desk.hpp"
 #include "messages/error.hpp"
@@ -22,14 +23,6 @@ namespace athanor {
 
 namespace {
 
-constexpr int exit_ok = 0;
-constexpr int exit_plan_failed = 2;
-constexpr int exit_data = 65;
-constexpr int exit_no_input = 66;
-constexpr int exit_unavailable = 69;
-constexpr int exit_software = 70;
-constexpr int exit_io = 74;
-constexpr int exit_interrupted = 130;
 
 std::string read_file(const std::string& path, bool& ok) {
   std::ifstream in{path, std::ios::binary};
@@ -74,10 +67,10 @@ void print_table(const plan_result& r) {
 
 int exit_code_of(const caf::error& err) {
   switch (errc_of(err).value_or(engine_errc::server_error)) {
-    case engine_errc::invalid_plan: return exit_data;
-    case engine_errc::journal_error: return exit_io;
-    case engine_errc::invalid_config: return 78;
-    default: return exit_unavailable;
+    case engine_errc::invalid_plan: return exit_status::data;
+    case engine_errc::journal_error: return exit_status::io;
+    case engine_errc::invalid_config: return exit_status::config;
+    default: return exit_status::unavailable;
   }
 }
 
@@ -114,7 +107,7 @@ int execute_command(const loaded_config& loaded, const execute_request& req) {
   if (!readable) {
     std::fprintf(stderr, "athanor: cannot read plan file '%s'\n",
                  req.plan_file.c_str());
-    return exit_no_input;
+    return exit_status::no_input;
   }
   plan spec;
   std::vector<config_problem> problems;
@@ -124,13 +117,9 @@ int execute_command(const loaded_config& loaded, const execute_request& req) {
                  problems.size() == 1 ? "" : "s");
     for (auto& p : problems)
       std::fprintf(stderr, "  %s\n", to_string(p).c_str());
-    return exit_data;
+    return exit_status::data;
   }
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto signals = block_stop_signals();
   std::unique_ptr<sim::simulator> simulator;
   trading_desk_options opts;
   if (cfg.uses_simulator()) {
@@ -172,7 +161,7 @@ int execute_command(const loaded_config& loaded, const execute_request& req) {
   system_config sys_cfg{loaded};
   if (!sys_cfg.problem.empty()) {
     std::fprintf(stderr, "athanor: %s\n", sys_cfg.problem.c_str());
-    return exit_software;
+    return exit_status::software;
   }
   caf::actor_system sys{sys_cfg};
   auto desk = trading_desk::start(sys, std::move(opts));
@@ -200,7 +189,7 @@ int execute_command(const loaded_config& loaded, const execute_request& req) {
           self->quit();
         });
   });
-  int code = exit_software;
+  int code = exit_status::software;
   const timespec poll{0, 100'000'000};
   for (;;) {
     if (future.wait_for(std::chrono::seconds{0})
@@ -215,7 +204,7 @@ int execute_command(const loaded_config& loaded, const execute_request& req) {
           std::printf("%s\n", protocol::encode_plan_result(*result).c_str());
         else
           print_table(*result);
-        code = result->succeeded() ? exit_ok : exit_plan_failed;
+        code = result->succeeded() ? exit_status::ok : exit_status::plan_failed;
       }
       break;
     }
@@ -225,13 +214,13 @@ int execute_command(const loaded_config& loaded, const execute_request& req) {
                 {{"plan_id", spec.plan_id},
                  {"detail", "the plan resumes from the journal at the next "
                             "start"}});
-      code = exit_interrupted;
+      code = exit_status::interrupted;
       break;
     }
   }
   // A trading stream that gave up explains a failed plan better than its
   // items do.
-  if (code != exit_ok && code != exit_interrupted) {
+  if (code != exit_status::ok && code != exit_status::interrupted) {
     caf::scoped_actor self{sys};
     self->request((*desk)->stream(), std::chrono::seconds{2},
                   caf::get_atom::value)
@@ -247,7 +236,8 @@ int execute_command(const loaded_config& loaded, const execute_request& req) {
                        x.last_errc == "auth_failed"
                          ? " - check ALPACA_API_KEY and ALPACA_API_SECRET"
                          : "");
-          code = x.last_errc == "auth_failed" ? 77 : exit_unavailable;
+          code = x.last_errc == "auth_failed" ? exit_status::no_permission
+                                              : exit_status::unavailable;
         },
         [](caf::error&) {});
   }

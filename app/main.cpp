@@ -8,14 +8,13 @@
 
 #include "app/config.hpp"
 #include "app/execute.hpp"
+#include "app/process.hpp"
 #include "app/run.hpp"
 #include "observability/log.hpp"
 
 namespace {
 
-constexpr int exit_ok = 0;
 constexpr int exit_usage = 64;
-constexpr int exit_config = 78;
 
 std::string version_line() {
   return std::string{"athanor "} + ATHANOR_VERSION + " (CAF "
@@ -29,7 +28,7 @@ int report_problems(const athanor::loaded_config& loaded) {
             << " problem" << (loaded.problems.size() == 1 ? "" : "s") << "):\n";
   for (auto& problem : loaded.problems)
     std::cerr << "  " << athanor::to_string(problem) << "\n";
-  return exit_config;
+  return athanor::exit_status::config;
 }
 
 int check_config(const athanor::loaded_config& loaded) {
@@ -46,7 +45,7 @@ int check_config(const athanor::loaded_config& loaded) {
                        {{"key_fingerprint", cfg.alpaca.fingerprint()},
                         {"source", loaded.alpaca_source}});
   std::cout << athanor::render_ini(cfg);
-  return exit_ok;
+  return athanor::exit_status::ok;
 }
 
 } // namespace
@@ -56,7 +55,7 @@ int main(int argc, char** argv) {
   for (auto& arg : args) {
     if (arg == "--version" || arg == "version") {
       std::cout << version_line() << "\n";
-      return exit_ok;
+      return athanor::exit_status::ok;
     }
   }
   athanor::run_request run;
@@ -71,7 +70,7 @@ int main(int argc, char** argv) {
                          run_problems.end());
   if (loaded.help_requested || loaded.subcommand == "help") {
     std::cout << athanor::help_text();
-    return exit_ok;
+    return athanor::exit_status::ok;
   }
   if (loaded.subcommand == "check-config")
     return check_config(loaded);

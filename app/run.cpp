@@ -16,6 +16,7 @@
 #include "caf/send.hpp"
 
 #include "app/engine.hpp"
+#include "app/process.hpp"
 #include "app/system_config.hpp"
 #include "messages/record_kinds.hpp"
 #include "messages/register.hpp"
@@ -26,11 +27,6 @@
 namespace athanor {
 
 namespace {
-
-constexpr int exit_ok = 0;
-constexpr int exit_unavailable = 69;
-constexpr int exit_software = 70;
-constexpr int exit_no_permission = 77;
 
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
@@ -76,7 +72,7 @@ bool valid_symbol(const std::string& x) {
 // one lock of this file: a hand-off, no domain state.)
 struct run_outcome {
   std::atomic<bool> done{false};
-  std::atomic<int> exit_code{exit_ok};
+  std::atomic<int> exit_code{exit_status::ok};
   std::mutex mtx;
   std::string message;
 
@@ -95,8 +91,8 @@ struct run_outcome {
 int exit_code_of(const std::string& errc) {
   if (errc == "auth_failed" || errc == "insufficient_subscription"
       || errc == "insufficient_scope")
-    return exit_no_permission;
-  return exit_unavailable;
+    return exit_status::no_permission;
+  return exit_status::unavailable;
 }
 
 std::string advice_for(const std::string& errc) {
@@ -179,7 +175,7 @@ caf::behavior json_printer(caf::event_based_actor*, run_outcome* outcome,
       std::fflush(stdout);
       *printed += x.size();
       if (limit > 0 && *printed >= limit)
-        outcome->finish(exit_ok, "");
+        outcome->finish(exit_status::ok, "");
     },
     [=](const gap& x) {
       auto text = json_line(x);
@@ -248,7 +244,7 @@ caf::behavior terminal_view(caf::event_based_actor* self, run_outcome* outcome,
       for (auto& t : x.trades)
         st->trades[t.symbol] = t;
       if (limit > 0 && st->records >= limit)
-        outcome->finish(exit_ok, "");
+        outcome->finish(exit_status::ok, "");
     },
     [=](const gap& x) {
       ++st->gaps;
@@ -390,11 +386,7 @@ int run_command(const loaded_config& loaded, const run_request& request) {
   log::configure(cfg.logging);
   // Signals go to the main thread's sigtimedwait only: block them before any
   // other thread starts, so every thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto signals = block_stop_signals();
   std::unique_ptr<sim::simulator> simulator;
   std::string url;
   credentials creds;
@@ -419,7 +411,7 @@ int run_command(const loaded_config& loaded, const run_request& request) {
   system_config sys_cfg{loaded};
   if (!sys_cfg.problem.empty()) {
     std::fprintf(stderr, "athanor: %s\n", sys_cfg.problem.c_str());
-    return exit_software;
+    return exit_status::software;
   }
   // Declared before the actor system: the actors point at it until the
   // system is gone.
@@ -430,7 +422,7 @@ int run_command(const loaded_config& loaded, const run_request& request) {
   if (!eng) {
     std::fprintf(stderr, "athanor: cannot start: %s\n",
                  sys.render(eng.error()).c_str());
-    return exit_software;
+    return exit_status::software;
   }
   bool view = !request.json && isatty(STDOUT_FILENO) == 1;
   auto printer = view ? sys.spawn(terminal_view, &outcome, request.limit)
@@ -444,7 +436,7 @@ int run_command(const loaded_config& loaded, const run_request& request) {
     std::fprintf(stderr, "athanor: cannot subscribe: %s\n",
                  sys.render(leased.error()).c_str());
     caf::anon_send_exit(printer, caf::exit_reason::user_shutdown);
-    return exit_software;
+    return exit_status::software;
   }
   const timespec poll{0, 100'000'000};
   while (!outcome.done) {

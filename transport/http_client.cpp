@@ -1,7 +1,6 @@
 #include "transport/http_client.hpp"
 
 #include <deque>
-#include <future>
 #include <optional>
 #include <vector>
 
@@ -12,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "transport/detail/client_setup.hpp"
 #include "transport/detail/io_context.hpp"
 
 namespace athanor::transport {
@@ -39,40 +39,7 @@ std::string to_string(http_outcome x) {
 
 namespace {
 
-struct base_url {
-  bool tls = false;
-  std::string host;
-  std::string port;
-};
-
-std::optional<base_url> parse_base_url(const std::string& url) {
-  base_url result;
-  std::string rest;
-  if (url.rfind("https://", 0) == 0) {
-    result.tls = true;
-    rest = url.substr(8);
-  } else if (url.rfind("http://", 0) == 0) {
-    rest = url.substr(7);
-  } else {
-    return std::nullopt;
-  }
-  auto authority = rest.substr(0, rest.find('/'));
-  auto colon = authority.rfind(':');
-  auto bracket = authority.rfind(']');
-  if (colon != std::string::npos
-      && (bracket == std::string::npos || colon > bracket)) {
-    result.host = authority.substr(0, colon);
-    result.port = authority.substr(colon + 1);
-  } else {
-    result.host = authority;
-    result.port = result.tls ? "443" : "80";
-  }
-  if (!result.host.empty() && result.host.front() == '[')
-    result.host = result.host.substr(1, result.host.size() - 2);
-  if (result.host.empty() || result.port.empty())
-    return std::nullopt;
-  return result;
-}
+using base_url = detail::url_parts;
 
 int64_t wall_clock_ns() {
   auto now = std::chrono::system_clock::now().time_since_epoch();
@@ -341,19 +308,7 @@ class pool : public http_client::impl,
 
   /// Loads the trust store; returns an error text, or "" on success.
   std::string init() {
-    try {
-      ssl_.set_options(ssl::context::default_workarounds
-                       | ssl::context::no_sslv2 | ssl::context::no_sslv3
-                       | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-      ssl_.set_default_verify_paths();
-      if (!opts_.ca_file.empty())
-        ssl_.load_verify_file(opts_.ca_file);
-      if (!opts_.ca_pem.empty())
-        ssl_.add_certificate_authority(net::buffer(opts_.ca_pem));
-    } catch (const boost::system::system_error& e) {
-      return e.what();
-    }
-    return {};
+    return detail::trust(ssl_, opts_.ca_file, opts_.ca_pem);
   }
 
   void request(http_call call, http_client::callback done) override {
@@ -481,16 +436,9 @@ http_client::http_client(io_thread& io, std::shared_ptr<impl> x)
     : io_(io), impl_(std::move(x)) {}
 
 http_client::~http_client() {
-  if (io_.in_this_thread()) {
-    impl_->detach();
-    return;
-  }
-  std::promise<void> done;
-  io_.post([x = impl_, &done] {
-    x->detach();
-    done.set_value();
-  });
-  done.get_future().wait();
+  // Once the I/O thread has let go of the callbacks, what they refer to may
+  // go too.
+  io_.run_and_wait([x = impl_] { x->detach(); });
 }
 
 void http_client::request(http_call call, callback done) {
@@ -501,7 +449,7 @@ std::unique_ptr<http_client> http_client::create(io_thread& io,
                                                  http_client_options opts) {
   auto& ioc = io.get().ioc;
   std::shared_ptr<impl> x;
-  if (auto url = parse_base_url(opts.base_url); !url)
+  if (auto url = detail::parse_url(opts.base_url, "https", "http"); !url)
     x = std::make_shared<failed_client>(ioc, opts.base_url);
   else if (url->tls)
     x = make_pool<tls_stream>(ioc, *url, std::move(opts));

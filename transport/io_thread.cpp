@@ -1,5 +1,6 @@
 #include "transport/io_thread.hpp"
 
+#include <future>
 #include <thread>
 
 #include "transport/detail/io_context.hpp"
@@ -18,6 +19,19 @@ io_thread::~io_thread() {
 
 bool io_thread::in_this_thread() const {
   return std::this_thread::get_id() == impl_->thread.get_id();
+}
+
+void io_thread::run_and_wait(std::function<void()> f) {
+  if (in_this_thread()) {
+    f();
+    return;
+  }
+  std::promise<void> done;
+  post([&f, &done] {
+    f();
+    done.set_value();
+  });
+  done.get_future().wait();
 }
 
 void io_thread::post(std::function<void()> f) {

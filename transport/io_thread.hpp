@@ -20,6 +20,10 @@ class io_thread {
   /// Runs `f` on the I/O thread.
   void post(std::function<void()> f);
 
+  /// Runs `f` on the I/O thread and returns once it ran (at once when
+  /// called on the I/O thread itself).
+  void run_and_wait(std::function<void()> f);
+
   /// Returns whether the caller runs on the I/O thread.
   bool in_this_thread() const;
 

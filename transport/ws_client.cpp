@@ -1,7 +1,6 @@
 #include "transport/ws_client.hpp"
 
 #include <deque>
-#include <future>
 #include <optional>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -13,6 +12,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include "transport/detail/client_setup.hpp"
 #include "transport/detail/io_context.hpp"
 
 namespace athanor::transport {
@@ -52,43 +52,7 @@ struct ws_client::impl {
 
 namespace {
 
-struct url_parts {
-  bool tls = false;
-  std::string host;
-  std::string port;
-  std::string target;
-};
-
-std::optional<url_parts> parse_url(const std::string& url) {
-  url_parts result;
-  std::string rest;
-  if (url.rfind("wss://", 0) == 0) {
-    result.tls = true;
-    rest = url.substr(6);
-  } else if (url.rfind("ws://", 0) == 0) {
-    rest = url.substr(5);
-  } else {
-    return std::nullopt;
-  }
-  auto slash = rest.find('/');
-  auto authority = rest.substr(0, slash);
-  result.target = slash == std::string::npos ? "/" : rest.substr(slash);
-  auto colon = authority.rfind(':');
-  auto bracket = authority.rfind(']');
-  if (colon != std::string::npos
-      && (bracket == std::string::npos || colon > bracket)) {
-    result.host = authority.substr(0, colon);
-    result.port = authority.substr(colon + 1);
-  } else {
-    result.host = authority;
-    result.port = result.tls ? "443" : "80";
-  }
-  if (!result.host.empty() && result.host.front() == '[')
-    result.host = result.host.substr(1, result.host.size() - 2);
-  if (result.host.empty() || result.port.empty())
-    return std::nullopt;
-  return result;
-}
+using detail::url_parts;
 
 using plain_ws = websocket::stream<beast::tcp_stream>;
 using tls_ws = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
@@ -144,17 +108,9 @@ class client_impl : public ws_client::impl,
   // -- connecting, in protocol order ----------------------------------------
 
   void do_start() {
-    try {
-      ssl_.set_options(ssl::context::default_workarounds
-                       | ssl::context::no_sslv2 | ssl::context::no_sslv3
-                       | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-      ssl_.set_default_verify_paths();
-      if (!opts_.ca_file.empty())
-        ssl_.load_verify_file(opts_.ca_file);
-      if (!opts_.ca_pem.empty())
-        ssl_.add_certificate_authority(net::buffer(opts_.ca_pem));
-    } catch (const boost::system::system_error& e) {
-      finish({ws_end::tls_failed, 0, 0, e.what()});
+    if (auto err = detail::trust(ssl_, opts_.ca_file, opts_.ca_pem);
+        !err.empty()) {
+      finish({ws_end::tls_failed, 0, 0, err});
       return;
     }
     if constexpr (std::is_same_v<Ws, tls_ws>)
@@ -425,17 +381,9 @@ ws_client::ws_client(io_thread& io, std::shared_ptr<impl> x)
     : io_(io), impl_(std::move(x)) {}
 
 ws_client::~ws_client() {
-  if (io_.in_this_thread()) {
-    impl_->detach();
-    return;
-  }
-  // Wait until the I/O thread has let go of the callbacks.
-  std::promise<void> done;
-  io_.post([x = impl_, &done] {
-    x->detach();
-    done.set_value();
-  });
-  done.get_future().wait();
+  // Once the I/O thread has let go of the callbacks, what they refer to may
+  // go too.
+  io_.run_and_wait([x = impl_] { x->detach(); });
 }
 
 void ws_client::send(std::string frame, bool binary) {
@@ -455,7 +403,7 @@ std::unique_ptr<ws_client> ws_client::connect(io_thread& io,
                                               ws_client_events events) {
   auto& ioc = io.get().ioc;
   std::shared_ptr<impl> x;
-  if (auto url = parse_url(opts.url); !url) {
+  if (auto url = detail::parse_url(opts.url, "wss", "ws"); !url) {
     // Reported on the I/O thread, like every other end.
     net::post(ioc, [events, url = opts.url] {
       if (events.on_closed)

@@ -204,8 +204,7 @@ CAF_TEST(gets are retried with backoff and give up after max attempts) {
 
 CAF_TEST(a 429 holds every request back for its retry after) {
   start();
-  auto hdl = self->request(rest, caf::infinite, account_atom::value,
-                           trace::root());
+  self->send(rest, account_atom::value, trace::root());
   auto first = next_call();
   auto limited = answer_to(first, 429);
   limited.headers["retry-after"] = "3";

@@ -98,6 +98,20 @@ struct fixture {
     return result;
   }
 
+  double metric(trading_desk& desk, const std::string& name) {
+    caf::scoped_actor self{sys};
+    double result = -1;
+    self->request(desk.executor(), 5s, metrics_atom::value)
+      .receive(
+        [&](metric_samples& xs) {
+          for (auto& x : xs)
+            if (x.name == name)
+              result = x.value;
+        },
+        [](caf::error& err) { CAF_FAIL(render(err)); });
+    return result;
+  }
+
   bool each_placed_once(const plan_result& r) {
     auto counts = orders_by_client_id();
     for (auto& x : r.items) {
@@ -126,6 +140,21 @@ CAF_TEST(a plan fills every item and places each order once) {
   CAF_CHECK_EQUAL(orders_by_client_id().size(), 5u);
   CAF_CHECK(each_placed_once(*result));
   CAF_CHECK_EQUAL(to_string(result->items[4].filled_qty), "5");
+}
+
+CAF_TEST(trade updates in binary frames are understood too) {
+  sim::simulator_options opts;
+  opts.market.tick = 20ms;
+  opts.broker.binary_frames = true;
+  sim = std::make_unique<sim::simulator>(std::move(opts));
+  auto desk = start_desk();
+  auto result = desk->execute(buys("it-binary", 2), 30s);
+  CAF_REQUIRE(result);
+  CAF_CHECK(result->succeeded());
+  // The fills came from the stream, not from lookups.
+  CAF_CHECK_GREATER_OR_EQUAL(
+    metric(*desk, "athanor_executor_order_updates_total"), 4.0);
+  CAF_CHECK_EQUAL(metric(*desk, "athanor_executor_lookups_total"), 0.0);
 }
 
 CAF_TEST(rejected items carry the broker reason while others fill) {
@@ -216,17 +245,9 @@ CAF_TEST(fills missed while the stream was down are reconciled) {
   CAF_REQUIRE(result);
   CAF_CHECK(result->succeeded());
   CAF_CHECK(each_placed_once(*result));
-  caf::scoped_actor self{sys};
-  double reconciled = 0;
-  self->request(desk->executor(), 5s, metrics_atom::value)
-    .receive(
-      [&](metric_samples& xs) {
-        for (auto& x : xs)
-          if (x.name == "athanor_executor_reconciliations_total"
-              || x.name == "athanor_executor_lookups_total")
-            reconciled += x.value;
-      },
-      [](caf::error& err) { CAF_FAIL(render(err)); });
+  auto reconciled
+    = metric(*desk, "athanor_executor_reconciliations_total")
+      + metric(*desk, "athanor_executor_lookups_total");
   CAF_CHECK_GREATER(reconciled, 0.0);
 }
 
