@@ -5,6 +5,8 @@
 #include <set>
 
 #include "caf/actor_system.hpp"
+#include "caf/exit_reason.hpp"
+#include "caf/sec.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
 #include "actors/exception_handler.hpp"
@@ -117,6 +119,8 @@ struct executor_state {
   /// client_order_id -> (plan_id, index).
   std::map<std::string, std::pair<std::string, uint32_t>> by_client_id;
   bool stream_ready = false;
+  /// The trading stream's last status.
+  session_status stream_status;
   /// The trading stream gave up for good (e.g. a refused key): why.
   std::string stream_failure;
   std::map<uint64_t, std::function<void()>> timers;
@@ -686,6 +690,7 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
   }
 
   void on_stream_status(const session_status& status) {
+    st().stream_status = status;
     if (status.state == session_state::failed) {
       st().stream_failure = status.last_error;
       log::write(log::level::error, "executor", "trading_stream_failed",
@@ -896,6 +901,22 @@ executor_actor::behavior_type executor_impl(executor_pointer self,
   self->state.cfg = std::move(cfg);
   self->state.book = std::move(book);
   auto logic = std::make_shared<executor_logic>(self);
+  // Whoever waits for a plan learns at once that this executor is gone
+  // (and may ask its successor: execute is idempotent per plan_id).
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    for (auto& entry : self->state.plans)
+      for (auto& waiter : entry.second.waiters)
+        waiter.deliver(caf::make_error(caf::sec::request_receiver_down));
+    self->quit(msg.reason);
+  });
+  if (self->state.cfg.link_dependencies) {
+    auto& c = self->state.cfg;
+    for (auto& x : {caf::actor_cast<caf::actor>(c.rest),
+                    caf::actor_cast<caf::actor>(c.trading),
+                    caf::actor_cast<caf::actor>(c.breaker)})
+      if (x)
+        self->link_to(x);
+  }
   if (self->state.cfg.trading)
     self->send(self->state.cfg.trading, listen_atom::value,
                caf::actor_cast<order_listener_actor>(self));
@@ -907,6 +928,7 @@ executor_actor::behavior_type executor_impl(executor_pointer self,
     [logic](caf::get_atom, std::string& plan_id) {
       return logic->status_of(plan_id);
     },
+    [self](caf::get_atom) { return self->state.stream_status; },
     [logic](metrics_atom) { return logic->metrics(); },
     [logic](order_update& update) { logic->on_update(update); },
     [logic](session_status& status) { logic->on_stream_status(status); },

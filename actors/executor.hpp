@@ -45,6 +45,9 @@ struct executor_config {
   /// Run on an own thread: journal writes block (fsync). Tests on the
   /// deterministic scheduler turn this off.
   bool detached = true;
+  /// Link to the REST client, the trading session and the breaker, so that
+  /// the group lives and dies (and is restarted by its supervisor) as one.
+  bool link_dependencies = false;
 };
 
 std::vector<config_problem>

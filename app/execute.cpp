@@ -8,8 +8,6 @@
 #include <sys/stat.h>
 
 #include "caf/actor_system.hpp"
-#include "caf/event_based_actor.hpp"
-#include "caf/scoped_actor.hpp"
 
 #include "app/process.hpp"
 #include "app/system_config.hpp"
@@ -170,31 +168,17 @@ int execute_command(const loaded_config& loaded, const execute_request& req) {
                  render(desk.error()).c_str());
     return exit_code_of(desk.error());
   }
-  // A waiter actor asks the executor; the main thread waits for its
-  // answer and for signals.
-  auto answer = std::make_shared<std::promise<caf::expected<plan_result>>>();
-  auto future = answer->get_future();
-  sys.spawn([answer, exec = (*desk)->executor(),
-             spec](caf::event_based_actor* self) {
-    self
-      ->request(exec, caf::infinite, execute_atom::value, spec,
-                trace::root(spec.correlation_id))
-      .then(
-        [answer, self](plan_result& result) {
-          answer->set_value(std::move(result));
-          self->quit();
-        },
-        [answer, self](caf::error& err) {
-          answer->set_value(std::move(err));
-          self->quit();
-        });
+  // A helper thread waits for the result (asking again if the group
+  // restarts); the main thread waits for it and for signals.
+  auto answer = std::async(std::launch::async, [&desk, spec] {
+    return (*desk)->execute(spec, std::chrono::hours{24});
   });
   int code = exit_status::software;
   const timespec poll{0, 100'000'000};
   for (;;) {
-    if (future.wait_for(std::chrono::seconds{0})
+    if (answer.wait_for(std::chrono::seconds{0})
         == std::future_status::ready) {
-      auto result = future.get();
+      auto result = answer.get();
       if (!result) {
         std::fprintf(stderr, "athanor: plan '%s' not executed: %s\n",
                      spec.plan_id.c_str(), render(result.error()).c_str());
@@ -221,26 +205,23 @@ int execute_command(const loaded_config& loaded, const execute_request& req) {
   // A trading stream that gave up explains a failed plan better than its
   // items do.
   if (code != exit_status::ok && code != exit_status::interrupted) {
-    caf::scoped_actor self{sys};
-    self->request((*desk)->stream(), std::chrono::seconds{2},
-                  caf::get_atom::value)
-      .receive(
-        [&](session_status& x) {
-          if (x.state != session_state::failed)
-            return;
-          std::fprintf(stderr,
-                       "athanor: cannot trade at %s: %s (key fingerprint "
-                       "%s)%s\n",
-                       x.endpoint.c_str(), x.last_error.c_str(),
-                       x.fingerprint.c_str(),
-                       x.last_errc == "auth_failed"
-                         ? " - check ALPACA_API_KEY and ALPACA_API_SECRET"
-                         : "");
-          code = x.last_errc == "auth_failed" ? exit_status::no_permission
-                                              : exit_status::unavailable;
-        },
-        [](caf::error&) {});
+    if (auto x = (*desk)->stream_status();
+        x && x->state == session_state::failed) {
+      std::fprintf(stderr,
+                   "athanor: cannot trade at %s: %s (key fingerprint %s)%s\n",
+                   x->endpoint.c_str(), x->last_error.c_str(),
+                   x->fingerprint.c_str(),
+                   x->last_errc == "auth_failed"
+                     ? " - check ALPACA_API_KEY and ALPACA_API_SECRET"
+                     : "");
+      code = x->last_errc == "auth_failed" ? exit_status::no_permission
+                                           : exit_status::unavailable;
+    }
   }
+  // Stopping the desk also releases a helper still waiting (interrupted).
+  (*desk)->stop();
+  if (answer.valid())
+    answer.wait();
   desk->reset();
   simulator.reset();
   return code;

@@ -1,55 +1,119 @@
 #include "app/trading_desk.hpp"
 
+#include <thread>
+
 #include "caf/actor_system.hpp"
 #include "caf/scoped_actor.hpp"
 
 #include "actors/breaker.hpp"
+#include "actors/supervisor.hpp"
 #include "messages/error.hpp"
+#include "observability/log.hpp"
 #include "transport/io_thread.hpp"
 
 namespace athanor {
+
+namespace {
+
+constexpr auto call_timeout = std::chrono::seconds{10};
+constexpr const char* group = "trading";
+
+// Spawns the group; returns the executor (linked to the rest), or an
+// invalid handle if a part could not start.
+caf::actor start_group(caf::actor_system& sys,
+                       const trading_desk_options& opts,
+                       const std::shared_ptr<transport::io_thread>& io) {
+  auto fail = [](const char* what, const caf::error& err) {
+    log::write(log::level::error, "trading_desk", "start_failed", nullptr,
+               {{"part", what}, {"error", render(err)}});
+    return caf::actor{};
+  };
+  transport::http_client_options http;
+  http.base_url = opts.base_url;
+  http.ca_file = opts.ca_file;
+  http.max_connections = opts.max_connections;
+  auto rest_cfg = opts.rest;
+  rest_cfg.base_url = opts.base_url;
+  rest_cfg.creds = opts.creds;
+  rest_cfg.port = make_http_rest_port(io, std::move(http));
+  auto rest = spawn_rest_client(sys, std::move(rest_cfg));
+  if (!rest)
+    return fail("rest_client", rest.error());
+  auto stream_cfg = opts.stream;
+  stream_cfg.url = trading_stream_url(opts.base_url);
+  stream_cfg.creds = opts.creds;
+  auto link = opts.link;
+  link.ca_file = opts.ca_file;
+  stream_cfg.links = make_ws_link_factory(io, link);
+  auto stream = spawn_trading_session(sys, std::move(stream_cfg));
+  auto breaker_cfg = opts.breaker;
+  breaker_cfg.endpoint = opts.base_url;
+  auto breaker = spawn_breaker(sys, breaker_cfg);
+  auto exec_cfg = opts.executor;
+  if (stream && breaker) {
+    exec_cfg.rest = *rest;
+    exec_cfg.trading = *stream;
+    exec_cfg.breaker = *breaker;
+    exec_cfg.account = opts.creds.fingerprint();
+    exec_cfg.link_dependencies = true;
+    if (auto exec = spawn_executor(sys, std::move(exec_cfg)))
+      return caf::actor_cast<caf::actor>(*exec);
+    else
+      fail("executor", exec.error());
+  } else {
+    fail(stream ? "breaker" : "trading_session",
+         stream ? breaker.error() : stream.error());
+  }
+  // Take down what did start.
+  for (auto x : {caf::actor_cast<caf::actor>(*rest),
+                 stream ? caf::actor_cast<caf::actor>(*stream) : caf::actor{},
+                 breaker ? caf::actor_cast<caf::actor>(*breaker)
+                         : caf::actor{}})
+    if (x)
+      caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+  return caf::actor{};
+}
+
+} // namespace
 
 trading_desk::trading_desk(caf::actor_system& sys) : sys_(sys) {}
 
 caf::expected<std::unique_ptr<trading_desk>>
 trading_desk::start(caf::actor_system& sys, trading_desk_options opts) {
+  // Report a bad config or an unusable journal now, not as restarts.
+  opts.rest.base_url = opts.base_url;
+  opts.rest.creds = opts.creds;
+  opts.stream.url = trading_stream_url(opts.base_url);
+  opts.stream.creds = opts.creds;
+  std::vector<config_problem> problems;
+  for (auto& xs : {validate(opts.executor), validate(opts.stream),
+                   validate(opts.rest)})
+    problems.insert(problems.end(), xs.begin(), xs.end());
+  if (!problems.empty())
+    return make_error(engine_errc::invalid_config, to_string(problems));
+  {
+    std::string error;
+    if (!journal::open(opts.executor.journal, error))
+      return make_error(engine_errc::journal_error, error);
+  }
   std::unique_ptr<trading_desk> result{new trading_desk(sys)};
   result->io_ = std::make_shared<transport::io_thread>();
-  transport::http_client_options http;
-  http.base_url = opts.base_url;
-  http.ca_file = opts.ca_file;
-  http.max_connections = opts.max_connections;
-  auto rest_cfg = std::move(opts.rest);
-  rest_cfg.base_url = opts.base_url;
-  rest_cfg.creds = opts.creds;
-  rest_cfg.port = make_http_rest_port(result->io_, std::move(http));
-  auto rest = spawn_rest_client(sys, std::move(rest_cfg));
-  if (!rest)
-    return rest.error();
-  result->rest_ = *rest;
-  auto stream_cfg = std::move(opts.stream);
-  stream_cfg.url = trading_stream_url(opts.base_url);
-  stream_cfg.creds = opts.creds;
-  opts.link.ca_file = opts.ca_file;
-  stream_cfg.links = make_ws_link_factory(result->io_, opts.link);
-  auto stream = spawn_trading_session(sys, std::move(stream_cfg));
-  if (!stream)
-    return stream.error();
-  result->stream_ = *stream;
-  opts.breaker.endpoint = opts.base_url;
-  auto breaker = spawn_breaker(sys, opts.breaker);
-  if (!breaker)
-    return breaker.error();
-  result->breaker_ = *breaker;
-  auto exec_cfg = std::move(opts.executor);
-  exec_cfg.rest = result->rest_;
-  exec_cfg.trading = result->stream_;
-  exec_cfg.breaker = result->breaker_;
-  exec_cfg.account = opts.creds.fingerprint();
-  auto exec = spawn_executor(sys, std::move(exec_cfg));
-  if (!exec)
-    return exec.error();
-  result->executor_ = *exec;
+  auto sup_cfg = opts.supervisor;
+  sup_cfg.name = "trading_desk";
+  result->shutdown_deadline_ = sup_cfg.shutdown_deadline;
+  child_spec spec;
+  spec.id = group;
+  spec.start = [opts = std::move(opts), io = result->io_](
+                 caf::actor_system& sys) { return start_group(sys, opts, io); };
+  auto sup = spawn_supervisor(sys, std::move(sup_cfg), {std::move(spec)});
+  if (!sup)
+    return sup.error();
+  result->supervisor_ = *sup;
+  if (auto exec = result->executor(); !exec) {
+    auto err = exec.error();
+    result->stop();
+    return err;
+  }
   return result;
 }
 
@@ -57,56 +121,79 @@ trading_desk::~trading_desk() {
   stop();
 }
 
+caf::expected<executor_actor> trading_desk::executor() {
+  caf::scoped_actor self{sys_};
+  caf::expected<executor_actor> result{caf::error{}};
+  self->request(supervisor_, call_timeout, which_atom::value, group)
+    .receive(
+      [&](caf::actor& x) { result = caf::actor_cast<executor_actor>(x); },
+      [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
 caf::expected<plan_result> trading_desk::execute(plan spec,
                                                  caf::timespan timeout) {
-  caf::scoped_actor self{sys_};
+  using clock = std::chrono::steady_clock;
+  // Each wait is short: an executor that died without answering (killed,
+  // or a crash) must not leave us waiting for the full timeout. Asking
+  // again joins the running plan; it never executes it twice.
+  constexpr auto ask_every = std::chrono::seconds{5};
+  auto deadline = clock::now() + timeout;
   caf::expected<plan_result> result{caf::error{}};
-  self
-    ->request(executor_, timeout, execute_atom::value, std::move(spec),
-              trace::root())
-    .receive([&](plan_result& x) { result = std::move(x); },
+  for (;;) {
+    auto exec = executor();
+    if (exec) {
+      caf::scoped_actor self{sys_};
+      auto left = std::chrono::duration_cast<caf::timespan>(deadline
+                                                            - clock::now());
+      auto wait = std::max(std::min<caf::timespan>(left, ask_every),
+                           caf::timespan{1});
+      self
+        ->request(*exec, wait, execute_atom::value, spec,
+                  trace::root(spec.correlation_id))
+        .receive([&](plan_result& x) { result = std::move(x); },
+                 [&](caf::error& err) { result = std::move(err); });
+      // An answer, or an engine error: done. Otherwise the executor went
+      // away or is still busy: ask (the new one) again.
+      if (result || errc_of(result.error()))
+        return result;
+    } else {
+      result = exec.error();
+    }
+    if (clock::now() >= deadline || stopped_)
+      return result;
+    if (!exec || result.error() != caf::sec::request_timeout)
+      std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+}
+
+caf::expected<session_status> trading_desk::stream_status() {
+  auto exec = executor();
+  if (!exec)
+    return exec.error();
+  caf::scoped_actor self{sys_};
+  caf::expected<session_status> result{caf::error{}};
+  self->request(*exec, call_timeout, caf::get_atom::value)
+    .receive([&](session_status& x) { result = std::move(x); },
              [&](caf::error& err) { result = std::move(err); });
   return result;
 }
 
 void trading_desk::stop() {
-  caf::scoped_actor self{sys_};
-  auto wait_down = [&](const caf::actor& x, caf::timespan deadline) {
+  stopped_ = true;
+  if (supervisor_) {
+    caf::scoped_actor self{sys_};
+    self->monitor(supervisor_);
+    self->send(supervisor_, shutdown_atom::value);
     bool down = false;
     self->receive_while([&] { return !down; })(
-      [&](caf::down_msg& msg) {
-        if (msg.source == x.address())
-          down = true;
-      },
-      caf::after(deadline) >> [&] {
-        self->send_exit(x, caf::exit_reason::kill);
+      [&](caf::down_msg&) { down = true; },
+      caf::after(shutdown_deadline_ + std::chrono::seconds{1}) >> [&] {
+        self->send_exit(supervisor_, caf::exit_reason::kill);
         down = true;
       });
-  };
-  if (executor_) {
-    auto x = caf::actor_cast<caf::actor>(executor_);
-    self->monitor(x);
-    self->send_exit(x, caf::exit_reason::user_shutdown);
-    wait_down(x, std::chrono::seconds{5});
-    executor_ = nullptr;
+    supervisor_ = nullptr;
   }
-  if (stream_) {
-    auto x = caf::actor_cast<caf::actor>(stream_);
-    self->monitor(x);
-    self->send(stream_, shutdown_atom::value);
-    wait_down(x, std::chrono::seconds{3});
-    stream_ = nullptr;
-  }
-  for (auto x : {caf::actor_cast<caf::actor>(rest_),
-                 caf::actor_cast<caf::actor>(breaker_)}) {
-    if (!x)
-      continue;
-    self->monitor(x);
-    self->send_exit(x, caf::exit_reason::user_shutdown);
-    wait_down(x, std::chrono::seconds{2});
-  }
-  rest_ = nullptr;
-  breaker_ = nullptr;
   io_.reset();
 }
 

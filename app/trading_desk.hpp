@@ -1,10 +1,14 @@
 #pragma once
 
 // The execution side of the engine: the REST client, the trading stream,
-// the breaker for orders and the executor, wired together inside an actor
-// system the caller owns. `athanor execute`, the integration tests and the
-// benchmarks start it through this class.
+// the breaker for orders and the executor, started as one group under a
+// supervisor inside an actor system the caller owns. The executor links to
+// the other three, so a crash of any takes the group down and the
+// supervisor starts it again (with backoff, within its restart intensity);
+// the new executor resumes unfinished plans from the journal. `athanor
+// execute`, the integration tests and the benchmarks start it here.
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -14,6 +18,7 @@
 #include "actors/breaker_policy.hpp"
 #include "actors/executor.hpp"
 #include "actors/rest_client.hpp"
+#include "actors/supervisor_config.hpp"
 #include "actors/trading_session.hpp"
 #include "actors/ws_link.hpp"
 
@@ -36,12 +41,14 @@ struct trading_desk_options {
   ws_link_options link;
   /// The breaker consulted before every order; `endpoint` is set here.
   breaker_config breaker;
+  /// Restarts of the group; `name` is set here.
+  supervisor_config supervisor;
 };
 
 class trading_desk {
  public:
   /// Starts everything in `sys` (which must outlive the desk). Fails with
-  /// the journal's or a config error.
+  /// a config or journal error.
   static caf::expected<std::unique_ptr<trading_desk>>
   start(caf::actor_system& sys, trading_desk_options opts);
 
@@ -50,24 +57,24 @@ class trading_desk {
   trading_desk(const trading_desk&) = delete;
   trading_desk& operator=(const trading_desk&) = delete;
 
-  executor_actor executor() const {
-    return executor_;
+  /// The current executor (it changes when the group restarts). Blocks.
+  caf::expected<executor_actor> executor();
+
+  supervisor_actor supervisor() const {
+    return supervisor_;
   }
 
-  rest_client_actor rest() const {
-    return rest_;
-  }
-
-  trading_session_actor stream() const {
-    return stream_;
-  }
-
-  /// Executes a plan and waits for its result (at most `timeout`). Blocks;
-  /// never call it from inside an actor.
+  /// Executes a plan and waits for its result (at most `timeout`). When
+  /// the group restarts meanwhile, asks the new executor again: a plan_id
+  /// executes once, so asking twice is safe. Blocks; never call it from
+  /// inside an actor.
   caf::expected<plan_result> execute(plan spec, caf::timespan timeout);
 
-  /// Stops the executor, the stream (closing it cleanly) and the REST
-  /// client. Idempotent.
+  /// The trading stream's last status, as the executor saw it. Blocks.
+  caf::expected<session_status> stream_status();
+
+  /// Stops the group (bounded by the supervisor's shutdown deadline).
+  /// Idempotent.
   void stop();
 
  private:
@@ -75,10 +82,10 @@ class trading_desk {
 
   caf::actor_system& sys_;
   std::shared_ptr<transport::io_thread> io_;
-  rest_client_actor rest_;
-  trading_session_actor stream_;
-  breaker_actor breaker_;
-  executor_actor executor_;
+  supervisor_actor supervisor_;
+  /// Set by stop(): execute() no longer waits for a restart.
+  std::atomic<bool> stopped_{false};
+  caf::timespan shutdown_deadline_;
 };
 
 } // namespace athanor

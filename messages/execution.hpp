@@ -206,6 +206,8 @@ using executor_actor = caf::typed_actor<
   caf::replies_to<execute_atom, plan, trace>::with<plan_result>,
   // The recorded result of a plan; not_found if unknown.
   caf::replies_to<caf::get_atom, std::string>::with<plan_result>,
+  // The trading stream's last status as the executor saw it.
+  caf::replies_to<caf::get_atom>::with<session_status>,
   caf::replies_to<metrics_atom>::with<metric_samples>,
   // From the trading session.
   caf::reacts_to<order_update>, caf::reacts_to<session_status>,

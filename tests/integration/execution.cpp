@@ -10,6 +10,7 @@
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
 #include "caf/scoped_actor.hpp"
+#include "caf/send.hpp"
 
 #include "messages/error.hpp"
 #include "messages/register.hpp"
@@ -101,7 +102,10 @@ struct fixture {
   double metric(trading_desk& desk, const std::string& name) {
     caf::scoped_actor self{sys};
     double result = -1;
-    self->request(desk.executor(), 5s, metrics_atom::value)
+    auto exec = desk.executor();
+    if (!exec)
+      CAF_FAIL("no executor: " << render(exec.error()));
+    self->request(*exec, 5s, metrics_atom::value)
       .receive(
         [&](metric_samples& xs) {
           for (auto& x : xs)
@@ -249,6 +253,32 @@ CAF_TEST(fills missed while the stream was down are reconciled) {
     = metric(*desk, "athanor_executor_reconciliations_total")
       + metric(*desk, "athanor_executor_lookups_total");
   CAF_CHECK_GREATER(reconciled, 0.0);
+}
+
+CAF_TEST(a crashed group is restarted and the plan completes once) {
+  sim::simulator_options opts;
+  opts.market.tick = 20ms;
+  opts.broker.fill_delay = 300ms;
+  sim = std::make_unique<sim::simulator>(std::move(opts));
+  auto desk = start_desk();
+  CAF_REQUIRE(desk->execute(buys("it-warmup", 1), 30s));
+  auto first = desk->executor();
+  CAF_REQUIRE(first);
+  std::thread crasher{[&] {
+    std::this_thread::sleep_for(100ms);
+    // An abnormal exit, as an escaped exception would cause.
+    caf::scoped_actor killer{sys};
+    killer->send_exit(*first, make_error(engine_errc::unhandled_exception,
+                                         "test crash"));
+  }};
+  auto result = desk->execute(buys("it-crash", 3), 30s);
+  crasher.join();
+  CAF_REQUIRE(result);
+  CAF_CHECK(result->succeeded());
+  CAF_CHECK(each_placed_once(*result));
+  auto second = desk->executor();
+  CAF_REQUIRE(second);
+  CAF_CHECK(second->address() != first->address());
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
