@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <mutex>
 #include <deque>
 #include <optional>
 #include <thread>
@@ -109,6 +110,15 @@ struct server::impl {
   std::vector<std::weak_ptr<ws_connection>> sessions;
   std::thread thread;
   bool stopped = false;
+  /// Late answers (on_http_async) reach the I/O loop through this gate;
+  /// stop() closes it, so an answer after the server is gone is dropped.
+  struct post_gate {
+    std::mutex mtx;
+    net::io_context* ioc = nullptr;
+  };
+  std::shared_ptr<post_gate> gate = std::make_shared<post_gate>();
+  /// HTTP sessions waiting for an asynchronous answer.
+  std::unordered_map<uint64_t, std::shared_ptr<void>> pending_http;
 
   void accept();
 };
@@ -387,10 +397,40 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
       respond(decision.rejection, req.version(), false);
       return;
     }
+    if (srv_.callbacks.on_http_async) {
+      auto version = req.version();
+      auto keep_alive = req.keep_alive();
+      // The answer may come from any thread: back to ours to write it.
+      std::weak_ptr<http_session> weak = shared_from_this();
+      srv_.callbacks.on_http_async(
+        info, [gate = srv_.gate, weak, version,
+               keep_alive](http_response out) {
+          std::lock_guard<std::mutex> guard{gate->mtx};
+          if (gate->ioc == nullptr)
+            return;
+          net::post(*gate->ioc, [weak, out = std::move(out), version,
+                                 keep_alive] {
+            if (auto self = weak.lock(); self && !self->srv_.stopped)
+              self->respond(out, version, keep_alive);
+          });
+        });
+      // The answer holds the session weakly; the server holds it until the
+      // answer is written or the server stops (never a cycle, never freed
+      // off the I/O thread).
+      pending_id_ = srv_.next_id++;
+      srv_.pending_http.emplace(pending_id_, shared_from_this());
+      return;
+    }
     respond(srv_.callbacks.on_http(info), req.version(), req.keep_alive());
   }
 
   void respond(const http_response& out, unsigned version, bool keep_alive) {
+    if (pending_id_ != 0) {
+      // The write's handler keeps the session alive from here on.
+      auto keep = shared_from_this();
+      srv_.pending_http.erase(pending_id_);
+      pending_id_ = 0;
+    }
     auto res = std::make_shared<http::response<http::string_body>>(
       static_cast<http::status>(out.status), version);
     res->set(http::field::server, "athanor-sim");
@@ -436,6 +476,8 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
   Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  /// Set while an asynchronous answer is pending (see on_http_async).
+  uint64_t pending_id_ = 0;
   server::impl& srv_;
 };
 
@@ -485,6 +527,7 @@ server::server(server_options opts, server_callbacks callbacks)
   impl_->acceptor.bind(endpoint);
   impl_->acceptor.listen(net::socket_base::max_listen_connections);
   impl_->accept();
+  impl_->gate->ioc = &impl_->ioc;
   impl_->thread = std::thread{[this] { impl_->ioc.run(); }};
 }
 
@@ -549,6 +592,11 @@ void server::stop() {
         session->reset();
     impl_->sessions.clear();
     impl_->stalled.clear();
+    {
+      std::lock_guard<std::mutex> guard{impl_->gate->mtx};
+      impl_->gate->ioc = nullptr;
+    }
+    impl_->pending_http.clear();
     impl_->ioc.stop();
   });
   impl_->thread.join();

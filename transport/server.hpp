@@ -85,9 +85,15 @@ struct upgrade_decision {
   bool deflate = false;
 };
 
+/// Answers one HTTP request later, from any thread (exactly once).
+using http_responder = std::function<void(http_response)>;
+
 struct server_callbacks {
   std::function<upgrade_decision(const http_request&)> on_upgrade;
   std::function<http_response(const http_request&)> on_http;
+  /// When set, used instead of on_http: the answer may come later (from
+  /// an actor), through the responder.
+  std::function<void(const http_request&, http_responder)> on_http_async;
 };
 
 struct server_options {
