@@ -141,6 +141,10 @@ void for_each_option(Config& cfg, F&& f) {
   f(exe, "cancel-grace", "wait for cancels after a plan's deadline",
     x.cancel_grace);
 
+  const char* adm = "athanor.admin";
+  f(adm, "address", "admin endpoint bind address", cfg.admin.address);
+  f(adm, "port", "admin endpoint port; 0: any free port", cfg.admin.port);
+
   auto& e = cfg.endpoints;
   const char* alp = "athanor.alpaca";
   f(alp, "base-url", "trading REST base; env ALPACA_BASE_URL", e.base_url);
@@ -518,6 +522,12 @@ void validate(const engine_config& cfg, std::vector<config_problem>& problems) {
   positive_x("athanor.executor.cancel-grace", x.cancel_grace);
   if (x.max_attempts == 0)
     problems.push_back({"athanor.rest.max-attempts", "must be at least 1"});
+  if (cfg.admin.port > 65535)
+    problems.push_back({"athanor.admin.port", "must be at most 65535 (got "
+                                                + std::to_string(cfg.admin.port)
+                                                + ")"});
+  if (cfg.admin.address.empty())
+    problems.push_back({"athanor.admin.address", "must not be empty"});
   auto& e = cfg.endpoints;
   validate_url("athanor.alpaca.base-url", e.base_url, {"https", "http"},
                problems);

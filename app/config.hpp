@@ -73,6 +73,14 @@ struct execution_settings {
   std::chrono::nanoseconds cancel_grace = std::chrono::seconds{10};
 };
 
+/// A local listening endpoint (admin, gateway).
+struct listen_settings {
+  /// Loopback by default.
+  std::string address = "127.0.0.1";
+  /// 0 picks any free port.
+  uint64_t port = 0;
+};
+
 struct engine_config {
   /// Upstream credentials; empty means "run against the built-in simulator".
   credentials alpaca;
@@ -89,6 +97,8 @@ struct engine_config {
   stream_settings stream;
   fanout_settings registry;
   execution_settings execution;
+  /// The admin endpoint (/healthz, /readyz, /metrics, /status).
+  listen_settings admin;
   /// CAF scheduler threads; 0 means one per core.
   size_t scheduler_threads = 0;
 

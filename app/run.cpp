@@ -15,6 +15,7 @@
 #include "caf/event_based_actor.hpp"
 #include "caf/send.hpp"
 
+#include "app/admin_server.hpp"
 #include "app/engine.hpp"
 #include "app/process.hpp"
 #include "app/system_config.hpp"
@@ -424,6 +425,18 @@ int run_command(const loaded_config& loaded, const run_request& request) {
                  sys.render(eng.error()).c_str());
     return exit_status::software;
   }
+  admin_server_options admin_opts;
+  admin_opts.address = cfg.admin.address;
+  admin_opts.port = static_cast<uint16_t>(cfg.admin.port);
+  admin_opts.admin.connections = (*eng)->connections();
+  auto admin = admin_server::start(sys, std::move(admin_opts));
+  if (!admin) {
+    std::fprintf(stderr, "athanor: %s\n", sys.render(admin.error()).c_str());
+    return exit_status::config;
+  }
+  log::info("engine", "admin_listening",
+            {{"detail", "admin listening on " + (*admin)->url()},
+             {"url", (*admin)->url()}});
   bool view = !request.json && isatty(STDOUT_FILENO) == 1;
   auto printer = view ? sys.spawn(terminal_view, &outcome, request.limit)
                       : sys.spawn(json_printer, &outcome, request.limit);
@@ -447,6 +460,7 @@ int run_command(const loaded_config& loaded, const run_request& request) {
       break;
     }
   }
+  admin->reset();
   eng->reset();
   caf::anon_send_exit(printer, caf::exit_reason::user_shutdown);
   simulator.reset();

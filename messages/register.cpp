@@ -2,6 +2,7 @@
 
 #include "caf/actor_system_config.hpp"
 
+#include "messages/admin.hpp"
 #include "messages/breaker.hpp"
 #include "messages/error.hpp"
 #include "messages/execution.hpp"
@@ -95,7 +96,9 @@ void add_message_types(caf::actor_system_config& cfg) {
     .add_message_type<rest_client_actor>("athanor.rest_client_actor")
     .add_message_type<order_listener_actor>("athanor.order_listener_actor")
     .add_message_type<trading_session_actor>("athanor.trading_session_actor")
-    .add_message_type<executor_actor>("athanor.executor_actor");
+    .add_message_type<executor_actor>("athanor.executor_actor")
+    .add_message_type<admin_query>("athanor.admin_query")
+    .add_message_type<admin_actor>("athanor.admin_actor");
   add_error_category(cfg);
 }
 

@@ -1,0 +1,35 @@
+#pragma once
+
+// The operators' view: /healthz (alive), /readyz (every leased upstream
+// authenticated and streaming), /metrics (Prometheus text), /status (a
+// self-refreshing HTML page, no external assets) and /status.json (what
+// the page shows). The admin asks the engine's actors on every request;
+// nothing is cached, so what it shows is what they hold.
+
+#include <string>
+#include <vector>
+
+#include "caf/fwd.hpp"
+#include "caf/timespan.hpp"
+
+#include "messages/admin.hpp"
+#include "messages/handles.hpp"
+
+namespace athanor {
+
+struct admin_config {
+  /// Health and metrics of every upstream connection (optional).
+  connection_supervisor_actor connections;
+  /// Further actors answering metrics_atom (a trading desk's executor...).
+  std::vector<caf::actor> metric_sources;
+  /// How long a source may take to answer; a silent one is left out.
+  caf::timespan query_timeout = std::chrono::seconds{2};
+};
+
+caf::expected<admin_actor> spawn_admin(caf::actor_system& sys,
+                                       admin_config cfg);
+
+/// The /status page (HTML with inline script and style).
+const std::string& status_page();
+
+} // namespace athanor

@@ -1,0 +1,189 @@
+#define CAF_SUITE integration.admin
+#include "app/admin_server.hpp"
+
+#include "caf/test/unit_test.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <thread>
+#include <unistd.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/actor_system_config.hpp"
+#include "caf/event_based_actor.hpp"
+
+#include "../sim/http_client.hpp"
+#include "app/engine.hpp"
+#include "messages/error.hpp"
+#include "messages/register.hpp"
+#include "process.hpp"
+#include "sim/simulator.hpp"
+
+using namespace athanor;
+using namespace athanor::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct system_config : caf::actor_system_config {
+  system_config() {
+    athanor::add_message_types(*this);
+    set("scheduler.max-threads", 2);
+  }
+};
+
+caf::behavior sink(caf::event_based_actor*) {
+  return {[](const batch&) {}, [](const gap&) {}};
+}
+
+struct fixture {
+  sim::simulator sim{[] {
+    sim::simulator_options opts;
+    opts.market.tick = 10ms;
+    return opts;
+  }()};
+  system_config cfg;
+  caf::actor_system sys{cfg};
+  std::unique_ptr<engine> eng;
+  std::unique_ptr<admin_server> admin;
+  caf::actor consumer;
+
+  fixture() {
+    engine_options opts;
+    upstream_spec spec;
+    spec.name = "market";
+    spec.session.url = "ws://127.0.0.1:" + std::to_string(sim.port())
+                       + "/v2/iex";
+    spec.session.creds = {secret{sim::default_key},
+                          secret{sim::default_secret}};
+    spec.session.backoff.initial = 100ms;
+    spec.session.limit_backoff = 200ms;
+    spec.session.limit_backoff_max = 400ms;
+    spec.registry.name = "market";
+    opts.upstreams.push_back(spec);
+    auto started = engine::start(sys, std::move(opts));
+    if (!started)
+      CAF_FAIL("engine: " << render(started.error()));
+    eng = std::move(*started);
+    admin_server_options admin_opts;
+    admin_opts.admin.connections = eng->connections();
+    auto a = admin_server::start(sys, std::move(admin_opts));
+    if (!a)
+      CAF_FAIL("admin: " << render(a.error()));
+    admin = std::move(*a);
+    consumer = sys.spawn(sink);
+  }
+
+  ~fixture() {
+    caf::anon_send_exit(consumer, caf::exit_reason::user_shutdown);
+    admin.reset();
+    eng.reset();
+  }
+
+  void subscribe() {
+    auto leased = eng->subscribe("market",
+                                 caf::actor_cast<subscriber_actor>(consumer),
+                                 {{channel::quotes, "AAPL"}});
+    if (!leased)
+      CAF_FAIL("subscribe: " << render(leased.error()));
+  }
+
+  http_result get(const std::string& path) {
+    return http_call(admin->port(), "GET", path);
+  }
+
+  // Polls `path` until it answers `status` (or gives up after 10 s).
+  bool eventually(const std::string& path, int status) {
+    for (int i = 0; i < 100; ++i) {
+      if (get(path).status == status)
+        return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  }
+};
+
+size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (auto pos = text.find(what); pos != std::string::npos;
+       pos = text.find(what, pos + 1))
+    ++n;
+  return n;
+}
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(admin_tests, fixture)
+
+CAF_TEST(healthz answers and readyz follows the upstream sessions) {
+  CAF_CHECK_EQUAL(get("/healthz").status, 200);
+  CAF_CHECK_EQUAL(get("/healthz").body, "ok\n");
+  subscribe();
+  CAF_CHECK(eventually("/readyz", 200));
+  CAF_CHECK_NOT_EQUAL(get("/readyz").body.find("\"state\":\"streaming\""),
+                      std::string::npos);
+  // The server refuses every new connection for a while: not ready.
+  sim.call([](sim::market_hub& hub) { hub.storm_406(3s); });
+  sim.call([](sim::market_hub& hub) { hub.close_all(); });
+  CAF_CHECK(eventually("/readyz", 503));
+  CAF_CHECK(eventually("/readyz", 200));
+  CAF_CHECK_EQUAL(get("/nope").status, 404);
+}
+
+CAF_TEST(metrics are prometheus text from every engine actor) {
+  subscribe();
+  CAF_REQUIRE(eventually("/readyz", 200));
+  auto res = get("/metrics");
+  CAF_CHECK_EQUAL(res.status, 200);
+  CAF_CHECK_EQUAL(res.headers["content-type"].rfind("text/plain", 0), 0u);
+  auto& text = res.body;
+  CAF_CHECK_EQUAL(count_of(text, "# TYPE athanor_session_state gauge\n"), 1u);
+  CAF_CHECK_NOT_EQUAL(text.find("state=\"streaming\"} 1\n"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(text.find("athanor_breaker_state{"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(text.find("athanor_subscriber_delivered_records_total{"),
+                      std::string::npos);
+  CAF_CHECK_NOT_EQUAL(text.find("athanor_connection_leases{"),
+                      std::string::npos);
+  // Fingerprints only: the key itself never shows.
+  CAF_CHECK_EQUAL(text.find(sim::default_key), std::string::npos);
+  CAF_CHECK_EQUAL(text.find(sim::default_secret), std::string::npos);
+}
+
+CAF_TEST(the status page renders in headless chromium) {
+  subscribe();
+  CAF_REQUIRE(eventually("/readyz", 200));
+  auto page = get("/status");
+  CAF_CHECK_EQUAL(page.status, 200);
+  CAF_CHECK_EQUAL(page.body.find("http://"), std::string::npos); // no assets
+  CAF_CHECK_EQUAL(page.body.find("https://"), std::string::npos);
+  auto url = "http://127.0.0.1:" + std::to_string(admin->port()) + "/status";
+  std::vector<std::string> common{"--headless", "--no-sandbox", "--disable-gpu",
+                                  "--disable-dev-shm-usage",
+                                  "--virtual-time-budget=5000"};
+  // The page's script filled the tables from /status.json.
+  auto dom_args = common;
+  dom_args.push_back("--dump-dom");
+  dom_args.push_back(url);
+  child_process dom{"/usr/bin/chromium", dom_args, {{"HOME", "/tmp"}}};
+  CAF_REQUIRE_EQUAL(dom.wait(60s), 0);
+  CAF_CHECK_NOT_EQUAL(dom.out().find("<td class=\"streaming\">streaming</td>"),
+                      std::string::npos);
+  CAF_CHECK_NOT_EQUAL(dom.out().find("<td class=\"closed\">closed</td>"),
+                      std::string::npos);
+  // And a screenshot, kept for a human to look at.
+  auto shot = std::string{"/tmp/athanor-status-"} + std::to_string(getpid())
+              + ".png";
+  auto shot_args = common;
+  shot_args.push_back("--window-size=1100,700");
+  shot_args.push_back("--screenshot=" + shot);
+  shot_args.push_back(url);
+  child_process screenshot{"/usr/bin/chromium", shot_args, {{"HOME", "/tmp"}}};
+  CAF_REQUIRE_EQUAL(screenshot.wait(60s), 0);
+  std::ifstream png{shot, std::ios::binary};
+  char magic[8] = {};
+  png.read(magic, 8);
+  CAF_CHECK_EQUAL(std::string(magic + 1, 3), "PNG");
+  CAF_MESSAGE("screenshot: " << shot);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
