@@ -144,6 +144,11 @@ void for_each_option(Config& cfg, F&& f) {
   const char* adm = "athanor.admin";
   f(adm, "address", "admin endpoint bind address", cfg.admin.address);
   f(adm, "port", "admin endpoint port; 0: any free port", cfg.admin.port);
+  const char* gw = "athanor.gateway";
+  f(gw, "address", "gateway bind address", cfg.gateway_listen.address);
+  f(gw, "port", "gateway port; 0: any free port (on with "
+                "ATHANOR_GATEWAY_KEY/SECRET)",
+    cfg.gateway_listen.port);
 
   auto& e = cfg.endpoints;
   const char* alp = "athanor.alpaca";
@@ -522,12 +527,16 @@ void validate(const engine_config& cfg, std::vector<config_problem>& problems) {
   positive_x("athanor.executor.cancel-grace", x.cancel_grace);
   if (x.max_attempts == 0)
     problems.push_back({"athanor.rest.max-attempts", "must be at least 1"});
-  if (cfg.admin.port > 65535)
-    problems.push_back({"athanor.admin.port", "must be at most 65535 (got "
-                                                + std::to_string(cfg.admin.port)
-                                                + ")"});
-  if (cfg.admin.address.empty())
-    problems.push_back({"athanor.admin.address", "must not be empty"});
+  for (auto [name, x] : {std::pair{"athanor.admin", &cfg.admin},
+                         std::pair{"athanor.gateway", &cfg.gateway_listen}}) {
+    if (x->port > 65535)
+      problems.push_back({std::string{name} + ".port",
+                          "must be at most 65535 (got "
+                            + std::to_string(x->port) + ")"});
+    if (x->address.empty())
+      problems.push_back({std::string{name} + ".address",
+                          "must not be empty"});
+  }
   auto& e = cfg.endpoints;
   validate_url("athanor.alpaca.base-url", e.base_url, {"https", "http"},
                problems);

@@ -99,6 +99,9 @@ struct engine_config {
   execution_settings execution;
   /// The admin endpoint (/healthz, /readyz, /metrics, /status).
   listen_settings admin;
+  /// Where the gateway for local Alpaca clients listens (it is on when
+  /// `gateway` credentials are set).
+  listen_settings gateway_listen;
   /// CAF scheduler threads; 0 means one per core.
   size_t scheduler_threads = 0;
 

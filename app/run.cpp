@@ -17,6 +17,7 @@
 
 #include "app/admin_server.hpp"
 #include "app/engine.hpp"
+#include "app/gateway_server.hpp"
 #include "app/process.hpp"
 #include "app/system_config.hpp"
 #include "messages/record_kinds.hpp"
@@ -437,6 +438,26 @@ int run_command(const loaded_config& loaded, const run_request& request) {
   log::info("engine", "admin_listening",
             {{"detail", "admin listening on " + (*admin)->url()},
              {"url", (*admin)->url()}});
+  std::unique_ptr<gateway_server> gateway;
+  if (!cfg.gateway.key_id.empty() && !cfg.gateway.secret_key.empty()) {
+    gateway_server_options gw;
+    gw.address = cfg.gateway_listen.address;
+    gw.port = static_cast<uint16_t>(cfg.gateway_listen.port);
+    gw.accepted = cfg.gateway;
+    gw.connections = (*eng)->connections();
+    gw.routes["/v2/" + cfg.endpoints.feed] = "market";
+    auto started = gateway_server::start(sys, std::move(gw));
+    if (!started) {
+      std::fprintf(stderr, "athanor: %s\n",
+                   sys.render(started.error()).c_str());
+      return exit_status::config;
+    }
+    gateway = std::move(*started);
+    log::info("engine", "gateway_listening",
+              {{"detail", "gateway listening on " + gateway->url()},
+               {"url", gateway->url()},
+               {"paths", "/v2/" + cfg.endpoints.feed}});
+  }
   bool view = !request.json && isatty(STDOUT_FILENO) == 1;
   auto printer = view ? sys.spawn(terminal_view, &outcome, request.limit)
                       : sys.spawn(json_printer, &outcome, request.limit);
@@ -460,6 +481,7 @@ int run_command(const loaded_config& loaded, const run_request& request) {
       break;
     }
   }
+  gateway.reset();
   admin->reset();
   eng->reset();
   caf::anon_send_exit(printer, caf::exit_reason::user_shutdown);

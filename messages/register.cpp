@@ -6,6 +6,7 @@
 #include "messages/breaker.hpp"
 #include "messages/error.hpp"
 #include "messages/execution.hpp"
+#include "messages/gateway.hpp"
 #include "messages/handles.hpp"
 #include "messages/market.hpp"
 #include "messages/metrics.hpp"
@@ -98,7 +99,10 @@ void add_message_types(caf::actor_system_config& cfg) {
     .add_message_type<trading_session_actor>("athanor.trading_session_actor")
     .add_message_type<executor_actor>("athanor.executor_actor")
     .add_message_type<admin_query>("athanor.admin_query")
-    .add_message_type<admin_actor>("athanor.admin_actor");
+    .add_message_type<admin_actor>("athanor.admin_actor")
+    .add_message_type<gateway_frame>("athanor.gateway_frame")
+    .add_message_type<gateway_closed>("athanor.gateway_closed")
+    .add_message_type<gateway_client_actor>("athanor.gateway_client_actor");
   add_error_category(cfg);
 }
 

@@ -1,4 +1,5 @@
 #include "protocol/market_data.hpp"
+#include "protocol/gateway.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -532,6 +533,30 @@ std::string encode_error(codec c, int code, const std::string& message) {
   w.integer(code);
   w.key("msg");
   w.str(message);
+  w.end_map();
+  w.end_array();
+  return w.take();
+}
+
+std::string encode_gap(codec c, const gap& x) {
+  frame_writer w{c};
+  w.begin_array(1);
+  w.begin_map(6);
+  w.key("T");
+  w.str("gap");
+  w.key("reason");
+  w.str(to_string(x.reason));
+  w.key("since");
+  w.integer(x.since);
+  w.key("epoch");
+  w.integer(static_cast<int64_t>(x.epoch));
+  w.key("dropped");
+  w.integer(static_cast<int64_t>(x.dropped));
+  w.key("topics");
+  w.begin_array(static_cast<uint32_t>(x.topics.size()));
+  for (auto& t : x.topics)
+    w.str(to_string(t));
+  w.end_array();
   w.end_map();
   w.end_array();
   return w.take();

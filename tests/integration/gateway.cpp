@@ -1,0 +1,204 @@
+#define CAF_SUITE integration.gateway
+#include "app/gateway_server.hpp"
+
+#include "caf/test/unit_test.hpp"
+
+#include <thread>
+
+#include "caf/actor_system.hpp"
+#include "caf/actor_system_config.hpp"
+
+#include "../sim/ws_client.hpp"
+#include "app/engine.hpp"
+#include "messages/error.hpp"
+#include "messages/register.hpp"
+#include "protocol/market_data.hpp"
+#include "sim/simulator.hpp"
+
+using namespace athanor;
+using namespace athanor::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct system_config : caf::actor_system_config {
+  system_config() {
+    athanor::add_message_types(*this);
+    set("scheduler.max-threads", 2);
+  }
+};
+
+const credentials gateway_creds{secret{"GWKEY"}, secret{"GWSECRET"}};
+
+struct fixture {
+  sim::simulator sim{[] {
+    sim::simulator_options opts;
+    opts.market.tick = 5ms;
+    return opts;
+  }()};
+  system_config cfg;
+  caf::actor_system sys{cfg};
+  std::unique_ptr<engine> eng;
+  std::unique_ptr<gateway_server> gateway;
+
+  fixture() {
+    engine_options opts;
+    upstream_spec spec;
+    spec.name = "market";
+    spec.session.url = "ws://127.0.0.1:" + std::to_string(sim.port())
+                       + "/v2/iex";
+    spec.session.creds = {secret{sim::default_key},
+                          secret{sim::default_secret}};
+    spec.registry.name = "market";
+    opts.upstreams.push_back(spec);
+    auto started = engine::start(sys, std::move(opts));
+    if (!started)
+      CAF_FAIL("engine: " << render(started.error()));
+    eng = std::move(*started);
+    gateway_server_options gw;
+    gw.accepted = gateway_creds;
+    gw.connections = eng->connections();
+    gw.routes["/v2/iex"] = "market";
+    auto g = gateway_server::start(sys, std::move(gw));
+    if (!g)
+      CAF_FAIL("gateway: " << render(g.error()));
+    gateway = std::move(*g);
+  }
+
+  ~fixture() {
+    gateway.reset();
+    eng.reset();
+  }
+
+  // The next frame's decoded content (controls and data).
+  static protocol::market_frame decoded(ws_client& client,
+                                        protocol::codec c
+                                        = protocol::codec::json) {
+    protocol::market_frame out;
+    auto frame = client.read(5s);
+    if (!frame)
+      return out;
+    protocol::decode_problem problem;
+    if (c == protocol::codec::json)
+      protocol::decode_json(frame->data, out, problem);
+    else
+      protocol::decode_msgpack(frame->data.data(), frame->data.size(), out,
+                               problem);
+    return out;
+  }
+
+  static std::string control_of(const protocol::market_frame& f) {
+    return f.controls.empty() ? "" : f.controls.front().message;
+  }
+
+  // Connects, authenticates and subscribes to AAPL quotes and trades.
+  std::unique_ptr<ws_client>
+  subscribed_client(protocol::codec c = protocol::codec::json) {
+    std::map<std::string, std::string> headers;
+    if (c == protocol::codec::msgpack)
+      headers["Content-Type"] = "application/msgpack";
+    auto client = std::make_unique<ws_client>(gateway->port(), "/v2/iex",
+                                              headers);
+    if (!client->open())
+      CAF_FAIL("gateway refused the upgrade: " << client->status());
+    auto binary = c == protocol::codec::msgpack;
+    CAF_CHECK_EQUAL(control_of(decoded(*client, c)), "connected");
+    client->send(protocol::encode_auth(c, gateway_creds), binary);
+    CAF_CHECK_EQUAL(control_of(decoded(*client, c)), "authenticated");
+    subscription_set want;
+    want[channel::quotes].push_back("AAPL");
+    want[channel::trades].push_back("AAPL");
+    client->send(protocol::encode_subscribe(c, want), binary);
+    return client;
+  }
+
+  // Reads until `n` AAPL quotes came (or the deadline).
+  static size_t quotes_seen(ws_client& client, size_t n,
+                            protocol::codec c = protocol::codec::json) {
+    size_t quotes = 0;
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (quotes < n && std::chrono::steady_clock::now() < deadline) {
+      auto f = decoded(client, c);
+      for (auto& q : f.data.quotes)
+        if (q.symbol == "AAPL")
+          ++quotes;
+    }
+    return quotes;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(gateway_tests, fixture)
+
+CAF_TEST(a client authenticates subscribes and receives quotes) {
+  auto client = subscribed_client();
+  CAF_CHECK_GREATER_OR_EQUAL(quotes_seen(*client, 20), 20u);
+}
+
+CAF_TEST(msgpack clients get msgpack frames) {
+  auto client = subscribed_client(protocol::codec::msgpack);
+  CAF_CHECK_GREATER_OR_EQUAL(quotes_seen(*client, 10, protocol::codec::msgpack),
+                             10u);
+}
+
+CAF_TEST(twenty clients share one upstream connection) {
+  std::vector<std::unique_ptr<ws_client>> clients;
+  for (int i = 0; i < 20; ++i)
+    clients.push_back(subscribed_client());
+  for (auto& client : clients)
+    CAF_CHECK_GREATER_OR_EQUAL(quotes_seen(*client, 5), 5u);
+  auto stats = sim.call([](sim::market_hub& hub) { return hub.stats(); });
+  CAF_CHECK_EQUAL(stats.connections_opened, 1u);
+  CAF_CHECK_EQUAL(stats.connections_open, 1u);
+}
+
+CAF_TEST(a wrong secret is refused with 402 and the upstream key is no use) {
+  for (auto creds : {credentials{secret{"GWKEY"}, secret{"WRONG"}},
+                     credentials{secret{sim::default_key},
+                                 secret{sim::default_secret}}}) {
+    ws_client client{gateway->port(), "/v2/iex", ws_client_options{}};
+    CAF_REQUIRE(client.open());
+    CAF_CHECK_EQUAL(control_of(decoded(client)), "connected");
+    client.send(protocol::encode_auth(protocol::codec::json, creds), false);
+    auto refusal = decoded(client);
+    CAF_REQUIRE(!refusal.controls.empty());
+    CAF_CHECK_EQUAL(refusal.controls.front().code, 402);
+    // Then the gateway closes the connection.
+    CAF_CHECK(!client.read(5s).has_value());
+    CAF_CHECK(!client.open());
+  }
+}
+
+CAF_TEST(subscribing before auth is 401 and unknown paths are 404) {
+  ws_client client{gateway->port(), "/v2/iex", ws_client_options{}};
+  CAF_REQUIRE(client.open());
+  CAF_CHECK_EQUAL(control_of(decoded(client)), "connected");
+  subscription_set want;
+  want[channel::quotes].push_back("AAPL");
+  client.send(protocol::encode_subscribe(protocol::codec::json, want), false);
+  auto refusal = decoded(client);
+  CAF_REQUIRE(!refusal.controls.empty());
+  CAF_CHECK_EQUAL(refusal.controls.front().code, 401);
+  ws_client nowhere{gateway->port(), "/v2/nope", ws_client_options{}};
+  CAF_CHECK(!nowhere.open());
+  CAF_CHECK_EQUAL(nowhere.status(), 404);
+}
+
+CAF_TEST(an upstream reconnect reaches clients as a gap marker) {
+  auto client = subscribed_client();
+  CAF_REQUIRE_GREATER_OR_EQUAL(quotes_seen(*client, 5), 5u);
+  sim.call([](sim::market_hub& hub) { hub.reset_all(); });
+  bool gap_seen = false;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!gap_seen && std::chrono::steady_clock::now() < deadline) {
+    auto frame = client->read(5s);
+    if (frame && frame->data.find("\"T\":\"gap\"") != std::string::npos)
+      gap_seen = frame->data.find("\"reason\":\"reconnect\"")
+                 != std::string::npos;
+  }
+  CAF_CHECK(gap_seen);
+  CAF_CHECK_GREATER_OR_EQUAL(quotes_seen(*client, 5), 5u);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
