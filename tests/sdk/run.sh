@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Alpaca's official Node SDK (@alpacahq/alpaca-trade-api 4.x) against the
+# gateway of a running `athanor run` (on its built-in simulator): 20 SDK
+# clients share the one upstream connection; a wrong secret gets 402.
+#   tests/sdk/run.sh ATHANOR_BINARY CACHE_DIR
+# Exits 77 (CTest: skipped) when node/npm are absent or the npm registry
+# cannot be reached to install the SDK; says which.
+set -euo pipefail
+athanor="$1"
+cache="$2"
+here="$(cd "$(dirname "$0")" && pwd)"
+
+if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
+  echo "sdk test skipped: node and npm are not installed"
+  exit 77
+fi
+if [ ! -d "$cache/node_modules/@alpacahq/alpaca-trade-api" ]; then
+  mkdir -p "$cache"
+  if ! timeout 120 npm install --prefix "$cache" --no-audit --no-fund \
+      --loglevel=error "@alpacahq/alpaca-trade-api@4" > "$cache/npm.log" 2>&1; then
+    echo "sdk test skipped: npm could not install @alpacahq/alpaca-trade-api@4"
+    tail -5 "$cache/npm.log"
+    exit 77
+  fi
+fi
+
+log="$(mktemp)"
+trap 'kill -INT "$pid" 2> /dev/null || true; wait "$pid" 2> /dev/null || true; rm -f "$log"' EXIT
+ATHANOR_GATEWAY_KEY=SDKGWKEY ATHANOR_GATEWAY_SECRET=SDKGWSECRET \
+  "$athanor" run --json --athanor.log.format=human > /dev/null 2> "$log" &
+pid=$!
+url=""
+for _ in $(seq 1 100); do
+  url="$(grep -o 'gateway listening on ws://[0-9.:]*' "$log" | head -1 | sed 's/.* on //')" || true
+  [ -n "$url" ] && break
+  sleep 0.1
+done
+if [ -z "$url" ]; then
+  echo "athanor did not report its gateway:"
+  cat "$log"
+  exit 1
+fi
+echo "gateway at $url"
+NODE_PATH="$cache/node_modules" timeout 60 \
+  node "$here/stream_clients.js" "$url" SDKGWKEY SDKGWSECRET 20
+# The engine held one upstream connection for all of them.
+connects="$(grep -c 'stream_session: state_change.*to=streaming' "$log" || true)"
+echo "upstream sessions that reached streaming: $connects"
+[ "$connects" = "1" ]
