@@ -7,6 +7,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "actors/exception_handler.hpp"
+#include "actors/lag_meter.hpp"
 #include "messages/error.hpp"
 #include "observability/log.hpp"
 #include "protocol/market_dialect.hpp"
@@ -84,6 +85,7 @@ struct session_state_data {
   stream_session_config cfg;
   std::unique_ptr<protocol::market_dialect> dialect;
   std::unique_ptr<backoff_policy> backoff;
+  std::unique_ptr<lag_meter> lag;
   protocol::subscription_tracker tracker;
   std::unique_ptr<link> current;
   std::vector<session_listener_actor> listeners;
@@ -271,12 +273,33 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
       return;
     st().counters.records += data.size();
     data.epoch = st().status.epoch;
+    if (auto lag = feed_lag_ns(data); lag > 0)
+      note_lag(nanoseconds{lag});
     st().last_data_at = data.received_at;
     if (!data.quotes.empty() || !data.trades.empty()) {
       st().last_live = now();
       st().silence_streak = 0;
     }
     self_->send(st().cfg.sink, std::move(data));
+  }
+
+  void note_lag(nanoseconds lag) {
+    switch (st().lag->record(now(), lag)) {
+      case lag_meter::change::above:
+        log::write(log::level::warn, "stream_session", "lag_high",
+                   &st().attempt,
+                   {{"endpoint", st().cfg.url},
+                    {"lag_ms", to_ms(lag)},
+                    {"threshold_ms", to_ms(st().cfg.lag_threshold)}});
+        break;
+      case lag_meter::change::below:
+        log::write(log::level::info, "stream_session", "lag_normal",
+                   &st().attempt,
+                   {{"endpoint", st().cfg.url}, {"lag_ms", to_ms(lag)}});
+        break;
+      case lag_meter::change::none:
+        break;
+    }
   }
 
   void on_control(const stream_control& control) {
@@ -608,6 +631,11 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
     counter("athanor_session_breaker_refusals_total", c.breaker_refusals);
     result.push_back({"athanor_session_epoch", metric_kind::gauge, labels,
                       static_cast<double>(st().status.epoch)});
+    result.push_back({"athanor_session_lag_ms", metric_kind::gauge, labels,
+                      st().lag->last_ms()});
+    result.push_back({"athanor_session_lag_max_ms", metric_kind::gauge, labels,
+                      st().lag->max_ms()});
+    counter("athanor_session_late_batches_total", st().lag->late());
     result.push_back({"athanor_session_subscribed_symbols", metric_kind::gauge,
                       labels,
                       static_cast<double>(
@@ -625,6 +653,7 @@ session_actor::behavior_type session_impl(session_pointer self,
   auto& st = self->state;
   st.dialect = std::make_unique<protocol::market_dialect>(cfg.encoding);
   st.backoff = std::make_unique<backoff_policy>(cfg.backoff);
+  st.lag = std::make_unique<lag_meter>(cfg.lag_threshold);
   st.status.endpoint = cfg.url;
   // Epochs never repeat across restarts: the high half counts incarnations.
   st.status.epoch = uint64_t{cfg.incarnation} << 32;

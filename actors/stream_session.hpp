@@ -56,6 +56,9 @@ struct stream_session_config {
   caf::timespan breaker_timeout = std::chrono::seconds{5};
   /// How long a shutdown waits for the close handshake.
   caf::timespan close_timeout = std::chrono::seconds{2};
+  /// Event time to receive time above this is logged (once per crossing)
+  /// and counted; Alpaca's quotes normally arrive < 25 ms behind.
+  caf::timespan lag_threshold = std::chrono::milliseconds{25};
 };
 
 /// Returns every invalid value of `cfg`, each named `prefix` + option.

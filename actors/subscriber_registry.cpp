@@ -8,6 +8,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "actors/exception_handler.hpp"
+#include "actors/lag_meter.hpp"
 #include "actors/topic_table.hpp"
 #include "messages/error.hpp"
 #include "messages/record_kinds.hpp"
@@ -33,6 +34,9 @@ struct subscriber_entry {
   std::unordered_map<std::string, size_t> conflation;
   /// Records other than quotes in the queue.
   uint64_t queued_records = 0;
+  /// When each queue item was queued (actor clock), front first.
+  std::deque<caf::actor_clock::time_point> queued_at;
+  std::shared_ptr<lag_meter> lag;
   subscriber_stats stats;
 };
 
@@ -139,6 +143,7 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     entry.name = "actor-" + std::to_string(sub.id());
     entry.stats.id = sub.id();
     entry.stats.name = entry.name;
+    entry.lag = std::make_shared<lag_meter>(st().cfg.lag_threshold);
     self_->monitor(sub);
     return s;
   }
@@ -199,10 +204,11 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
       // moved-from afterwards; only `whole` refers to the batch.
       auto shared = self_->current_mailbox_element()->move_content_to_message();
       auto& whole = shared.get_as<batch>(0);
+      auto lag = feed_lag_ns(whole);
       for (auto s : routing.whole) {
         auto& entry = st().subscribers.at(s);
         if (ready(entry))
-          send_batch(s, entry, shared, whole.size());
+          send_batch(s, entry, shared, whole.size(), lag);
         else
           enqueue(entry, whole);
       }
@@ -211,7 +217,9 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
       auto& entry = st().subscribers.at(s);
       if (ready(entry)) {
         auto records = part.size();
-        send_batch(s, entry, caf::make_message(std::move(part)), records);
+        auto lag = feed_lag_ns(part);
+        send_batch(s, entry, caf::make_message(std::move(part)), records,
+                   lag);
       } else {
         enqueue(entry, part);
       }
@@ -225,7 +233,10 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
   }
 
   void send_batch(slot s, subscriber_entry& entry, const caf::message& msg,
-                  size_t records) {
+                  size_t records, int64_t feed_lag,
+                  caf::timespan waited = caf::timespan{0}) {
+    if (feed_lag > 0)
+      note_lag(entry, caf::timespan{feed_lag} + waited);
     ++entry.in_flight;
     ++entry.stats.delivered_batches;
     entry.stats.delivered_records += records;
@@ -233,6 +244,26 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     self_->request(entry.untyped, caf::infinite, msg)
       .then([this, keep, s]() { on_handled(s); },
             [this, keep, s](caf::error&) { on_handled(s); });
+  }
+
+  void note_lag(subscriber_entry& entry, caf::timespan lag) {
+    auto ms = static_cast<double>(lag.count()) / 1e6;
+    switch (entry.lag->record(self_->clock().now(), lag)) {
+      case lag_meter::change::above:
+        log::warn("registry", "subscriber_lag_high",
+                  {{"registry", st().cfg.name},
+                   {"subscriber", entry.name},
+                   {"lag_ms", ms}});
+        break;
+      case lag_meter::change::below:
+        log::info("registry", "subscriber_lag_normal",
+                  {{"registry", st().cfg.name},
+                   {"subscriber", entry.name},
+                   {"lag_ms", ms}});
+        break;
+      case lag_meter::change::none:
+        break;
+    }
   }
 
   void on_handled(slot s) {
@@ -256,11 +287,15 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
         auto data = std::move(std::get<batch>(front));
         entry.queued_records -= data.size() - data.quotes.size();
         auto records = data.size();
-        send_batch(s, entry, caf::make_message(std::move(data)), records);
+        auto lag = feed_lag_ns(data);
+        auto waited = self_->clock().now() - entry.queued_at.front();
+        send_batch(s, entry, caf::make_message(std::move(data)), records, lag,
+                   waited);
       } else {
         return;
       }
       entry.queue.pop_front();
+      entry.queued_at.pop_front();
       if (entry.queue.empty())
         entry.conflation.clear();
     }
@@ -307,6 +342,7 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
       fresh.received_at = data.received_at;
       fresh.epoch = data.epoch;
       entry.queue.emplace_back(std::move(fresh));
+      entry.queued_at.push_back(self_->clock().now());
     }
     return std::get<batch>(entry.queue.back());
   }
@@ -335,6 +371,7 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
                {"subscriber", entry.name},
                {"queued_records", entry.queued_records}});
     entry.queue.emplace_back(std::move(marker));
+    entry.queued_at.push_back(self_->clock().now());
   }
 
   void on_gap(const gap& upstream) {
@@ -344,8 +381,10 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
       ++entry.stats.gaps;
       if (entry.queue.empty())
         self_->send(entry.handle, std::move(marker));
-      else
+      else {
         entry.queue.emplace_back(std::move(marker));
+        entry.queued_at.push_back(self_->clock().now());
+      }
     }
   }
 
@@ -399,6 +438,17 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
           static_cast<double>(x.dropped_records));
       add("athanor_subscriber_gaps_total", metric_kind::counter,
           static_cast<double>(x.gaps));
+    }
+    for (auto& [s, entry] : st().subscribers) {
+      auto with = labels;
+      with["subscriber"] = entry.name;
+      result.push_back({"athanor_subscriber_lag_ms", metric_kind::gauge, with,
+                        entry.lag->last_ms()});
+      result.push_back({"athanor_subscriber_lag_max_ms", metric_kind::gauge,
+                        with, entry.lag->max_ms()});
+      result.push_back({"athanor_subscriber_late_batches_total",
+                        metric_kind::counter, with,
+                        static_cast<double>(entry.lag->late())});
     }
     return result;
   }

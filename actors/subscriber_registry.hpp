@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "caf/fwd.hpp"
+#include "caf/timespan.hpp"
 
 #include "messages/config_problem.hpp"
 #include "messages/handles.hpp"
@@ -20,6 +21,9 @@ struct registry_config {
   /// ones are dropped, counted and announced with a gap. Queued quotes
   /// conflate per symbol (only the newest is kept), so they need no cap.
   uint64_t max_queued_records = 100'000;
+  /// A subscriber's lag (event time to hand-over: the feed's lag plus time
+  /// queued here) above this is logged, once per crossing.
+  caf::timespan lag_threshold = std::chrono::milliseconds{25};
 };
 
 /// Returns every invalid value of `cfg`, each named `prefix` + option.

@@ -110,6 +110,9 @@ void for_each_option(Config& cfg, F&& f) {
   f(stm, "deflate", "offer permessage-deflate", st.deflate);
   f(stm, "max-in-flight-frames", "frames read ahead before reading pauses",
     st.max_in_flight_frames);
+  f(stm, "lag-threshold",
+    "event-to-receive (and to-subscriber) lag logged above this",
+    st.lag_threshold);
 
   const char* reg = "athanor.registry";
   f(reg, "max-in-flight", "batches a subscriber may hold unanswered",
@@ -497,6 +500,7 @@ void validate(const engine_config& cfg, std::vector<config_problem>& problems) {
   positive("ping-interval", st.ping_interval);
   positive("pong-timeout", st.pong_timeout);
   positive("close-timeout", st.close_timeout);
+  positive("lag-threshold", st.lag_threshold);
   if (st.silence_timeout.count() < 0)
     problems.push_back({"athanor.stream.silence-timeout",
                         "must not be negative (0s turns it off)"});

@@ -48,6 +48,8 @@ struct stream_settings {
   bool deflate = false;
   /// Frames read ahead of the session before reading pauses.
   uint64_t max_in_flight_frames = 64;
+  /// Lag (event time to receive, and to each subscriber) logged above this.
+  std::chrono::nanoseconds lag_threshold = std::chrono::milliseconds{25};
 };
 
 /// Fan-out limits per subscriber.

@@ -285,7 +285,9 @@ upstream_spec market_upstream(const engine_config& cfg, std::string url,
   s.ack_timeout = cfg.stream.ack_timeout;
   s.silence_timeout = cfg.stream.silence_timeout;
   s.close_timeout = cfg.stream.close_timeout;
+  s.lag_threshold = cfg.stream.lag_threshold;
   spec.registry.name = "market";
+  spec.registry.lag_threshold = cfg.stream.lag_threshold;
   spec.registry.max_in_flight
     = static_cast<uint32_t>(cfg.registry.max_in_flight);
   spec.registry.max_queued_records = cfg.registry.max_queued_records;

@@ -276,7 +276,8 @@ class connection : public std::enable_shared_from_this<connection<Stream>> {
       return;
     auto job = std::move(*current_);
     current_.reset();
-    request_.reset();
+    // request_ stays: an aborted write may still read from it until its
+    // handler runs; the next write replaces it.
     if (dead_)
       owner_->forget(this);
     if (job.done)

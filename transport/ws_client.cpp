@@ -268,6 +268,12 @@ class client_impl : public ws_client::impl,
     ws_->async_write(net::buffer(queue_.front().first),
                      [self = shared_from_this()](beast::error_code ec, size_t) {
                        self->writing_ = false;
+                       // finish() kept the frame being written alive; a
+                       // write that completes after it ends here.
+                       if (self->finished_) {
+                         self->queue_.clear();
+                         return;
+                       }
                        if (ec)
                          return self->fail(ws_end::connection_lost, ec);
                        self->queue_.pop_front();
@@ -338,7 +344,10 @@ class client_impl : public ws_client::impl,
     resolver_.cancel();
     if (ws_)
       beast::get_lowest_layer(*ws_).socket().close(ignored);
-    queue_.clear();
+    // The frame a pending write reads from must outlive that write.
+    queue_.erase(writing_ && !queue_.empty() ? queue_.begin() + 1
+                                             : queue_.begin(),
+                 queue_.end());
     if (events_.on_closed)
       events_.on_closed(how);
   }
