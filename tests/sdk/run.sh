@@ -16,8 +16,10 @@ if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
 fi
 if [ ! -d "$cache/node_modules/@alpacahq/alpaca-trade-api" ]; then
   mkdir -p "$cache"
-  if ! timeout 120 npm install --prefix "$cache" --no-audit --no-fund \
-      --loglevel=error "@alpacahq/alpaca-trade-api@4" > "$cache/npm.log" 2>&1; then
+  # Without a registry (CI has none) this must fail fast, not retry.
+  if ! timeout 60 npm install --prefix "$cache" --no-audit --no-fund \
+      --fetch-retries=0 --fetch-timeout=15000 --loglevel=error \
+      "@alpacahq/alpaca-trade-api@4" > "$cache/npm.log" 2>&1; then
     echo "sdk test skipped: npm could not install @alpacahq/alpaca-trade-api@4"
     tail -5 "$cache/npm.log"
     exit 77
