@@ -59,6 +59,9 @@ struct fixture {
     spec.session.backoff.initial = 100ms;
     spec.session.limit_backoff = 200ms;
     spec.session.limit_backoff_max = 400ms;
+    // The 406 storm below must not open the breaker for its default minute.
+    spec.breaker.failure_threshold = 50;
+    spec.breaker.open_duration = 200ms;
     spec.registry.name = "market";
     opts.upstreams.push_back(spec);
     auto started = engine::start(sys, std::move(opts));
