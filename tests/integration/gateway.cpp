@@ -201,4 +201,75 @@ CAF_TEST(an upstream reconnect reaches clients as a gap marker) {
   CAF_CHECK_GREATER_OR_EQUAL(quotes_seen(*client, 5), 5u);
 }
 
+CAF_TEST(a client that cannot keep up gets 407 while others go on) {
+  // A fast feed of its own, and a gateway with a tight bound.
+  sim::simulator_options sim_opts;
+  sim_opts.market.tick = 2ms;
+  sim_opts.market.records_per_second = 200'000;
+  sim::simulator busy{sim_opts};
+  engine_options opts;
+  upstream_spec spec;
+  spec.name = "market";
+  spec.session.url = "ws://127.0.0.1:" + std::to_string(busy.port())
+                     + "/v2/iex";
+  spec.session.creds = {secret{sim::default_key}, secret{sim::default_secret}};
+  spec.registry.name = "market";
+  opts.upstreams.push_back(spec);
+  auto busy_engine = engine::start(sys, std::move(opts));
+  CAF_REQUIRE(busy_engine);
+  gateway_server_options gw;
+  gw.accepted = gateway_creds;
+  gw.connections = (*busy_engine)->connections();
+  gw.routes["/v2/iex"] = "market";
+  gw.max_queued_bytes = 256 * 1024;
+  auto tight = gateway_server::start(sys, std::move(gw));
+  CAF_REQUIRE(tight);
+  auto login = [&](ws_client& client) {
+    CAF_REQUIRE(client.open());
+    CAF_CHECK_EQUAL(control_of(decoded(client)), "connected");
+    client.send(protocol::encode_auth(protocol::codec::json, gateway_creds),
+                false);
+    CAF_CHECK_EQUAL(control_of(decoded(client)), "authenticated");
+    subscription_set all;
+    all[channel::quotes].push_back("*");
+    all[channel::trades].push_back("*");
+    client.send(protocol::encode_subscribe(protocol::codec::json, all), false);
+  };
+  ws_client_options small;
+  small.receive_buffer = 4096;
+  ws_client slow{(*tight)->port(), "/v2/iex", small};
+  login(slow);
+  ws_client fast{(*tight)->port(), "/v2/iex", ws_client_options{}};
+  login(fast);
+  // The slow one reads nothing for a while; the fast one keeps up.
+  using clock = std::chrono::steady_clock;
+  auto until = clock::now() + 3s;
+  size_t fast_frames = 0;
+  while (clock::now() < until)
+    if (fast.read(1s))
+      ++fast_frames;
+  // Then it finds Alpaca's 407 after what was queued, and the end.
+  bool got_407 = false;
+  until = clock::now() + 10s;
+  while (slow.open() && clock::now() < until) {
+    auto frame = slow.read(2s);
+    if (!frame)
+      break;
+    if (frame->data.find("\"code\":407") != std::string::npos)
+      got_407 = true;
+  }
+  CAF_CHECK(got_407);
+  CAF_CHECK(!slow.open());
+  CAF_CHECK_GREATER(fast_frames, 100u);
+  // The fast client goes on.
+  size_t more = 0;
+  until = clock::now() + 2s;
+  while (clock::now() < until && more < 50)
+    if (fast.read(1s))
+      ++more;
+  CAF_CHECK_GREATER_OR_EQUAL(more, 50u);
+  tight->reset();
+  busy_engine->reset();
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

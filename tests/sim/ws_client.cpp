@@ -68,6 +68,12 @@ struct impl_t : ws_client::impl {
       ws = std::make_unique<Ws>(ioc);
     }
     beast::error_code ec;
+    if (opts.receive_buffer > 0) {
+      auto& socket = beast::get_lowest_layer(*ws);
+      socket.open(tcp::v4(), ec);
+      socket.set_option(
+        net::socket_base::receive_buffer_size(opts.receive_buffer), ec);
+    }
     beast::get_lowest_layer(*ws).connect(
       tcp::endpoint{net::ip::make_address("127.0.0.1"), port}, ec);
     if (ec)

@@ -25,6 +25,9 @@ struct ws_client_options {
   std::string tls_ca_pem;
   /// The name the server's certificate must carry (and the SNI).
   std::string tls_host = "localhost";
+  /// SO_RCVBUF before connecting (0: the system's); a small one makes a
+  /// client that does not read look slow to the server at once.
+  int receive_buffer = 0;
 };
 
 class ws_client {
