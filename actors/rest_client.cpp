@@ -42,7 +42,9 @@ struct operation {
   bool resolving = false;
   /// Requests of the current stage so far.
   uint32_t attempts = 0;
-  uint32_t posts = 0;
+  /// POSTs that may have reached the server (429s and failed connects do
+  /// not count: those were not carried out). Raised only by repost().
+  uint32_t posts = 1;
   std::unique_ptr<backoff_policy> backoff;
   /// Exactly one of these is set, matching `kind`.
   std::function<void(caf::expected<order>)> on_order;
@@ -152,8 +154,6 @@ class rest_logic : public std::enable_shared_from_this<rest_logic> {
     auto request_id = st().next_request++;
     st().in_flight.emplace(request_id, id);
     ++st().counters.requests;
-    if (op.kind == op_kind::place && !op.resolving)
-      ++op.posts;
     log::write(log::level::debug, "rest_client", "request", &op.cause,
                {{"op", name_of(op.kind)},
                 {"key", op.key},
@@ -216,8 +216,6 @@ class rest_logic : public std::enable_shared_from_this<rest_logic> {
       auto wait = header_number(answer, "retry-after").value_or(1);
       st().limiter->throttled(self_->clock().now(), std::chrono::seconds{wait});
       // A refused request was not carried out: the same POST is safe.
-      if (posting)
-        --op.posts;
       return retry(id, op, engine_errc::rate_limited, "HTTP 429");
     }
     if (answer.status >= 500) {
@@ -260,11 +258,8 @@ class rest_logic : public std::enable_shared_from_this<rest_logic> {
     // Without a connection the request never left: safe to repeat as is.
     auto never_sent = starts_with(failure, "connect_failed")
                       || starts_with(failure, "resolve_failed");
-    if (op.kind == op_kind::place && !op.resolving) {
-      if (!never_sent)
-        return resolve(id, op, failure);
-      --op.posts;
-    }
+    if (op.kind == op_kind::place && !op.resolving && !never_sent)
+      return resolve(id, op, failure);
     retry(id, op,
           never_sent                        ? engine_errc::connect_failed
           : starts_with(failure, "timeout") ? engine_errc::request_timeout
@@ -327,6 +322,7 @@ class rest_logic : public std::enable_shared_from_this<rest_logic> {
                             + std::to_string(op.posts) + " attempts"));
       return;
     }
+    ++op.posts;
     ++st().counters.reposts;
     log::write(log::level::warn, "rest_client", "order_absent_reposting",
                &op.cause, {{"client_order_id", op.key}});

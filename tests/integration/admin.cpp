@@ -3,6 +3,8 @@
 
 #include "caf/test/unit_test.hpp"
 
+#include "system_config.hpp"
+
 #include <cstdio>
 #include <fstream>
 #include <thread>
@@ -25,12 +27,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct system_config : caf::actor_system_config {
-  system_config() {
-    athanor::add_message_types(*this);
-    set("scheduler.max-threads", 2);
-  }
-};
+using testing::system_config;
 
 caf::behavior sink(caf::event_based_actor*) {
   return {[](const batch&) {}, [](const gap&) {}};

@@ -3,6 +3,8 @@
 
 #include "caf/test/unit_test.hpp"
 
+#include "system_config.hpp"
+
 #include <cstdio>
 #include <map>
 #include <unistd.h>
@@ -22,12 +24,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct system_config : caf::actor_system_config {
-  system_config() {
-    athanor::add_message_types(*this);
-    set("scheduler.max-threads", 2);
-  }
-};
+using testing::system_config;
 
 plan_item item(const char* symbol, order_side side, int64_t qty) {
   plan_item x;

@@ -3,6 +3,8 @@
 
 #include "caf/test/unit_test.hpp"
 
+#include "system_config.hpp"
+
 #include <thread>
 
 #include "caf/actor_system.hpp"
@@ -21,12 +23,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct system_config : caf::actor_system_config {
-  system_config() {
-    athanor::add_message_types(*this);
-    set("scheduler.max-threads", 2);
-  }
-};
+using testing::system_config;
 
 const credentials gateway_creds{secret{"GWKEY"}, secret{"GWSECRET"}};
 

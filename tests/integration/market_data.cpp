@@ -3,6 +3,8 @@
 
 #include "caf/test/unit_test.hpp"
 
+#include "system_config.hpp"
+
 #include <condition_variable>
 #include <mutex>
 #include <sstream>
@@ -22,12 +24,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct system_config : caf::actor_system_config {
-  system_config() {
-    athanor::add_message_types(*this);
-    set("scheduler.max-threads", 2);
-  }
-};
+using testing::system_config;
 
 // What a subscriber saw. (Test code: a lock hands results to the test
 // thread.)
