@@ -114,10 +114,6 @@ std::string render(const api_error& x) {
   return result;
 }
 
-bool starts_with(const std::string& x, const char* prefix) {
-  return x.rfind(prefix, 0) == 0;
-}
-
 class rest_logic : public std::enable_shared_from_this<rest_logic> {
  public:
   explicit rest_logic(rest_pointer self) : self_(self) {}
@@ -210,7 +206,7 @@ class rest_logic : public std::enable_shared_from_this<rest_logic> {
     auto& op = j->second;
     auto posting = op.kind == op_kind::place && !op.resolving;
     if (answer.status == 0)
-      return on_no_answer(id, op, answer.failure);
+      return on_no_answer(id, op, answer);
     if (answer.status == 429) {
       ++st().counters.rate_limited;
       auto wait = header_number(answer, "retry-after").value_or(1);
@@ -246,25 +242,34 @@ class rest_logic : public std::enable_shared_from_this<rest_logic> {
     fail(id, make_error(engine_errc::server_error, render(err)));
   }
 
-  void on_no_answer(uint64_t id, operation& op, const std::string& failure) {
-    if (starts_with(failure, "bad_url"))
-      return fail(id, make_error(engine_errc::invalid_config, failure));
-    if (starts_with(failure, "certificate_invalid"))
-      return fail(id, make_error(engine_errc::certificate_invalid, failure));
-    if (starts_with(failure, "tls_failed"))
-      return fail(id, make_error(engine_errc::tls_failed, failure));
-    if (starts_with(failure, "canceled"))
-      return fail(id, make_error(engine_errc::connection_lost, failure));
-    // Without a connection the request never left: safe to repeat as is.
-    auto never_sent = starts_with(failure, "connect_failed")
-                      || starts_with(failure, "resolve_failed");
-    if (op.kind == op_kind::place && !op.resolving && !never_sent)
-      return resolve(id, op, failure);
+  void on_no_answer(uint64_t id, operation& op, const http_answer& answer) {
+    auto why = to_string(answer.failure) + ": " + answer.detail;
+    switch (answer.failure) {
+      case http_failure::bad_url:
+        return fail(id, make_error(engine_errc::invalid_config, why));
+      case http_failure::certificate_invalid:
+        return fail(id, make_error(engine_errc::certificate_invalid, why));
+      case http_failure::tls_failed:
+        return fail(id, make_error(engine_errc::tls_failed, why));
+      case http_failure::canceled:
+        return fail(id, make_error(engine_errc::connection_lost, why));
+      case http_failure::resolve_failed:
+      case http_failure::connect_failed:
+        // Without a connection the request never left: repeat it as is.
+        return retry(id, op, engine_errc::connect_failed, why);
+      case http_failure::timeout:
+      case http_failure::connection_lost:
+      case http_failure::none:
+        break;
+    }
+    // The request may have been carried out: a POST is resolved by lookup.
+    if (op.kind == op_kind::place && !op.resolving)
+      return resolve(id, op, why);
     retry(id, op,
-          never_sent                        ? engine_errc::connect_failed
-          : starts_with(failure, "timeout") ? engine_errc::request_timeout
-                                            : engine_errc::connection_lost,
-          failure);
+          answer.failure == http_failure::timeout
+            ? engine_errc::request_timeout
+            : engine_errc::connection_lost,
+          why);
   }
 
   void observe_limits(const http_answer& answer) {

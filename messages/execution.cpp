@@ -12,6 +12,21 @@ std::string to_string(plan_sequence x) {
   return "?";
 }
 
+std::string to_string(http_failure x) {
+  switch (x) {
+    case http_failure::none: return "none";
+    case http_failure::bad_url: return "bad_url";
+    case http_failure::resolve_failed: return "resolve_failed";
+    case http_failure::connect_failed: return "connect_failed";
+    case http_failure::tls_failed: return "tls_failed";
+    case http_failure::certificate_invalid: return "certificate_invalid";
+    case http_failure::timeout: return "timeout";
+    case http_failure::connection_lost: return "connection_lost";
+    case http_failure::canceled: return "canceled";
+  }
+  return "?";
+}
+
 std::string to_string(item_outcome x) {
   switch (x) {
     case item_outcome::pending: return "pending";

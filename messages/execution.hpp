@@ -110,13 +110,34 @@ struct plan_result {
   bool finished() const;
 };
 
+/// Why an HTTP request got no response.
+enum class http_failure : uint8_t {
+  /// A response came.
+  none,
+  bad_url,
+  resolve_failed,
+  /// No connection: the request never left.
+  connect_failed,
+  tls_failed,
+  certificate_invalid,
+  /// No complete response in time; the server may have carried it out.
+  timeout,
+  /// The connection broke after the request may have left.
+  connection_lost,
+  /// The transport was shut down first.
+  canceled,
+};
+
+std::string to_string(http_failure x);
+
 /// REST transport -> REST client: the answer to request `id`.
 struct http_answer {
   uint64_t id = 0;
-  /// 0 when no response came; `failure` then says why (timeout,
-  /// connection_lost, connect_failed, ...).
+  /// 0 when no response came; `failure` then says why.
   int status = 0;
-  std::string failure;
+  http_failure failure = http_failure::none;
+  /// The transport's words on a failure.
+  std::string detail;
   /// Lower-case names.
   std::map<std::string, std::string> headers;
   std::string body;
@@ -160,7 +181,7 @@ typename Inspector::result_type inspect(Inspector& f, plan_result& x) {
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, http_answer& x) {
   return f(caf::meta::type_name("athanor.http_answer"), x.id, x.status,
-           x.failure, x.headers, x.body, x.received_at);
+           x.failure, x.detail, x.headers, x.body, x.received_at);
 }
 
 template<class Inspector>

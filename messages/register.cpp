@@ -92,6 +92,7 @@ void add_message_types(caf::actor_system_config& cfg) {
     .add_message_type<item_outcome>("athanor.item_outcome")
     .add_message_type<item_result>("athanor.item_result")
     .add_message_type<plan_result>("athanor.plan_result")
+    .add_message_type<http_failure>("athanor.http_failure")
     .add_message_type<http_answer>("athanor.http_answer")
     .add_message_type<trading_frame>("athanor.trading_frame")
     .add_message_type<rest_client_actor>("athanor.rest_client_actor")

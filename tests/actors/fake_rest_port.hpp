@@ -38,11 +38,12 @@ inline http_answer answer_to(const recorded_call& x, int status,
   return result;
 }
 
-/// A failure (no response) to call `x`, e.g. "timeout: ...".
-inline http_answer failure_of(const recorded_call& x, std::string failure) {
+/// A failure (no response) to call `x`.
+inline http_answer failure_of(const recorded_call& x, http_failure failure) {
   http_answer result;
   result.id = x.id;
-  result.failure = std::move(failure);
+  result.failure = failure;
+  result.detail = "scripted";
   return result;
 }
 

@@ -120,7 +120,7 @@ CAF_TEST(a post that timed out is resolved by lookup and not repeated) {
   auto hdl = self->request(rest, caf::infinite, place_atom::value,
                            buy_request(), trace::root());
   auto post = next_call();
-  answer(failure_of(post, "timeout: operation timed out"));
+  answer(failure_of(post, http_failure::timeout));
   auto lookup = next_call();
   CAF_CHECK_EQUAL(lookup.call.method, "GET");
   CAF_CHECK_EQUAL(lookup.call.target,
@@ -191,7 +191,7 @@ CAF_TEST(gets are retried with backoff and give up after max attempts) {
   CAF_CHECK(no_new_call());
   advance(1s);
   auto second = next_call();
-  answer(failure_of(second, "connection_lost: reset"));
+  answer(failure_of(second, http_failure::connection_lost));
   advance(1s);
   CAF_CHECK(no_new_call());
   advance(1s);
