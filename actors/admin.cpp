@@ -131,13 +131,49 @@ void gather_and_answer(admin_pointer self, admin_query q) {
     self->request(cfg.connections, cfg.query_timeout, caf::get_atom::value)
       .then(
         [g, done](std::vector<upstream_health>& xs) {
-          g->upstreams = std::move(xs);
+          // Before the trading stream's entry, whenever that came.
+          g->upstreams.insert(g->upstreams.begin(), xs.begin(), xs.end());
           g->health_known = true;
           done();
         },
         [done](caf::error&) { done(); });
   } else {
     g->health_known = true;
+  }
+  if (cfg.trading_desk) {
+    ++g->pending;
+    auto timeout = cfg.query_timeout;
+    auto unknown = [g, done](const std::string& why) {
+      upstream_health x;
+      x.name = "trading";
+      x.state = session_state::stopped;
+      x.leases = 1;
+      x.last_error = why;
+      g->upstreams.push_back(std::move(x));
+      done();
+    };
+    self->request(cfg.trading_desk, timeout, which_atom::value,
+                  std::string{"trading"})
+      .then(
+        [self, g, done, unknown, timeout](caf::actor& exec) {
+          self->request(exec, timeout, caf::get_atom::value)
+            .then(
+              [g, done](session_status& s) {
+                upstream_health x;
+                x.name = "trading";
+                x.endpoint = s.endpoint;
+                x.fingerprint = s.fingerprint;
+                x.state = s.state;
+                x.epoch = s.epoch;
+                x.leases = 1;
+                x.last_error = s.last_error;
+                x.last_errc = s.last_errc;
+                g->upstreams.push_back(std::move(x));
+                done();
+              },
+              [unknown](caf::error& err) { unknown(render(err)); });
+        },
+        [unknown](caf::error& err) { unknown(render(err)); });
   }
   if (with_metrics) {
     std::vector<caf::actor> sources = cfg.metric_sources;

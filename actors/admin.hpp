@@ -1,7 +1,7 @@
 #pragma once
 
-// The operators' view: /healthz (alive), /readyz (every leased upstream
-// authenticated and streaming), /metrics (Prometheus text), /status (a
+// The operators' view: /healthz (alive), /readyz (every leased upstream,
+// and the trading stream when a desk runs, authenticated and streaming), /metrics (Prometheus text), /status (a
 // self-refreshing HTML page, no external assets) and /status.json (what
 // the page shows). The admin asks the engine's actors on every request;
 // nothing is cached, so what it shows is what they hold.
@@ -20,8 +20,13 @@ namespace athanor {
 struct admin_config {
   /// Health and metrics of every upstream connection (optional).
   connection_supervisor_actor connections;
-  /// Further actors answering metrics_atom (a trading desk's executor...).
+  /// Further actors answering metrics_atom (a trading desk's supervisor,
+  /// the gateway...).
   std::vector<caf::actor> metric_sources;
+  /// A trading desk (optional): its trading stream shows as the upstream
+  /// "trading" and must stream for /readyz. Asked through the supervisor,
+  /// whose executor changes on restarts.
+  supervisor_actor trading_desk;
   /// How long a source may take to answer; a silent one is left out.
   caf::timespan query_timeout = std::chrono::seconds{2};
 };

@@ -9,6 +9,7 @@
 
 #include "actors/breaker.hpp"
 #include "actors/exception_handler.hpp"
+#include "actors/metrics_gather.hpp"
 #include "actors/restart_intensity.hpp"
 #include "messages/error.hpp"
 #include "observability/log.hpp"
@@ -436,21 +437,14 @@ class supervisor_logic {
   // asynchronously; an actor that does not answer within a second is left
   // out rather than holding up the whole answer.
   caf::result<metric_samples> metrics() {
-    struct gather {
-      caf::typed_response_promise<metric_samples> promise;
-      metric_samples samples;
-      size_t pending = 0;
-    };
-    auto g = std::make_shared<gather>();
-    g->promise = self_->make_response_promise<metric_samples>();
+    metric_samples own;
     for (auto& x : health()) {
       std::map<std::string, std::string> labels{{"endpoint", x.endpoint},
                                                 {"key", x.fingerprint}};
-      g->samples.push_back({"athanor_connection_leases", metric_kind::gauge,
-                            labels, static_cast<double>(x.leases)});
-      g->samples.push_back({"athanor_connection_restarts_total",
-                            metric_kind::counter, labels,
-                            static_cast<double>(x.restarts)});
+      own.push_back({"athanor_connection_leases", metric_kind::gauge, labels,
+                     static_cast<double>(x.leases)});
+      own.push_back({"athanor_connection_restarts_total", metric_kind::counter,
+                     labels, static_cast<double>(x.restarts)});
     }
     std::vector<caf::actor> sources;
     for (auto& [key, conn] : st().connections) {
@@ -461,22 +455,12 @@ class supervisor_logic {
     }
     for (auto& [url, breaker] : st().breakers)
       sources.push_back(caf::actor_cast<caf::actor>(breaker));
-    g->pending = sources.size();
-    if (g->pending == 0)
-      return g->samples;
-    auto done = [g] {
-      if (--g->pending == 0)
-        g->promise.deliver(std::move(g->samples));
-    };
-    for (auto& source : sources)
-      self_->request(source, std::chrono::seconds{1}, metrics_atom::value)
-        .then(
-          [g, done](metric_samples& xs) {
-            g->samples.insert(g->samples.end(), xs.begin(), xs.end());
-            done();
-          },
-          [done](caf::error&) { done(); });
-    return g->promise;
+    auto promise = self_->make_response_promise<metric_samples>();
+    gather_metrics(self_, sources, std::move(own), std::chrono::seconds{1},
+                   [promise](metric_samples& xs) mutable {
+                     promise.deliver(std::move(xs));
+                   });
+    return promise;
   }
 
  private:

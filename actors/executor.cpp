@@ -1,5 +1,6 @@
 #include "actors/executor.hpp"
 
+#include <array>
 #include <functional>
 #include <map>
 #include <set>
@@ -10,6 +11,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "actors/exception_handler.hpp"
+#include "actors/metrics_gather.hpp"
 #include "messages/error.hpp"
 #include "messages/secret.hpp"
 #include "observability/log.hpp"
@@ -110,6 +112,8 @@ struct executor_counters {
   uint64_t deadline_cancels = 0;
   uint64_t breaker_refusals = 0;
   uint64_t journal_errors = 0;
+  /// Items that reached each final outcome, indexed by item_outcome.
+  std::array<uint64_t, 7> items_ended{};
 };
 
 struct executor_state {
@@ -570,6 +574,7 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
       return;
     item.outcome = outcome;
     item.reason = std::move(reason);
+    ++st().counters.items_ended.at(static_cast<size_t>(outcome));
     stop_waiting(run, index);
     ++run.done;
     if (item.side == order_side::sell)
@@ -875,11 +880,35 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
     counter("athanor_executor_deadline_cancels_total", c.deadline_cancels);
     counter("athanor_executor_breaker_refusals_total", c.breaker_refusals);
     counter("athanor_executor_journal_errors_total", c.journal_errors);
+    // Orders by state: the items of running plans by their order's status
+    // ("unplaced" before a request succeeded), and every item ever ended,
+    // by outcome.
     uint64_t open = 0;
+    std::map<std::string, uint64_t> by_status;
     for (auto& [id, run] : st().plans)
-      for (auto& item : run.result.items)
-        if (!is_done(item) && !item.order_id.empty())
+      for (auto& item : run.result.items) {
+        if (is_done(item))
+          continue;
+        if (item.order_id.empty()) {
+          ++by_status["unplaced"];
+        } else {
           ++open;
+          ++by_status[to_string(item.status)];
+        }
+      }
+    for (auto& [status, n] : by_status) {
+      auto status_labels = labels;
+      status_labels["status"] = status;
+      result.push_back({"athanor_executor_orders", metric_kind::gauge,
+                        status_labels, static_cast<double>(n)});
+    }
+    for (size_t i = 1; i < c.items_ended.size(); ++i) {
+      auto outcome_labels = labels;
+      outcome_labels["outcome"] = to_string(static_cast<item_outcome>(i));
+      result.push_back({"athanor_executor_items_ended_total",
+                        metric_kind::counter, outcome_labels,
+                        static_cast<double>(c.items_ended[i])});
+    }
     result.push_back({"athanor_executor_running_plans", metric_kind::gauge,
                       labels, static_cast<double>(st().plans.size())});
     result.push_back({"athanor_executor_open_orders", metric_kind::gauge,
@@ -929,7 +958,21 @@ executor_actor::behavior_type executor_impl(executor_pointer self,
       return logic->status_of(plan_id);
     },
     [self](caf::get_atom) { return self->state.stream_status; },
-    [logic](metrics_atom) { return logic->metrics(); },
+    // Its own figures and those of the REST client, trading session and
+    // breaker it works with.
+    [self, logic](metrics_atom) -> caf::result<metric_samples> {
+      auto& c = self->state.cfg;
+      auto promise = self->make_response_promise<metric_samples>();
+      gather_metrics(self,
+                     {caf::actor_cast<caf::actor>(c.rest),
+                      caf::actor_cast<caf::actor>(c.trading),
+                      caf::actor_cast<caf::actor>(c.breaker)},
+                     logic->metrics(), std::chrono::seconds{1},
+                     [promise](metric_samples& xs) mutable {
+                       promise.deliver(std::move(xs));
+                     });
+      return promise;
+    },
     [logic](order_update& update) { logic->on_update(update); },
     [logic](session_status& status) { logic->on_stream_status(status); },
     [logic](timeout_atom, uint64_t id) { logic->on_timer(id); },

@@ -9,6 +9,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "actors/exception_handler.hpp"
+#include "actors/metrics_gather.hpp"
 #include "actors/restart_intensity.hpp"
 #include "messages/error.hpp"
 #include "observability/log.hpp"
@@ -258,24 +259,36 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
       return child->handle;
     },
     [self](caf::get_atom) { return make_status(self); },
-    [self](metrics_atom) {
+    // Its own figures and those of every running child (the trading desk's
+    // executor reports its group), so a stable handle shows a restarting
+    // group's metrics.
+    [self](metrics_atom) -> caf::result<metric_samples> {
       auto status = make_status(self);
-      metric_samples result;
+      metric_samples own;
       std::map<std::string, std::string> labels{{"supervisor", status.name}};
-      result.push_back({"athanor_supervisor_restarts_total",
-                        metric_kind::counter, labels,
-                        static_cast<double>(status.total_restarts)});
-      result.push_back({"athanor_supervisor_restarts_in_window",
-                        metric_kind::gauge, labels,
-                        static_cast<double>(status.restarts_in_window)});
+      own.push_back({"athanor_supervisor_restarts_total",
+                     metric_kind::counter, labels,
+                     static_cast<double>(status.total_restarts)});
+      own.push_back({"athanor_supervisor_restarts_in_window",
+                     metric_kind::gauge, labels,
+                     static_cast<double>(status.restarts_in_window)});
+      std::vector<caf::actor> running;
       for (auto& child : status.children) {
         auto child_labels = labels;
         child_labels["child"] = child.id;
-        result.push_back({"athanor_supervisor_child_running",
-                          metric_kind::gauge, child_labels,
-                          child.phase == child_phase::running ? 1.0 : 0.0});
+        own.push_back({"athanor_supervisor_child_running",
+                       metric_kind::gauge, child_labels,
+                       child.phase == child_phase::running ? 1.0 : 0.0});
       }
-      return result;
+      for (auto& child : self->state.children)
+        if (child.phase == child_phase::running)
+          running.push_back(child.handle);
+      auto promise = self->make_response_promise<metric_samples>();
+      gather_metrics(self, running, std::move(own), std::chrono::seconds{1},
+                     [promise](metric_samples& xs) mutable {
+                       promise.deliver(std::move(xs));
+                     });
+      return promise;
     },
     [self](shutdown_atom) {
       begin_shutdown(self, caf::exit_reason::user_shutdown);

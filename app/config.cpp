@@ -11,6 +11,8 @@
 #include "caf/config_option_adder.hpp"
 #include "caf/settings.hpp"
 
+#include "journal/journal.hpp"
+
 extern char** environ;
 
 namespace athanor {
@@ -143,6 +145,10 @@ void for_each_option(Config& cfg, F&& f) {
     x.event_timeout);
   f(exe, "cancel-grace", "wait for cancels after a plan's deadline",
     x.cancel_grace);
+  f(exe, "in-run",
+    "athanor run also runs the executor and the trading stream; false "
+    "leaves both to another process",
+    x.in_run);
 
   const char* adm = "athanor.admin";
   f(adm, "address", "admin endpoint bind address", cfg.admin.address);
@@ -609,7 +615,8 @@ void read_credentials(const environment& env, loaded_config& result) {
 
 } // namespace
 
-std::string journal_path_of(const engine_config& cfg, const environment& env) {
+std::string journal_path_of(const engine_config& cfg, const environment& env,
+                            const std::string& command) {
   if (!cfg.execution.journal_path.empty())
     return cfg.execution.journal_path;
   std::string dir;
@@ -619,8 +626,13 @@ std::string journal_path_of(const engine_config& cfg, const environment& env) {
     dir = j->second + "/.local/state/athanor";
   else
     dir = ".";
-  // The simulator's orders vanish with it: its plans are kept apart.
-  return dir + (cfg.uses_simulator() ? "/journal-sim.db" : "/journal.db");
+  if (!cfg.uses_simulator())
+    return dir + "/journal.db";
+  // The simulator's orders vanish with it, so its plans are kept apart.
+  // Every `run` starts a simulator of its own: its journal lives (and
+  // dies) with it, and two runs never contend for one file.
+  return command == "run" ? std::string{memory_journal}
+                          : dir + "/journal-sim.db";
 }
 
 environment process_environment() {

@@ -61,7 +61,8 @@ struct fanout_settings {
 /// The executor, its journal and the REST client.
 struct execution_settings {
   /// The journal file; empty: $XDG_STATE_HOME/athanor/journal.db (or
-  /// ~/.local/state/...), with "-sim" before ".db" on the built-in simulator.
+  /// ~/.local/state/...), with "-sim" before ".db" on the built-in simulator
+  /// (in memory for `athanor run` there).
   std::string journal_path;
   /// fsync every journal commit (survives power loss, not only a crash).
   bool journal_full_sync = true;
@@ -73,6 +74,9 @@ struct execution_settings {
   std::chrono::nanoseconds default_deadline = std::chrono::minutes{5};
   std::chrono::nanoseconds event_timeout = std::chrono::seconds{10};
   std::chrono::nanoseconds cancel_grace = std::chrono::seconds{10};
+  /// `athanor run` also runs the executor and the account's trading stream
+  /// (order updates on the gateway's /stream, order metrics).
+  bool in_run = true;
 };
 
 /// A local listening endpoint (admin, gateway).
@@ -144,7 +148,10 @@ std::string render_ini(const engine_config& cfg);
 
 /// Returns the journal path `cfg` asks for (see execution_settings), with
 /// `env`'s XDG_STATE_HOME or HOME for the default.
-std::string journal_path_of(const engine_config& cfg, const environment& env);
+/// `command` is "run" or "execute": on the simulator `run` keeps its
+/// journal in memory (`memory_journal`).
+std::string journal_path_of(const engine_config& cfg, const environment& env,
+                            const std::string& command = "execute");
 
 /// Returns the help text listing every option.
 std::string help_text();

@@ -74,6 +74,36 @@ int exit_code_of(const caf::error& err) {
 
 } // namespace
 
+trading_desk_options desk_options_of(const engine_config& cfg,
+                                     std::string base_url, credentials creds,
+                                     std::string journal_path) {
+  trading_desk_options opts;
+  opts.base_url = std::move(base_url);
+  opts.creds = std::move(creds);
+  auto& x = cfg.execution;
+  opts.ca_file = cfg.stream.ca_file;
+  opts.rest.requests_per_minute = static_cast<uint32_t>(x.requests_per_minute);
+  opts.rest.request_timeout = x.request_timeout;
+  opts.rest.max_attempts = static_cast<uint32_t>(x.max_attempts);
+  opts.stream.backoff = cfg.reconnect;
+  opts.stream.connect_timeout = cfg.stream.connect_timeout;
+  opts.stream.auth_timeout = cfg.stream.auth_timeout;
+  opts.stream.close_timeout = cfg.stream.close_timeout;
+  opts.link.ping_interval = cfg.stream.ping_interval;
+  opts.link.pong_timeout = cfg.stream.pong_timeout;
+  opts.link.handshake_timeout = cfg.stream.connect_timeout;
+  opts.breaker = cfg.breaker;
+  opts.supervisor = cfg.supervisor;
+  opts.executor.journal.path = std::move(journal_path);
+  opts.executor.journal.full_sync = x.journal_full_sync;
+  opts.executor.ready_timeout = x.ready_timeout;
+  opts.executor.default_deadline = x.default_deadline;
+  opts.executor.event_timeout = x.event_timeout;
+  opts.executor.cancel_grace = x.cancel_grace;
+  make_parent_dirs(opts.executor.journal.path);
+  return opts;
+}
+
 std::vector<config_problem>
 take_execute_options(std::vector<std::string>& args, execute_request& out) {
   std::vector<std::string> rest;
@@ -136,26 +166,8 @@ int execute_command(const loaded_config& loaded, const execute_request& req) {
                {"source", loaded.alpaca_source},
                {"endpoint", opts.base_url}});
   }
-  auto& x = cfg.execution;
-  opts.ca_file = cfg.stream.ca_file;
-  opts.rest.requests_per_minute = static_cast<uint32_t>(x.requests_per_minute);
-  opts.rest.request_timeout = x.request_timeout;
-  opts.rest.max_attempts = static_cast<uint32_t>(x.max_attempts);
-  opts.stream.backoff = cfg.reconnect;
-  opts.stream.connect_timeout = cfg.stream.connect_timeout;
-  opts.stream.auth_timeout = cfg.stream.auth_timeout;
-  opts.stream.close_timeout = cfg.stream.close_timeout;
-  opts.link.ping_interval = cfg.stream.ping_interval;
-  opts.link.pong_timeout = cfg.stream.pong_timeout;
-  opts.link.handshake_timeout = cfg.stream.connect_timeout;
-  opts.breaker = cfg.breaker;
-  opts.executor.journal.path = journal_path_of(cfg, process_environment());
-  opts.executor.journal.full_sync = x.journal_full_sync;
-  opts.executor.ready_timeout = x.ready_timeout;
-  opts.executor.default_deadline = x.default_deadline;
-  opts.executor.event_timeout = x.event_timeout;
-  opts.executor.cancel_grace = x.cancel_grace;
-  make_parent_dirs(opts.executor.journal.path);
+  opts = desk_options_of(cfg, opts.base_url, opts.creds,
+                         journal_path_of(cfg, process_environment()));
   system_config sys_cfg{loaded};
   if (!sys_cfg.problem.empty()) {
     std::fprintf(stderr, "athanor: %s\n", sys_cfg.problem.c_str());

@@ -6,6 +6,7 @@
 #include "caf/actor_system.hpp"
 #include "caf/send.hpp"
 
+#include "actors/gateway_trading_client.hpp"
 #include "messages/error.hpp"
 #include "observability/log.hpp"
 #include "transport/server.hpp"
@@ -76,20 +77,23 @@ class server_link : public client_link {
   std::shared_ptr<bool> dropped_;
 };
 
+// Starts the actor serving one connection; gets the client's link and its
+// name for logs.
+using client_spawner = std::function<caf::actor(std::shared_ptr<client_link>,
+                                                std::string peer)>;
+
 class client_handler : public transport::ws_handler {
  public:
-  client_handler(caf::actor_system& sys, gateway_client_config cfg,
+  client_handler(client_spawner spawn, protocol::codec encoding,
                  std::shared_ptr<gateway_server::shared> sh,
                  size_t max_queued_bytes)
-    : sys_(sys), cfg_(std::move(cfg)), shared_(std::move(sh)),
+    : spawn_(std::move(spawn)), encoding_(encoding), shared_(std::move(sh)),
       max_queued_bytes_(max_queued_bytes) {}
 
   void on_open(const transport::ws_connection_ptr& conn) override {
-    auto cfg = cfg_;
-    cfg.peer = "connection-" + std::to_string(conn->id());
-    cfg.link = std::make_shared<server_link>(shared_, conn, cfg.encoding,
-                                             max_queued_bytes_);
-    client_ = spawn_gateway_client(sys_, std::move(cfg));
+    client_ = spawn_(std::make_shared<server_link>(shared_, conn, encoding_,
+                                                   max_queued_bytes_),
+                     "connection-" + std::to_string(conn->id()));
   }
 
   void on_message(const transport::ws_connection_ptr&, std::string frame,
@@ -102,11 +106,11 @@ class client_handler : public transport::ws_handler {
   }
 
  private:
-  caf::actor_system& sys_;
-  gateway_client_config cfg_;
+  client_spawner spawn_;
+  protocol::codec encoding_;
   std::shared_ptr<gateway_server::shared> shared_;
   size_t max_queued_bytes_;
-  gateway_client_actor client_;
+  caf::actor client_;
 };
 
 } // namespace
@@ -120,11 +124,33 @@ gateway_server::start(caf::actor_system& sys, gateway_server_options opts) {
   std::unique_ptr<gateway_server> result{new gateway_server};
   result->address_ = opts.address;
   result->shared_ = std::make_shared<shared>();
+  if (opts.trade_updates)
+    result->relay_ = spawn_trade_update_relay(sys);
   transport::server_callbacks callbacks;
-  callbacks.on_upgrade = [&sys, opts,
+  callbacks.on_upgrade = [&sys, opts, relay = result->relay_,
                           sh = result->shared_](const transport::http_request&
                                                   req) {
     transport::upgrade_decision decision;
+    auto encoding = req.header("content-type") == "application/msgpack"
+                      ? protocol::codec::msgpack
+                      : protocol::codec::json;
+    if (relay && req.path() == "/stream") {
+      auto spawn = [&sys, accepted = opts.accepted, relay,
+                    encoding](std::shared_ptr<client_link> link,
+                              std::string peer) {
+        gateway_trading_client_config cfg;
+        cfg.encoding = encoding;
+        cfg.accepted = accepted;
+        cfg.relay = relay;
+        cfg.link = std::move(link);
+        cfg.peer = std::move(peer);
+        return caf::actor_cast<caf::actor>(
+          spawn_gateway_trading_client(sys, std::move(cfg)));
+      };
+      decision.handler = std::make_shared<client_handler>(
+        std::move(spawn), encoding, sh, opts.max_queued_bytes);
+      return decision;
+    }
     auto route = opts.routes.find(req.path());
     if (route == opts.routes.end()) {
       decision.rejection.status = 404;
@@ -132,15 +158,19 @@ gateway_server::start(caf::actor_system& sys, gateway_server_options opts) {
       return decision;
     }
     gateway_client_config cfg;
-    cfg.encoding = req.header("content-type") == "application/msgpack"
-                     ? protocol::codec::msgpack
-                     : protocol::codec::json;
+    cfg.encoding = encoding;
     cfg.crypto = req.path().find("/crypto/") != std::string::npos;
     cfg.accepted = opts.accepted;
     cfg.upstream = route->second;
     cfg.connections = opts.connections;
+    auto spawn = [&sys, cfg](std::shared_ptr<client_link> link,
+                             std::string peer) mutable {
+      cfg.link = std::move(link);
+      cfg.peer = std::move(peer);
+      return caf::actor_cast<caf::actor>(spawn_gateway_client(sys, cfg));
+    };
     decision.handler = std::make_shared<client_handler>(
-      sys, std::move(cfg), sh, opts.max_queued_bytes);
+      std::move(spawn), encoding, sh, opts.max_queued_bytes);
     return decision;
   };
   callbacks.on_http = [](const transport::http_request&) {
@@ -173,6 +203,16 @@ gateway_server::~gateway_server() {
   }
   // Stopped outside the lock: its handlers may post through `shared_`.
   srv.reset();
+  if (relay_)
+    caf::anon_send_exit(relay_, caf::exit_reason::user_shutdown);
+}
+
+order_listener_actor gateway_server::trade_updates() const {
+  return caf::actor_cast<order_listener_actor>(relay_);
+}
+
+caf::actor gateway_server::metrics_source() const {
+  return caf::actor_cast<caf::actor>(relay_);
 }
 
 uint16_t gateway_server::port() const {

@@ -6,7 +6,8 @@
 // upstream connection. One gateway_client actor per connection; the server
 // (transport::server, its own I/O thread) only moves frames. A client
 // whose unsent frames exceed `max_queued_bytes` gets Alpaca's 407 and is
-// closed, without slowing anyone else.
+// closed, without slowing anyone else. With `trade_updates`, /stream speaks
+// Alpaca's trading stream and relays a trading desk's order updates.
 
 #include <cstdint>
 #include <map>
@@ -17,6 +18,7 @@
 #include "caf/fwd.hpp"
 
 #include "actors/gateway_client.hpp"
+#include "actors/trade_update_relay.hpp"
 
 namespace athanor {
 
@@ -28,6 +30,9 @@ struct gateway_server_options {
   connection_supervisor_actor connections;
   /// Path -> upstream name, e.g. "/v2/iex" -> "market".
   std::map<std::string, std::string> routes;
+  /// Serve Alpaca's trading stream on /stream: the order updates given to
+  /// trade_updates() (by a trading desk) reach every listening client.
+  bool trade_updates = false;
   size_t max_queued_bytes = 16u << 20;
 };
 
@@ -47,6 +52,12 @@ class gateway_server {
   /// ws://ADDRESS:PORT
   std::string url() const;
 
+  /// The listener to give a trading desk (invalid without trade_updates).
+  order_listener_actor trade_updates() const;
+
+  /// Answers metrics_atom for the /stream side (invalid without it).
+  caf::actor metrics_source() const;
+
   /// Opaque; shared with the client links.
   struct shared;
 
@@ -55,6 +66,7 @@ class gateway_server {
 
   std::string address_;
   std::shared_ptr<shared> shared_;
+  trade_update_relay_actor relay_;
 };
 
 } // namespace athanor

@@ -17,9 +17,11 @@
 
 #include "app/admin_server.hpp"
 #include "app/engine.hpp"
+#include "app/execute.hpp"
 #include "app/gateway_server.hpp"
 #include "app/process.hpp"
 #include "app/system_config.hpp"
+#include "messages/error.hpp"
 #include "messages/record_kinds.hpp"
 #include "messages/register.hpp"
 #include "observability/log.hpp"
@@ -393,19 +395,23 @@ int run_command(const loaded_config& loaded, const run_request& request) {
   auto signals = block_stop_signals();
   std::unique_ptr<sim::simulator> simulator;
   std::string url;
+  std::string trading_url;
   credentials creds;
   if (cfg.uses_simulator()) {
     sim::simulator_options opts;
     simulator = std::make_unique<sim::simulator>(std::move(opts));
     url = "ws://127.0.0.1:" + std::to_string(simulator->port()) + "/v2/"
           + cfg.endpoints.feed;
+    trading_url = "http://127.0.0.1:" + std::to_string(simulator->port());
     creds = credentials{secret{sim::default_key}, secret{sim::default_secret}};
     log::warn("engine", "no_credentials",
               {{"detail", "ALPACA_API_KEY and ALPACA_API_SECRET are unset; "
                           "streaming from the built-in simulator"},
-               {"endpoint", url}});
+               {"endpoint", url},
+               {"trading_endpoint", trading_url}});
   } else {
     url = cfg.endpoints.data_stream_url + "/v2/" + cfg.endpoints.feed;
+    trading_url = cfg.endpoints.base_url;
     creds = cfg.alpaca;
     log::info("engine", "credentials",
               {{"key_fingerprint", cfg.alpaca.fingerprint()},
@@ -422,24 +428,13 @@ int run_command(const loaded_config& loaded, const run_request& request) {
   run_outcome outcome;
   caf::actor_system sys{sys_cfg};
   auto eng = engine::start(
-    sys, options_for(cfg, market_upstream(cfg, url, std::move(creds))));
+    sys, options_for(cfg, market_upstream(cfg, url, creds)));
   if (!eng) {
     std::fprintf(stderr, "athanor: cannot start: %s\n",
                  sys.render(eng.error()).c_str());
     return exit_status::software;
   }
-  admin_server_options admin_opts;
-  admin_opts.address = cfg.admin.address;
-  admin_opts.port = static_cast<uint16_t>(cfg.admin.port);
-  admin_opts.admin.connections = (*eng)->connections();
-  auto admin = admin_server::start(sys, std::move(admin_opts));
-  if (!admin) {
-    std::fprintf(stderr, "athanor: %s\n", sys.render(admin.error()).c_str());
-    return exit_status::config;
-  }
-  log::info("engine", "admin_listening",
-            {{"detail", "admin listening on " + (*admin)->url()},
-             {"url", (*admin)->url()}});
+  bool trading = cfg.execution.in_run;
   std::unique_ptr<gateway_server> gateway;
   if (!cfg.gateway.key_id.empty() && !cfg.gateway.secret_key.empty()) {
     gateway_server_options gw;
@@ -448,6 +443,7 @@ int run_command(const loaded_config& loaded, const run_request& request) {
     gw.accepted = cfg.gateway;
     gw.connections = (*eng)->connections();
     gw.routes["/v2/" + cfg.endpoints.feed] = "market";
+    gw.trade_updates = trading;
     auto started = gateway_server::start(sys, std::move(gw));
     if (!started) {
       std::fprintf(stderr, "athanor: %s\n",
@@ -455,11 +451,54 @@ int run_command(const loaded_config& loaded, const run_request& request) {
       return exit_status::config;
     }
     gateway = std::move(*started);
+    auto paths = "/v2/" + cfg.endpoints.feed + (trading ? " /stream" : "");
     log::info("engine", "gateway_listening",
               {{"detail", "gateway listening on " + gateway->url()},
                {"url", gateway->url()},
-               {"paths", "/v2/" + cfg.endpoints.feed}});
+               {"paths", paths}});
   }
+  // The executor and the account's trading stream: order updates for the
+  // gateway's /stream, order metrics for the admin.
+  std::unique_ptr<trading_desk> desk;
+  if (trading) {
+    auto opts = desk_options_of(
+      cfg, trading_url, creds,
+      journal_path_of(cfg, process_environment(), "run"));
+    if (gateway)
+      opts.listeners.push_back(gateway->trade_updates());
+    // Within the 2 s a stopping run has, like the market side.
+    opts.supervisor.shutdown_deadline
+      = std::min<caf::timespan>(cfg.supervisor.shutdown_deadline,
+                                std::chrono::milliseconds{1500});
+    auto started = trading_desk::start(sys, std::move(opts));
+    if (!started) {
+      std::fprintf(stderr, "athanor: cannot start the executor: %s\n",
+                   sys.render(started.error()).c_str());
+      return errc_of(started.error()) == engine_errc::journal_error
+               ? exit_status::io
+               : exit_status::config;
+    }
+    desk = std::move(*started);
+  }
+  admin_server_options admin_opts;
+  admin_opts.address = cfg.admin.address;
+  admin_opts.port = static_cast<uint16_t>(cfg.admin.port);
+  admin_opts.admin.connections = (*eng)->connections();
+  if (desk) {
+    admin_opts.admin.trading_desk = desk->supervisor();
+    admin_opts.admin.metric_sources.push_back(
+      caf::actor_cast<caf::actor>(desk->supervisor()));
+  }
+  if (gateway && gateway->metrics_source())
+    admin_opts.admin.metric_sources.push_back(gateway->metrics_source());
+  auto admin = admin_server::start(sys, std::move(admin_opts));
+  if (!admin) {
+    std::fprintf(stderr, "athanor: %s\n", sys.render(admin.error()).c_str());
+    return exit_status::config;
+  }
+  log::info("engine", "admin_listening",
+            {{"detail", "admin listening on " + (*admin)->url()},
+             {"url", (*admin)->url()}});
   bool view = !request.json && isatty(STDOUT_FILENO) == 1;
   auto printer = view ? sys.spawn(terminal_view, &outcome, request.limit)
                       : sys.spawn(json_printer, &outcome, request.limit);
@@ -485,6 +524,7 @@ int run_command(const loaded_config& loaded, const run_request& request) {
   }
   gateway.reset();
   admin->reset();
+  desk.reset();
   eng->reset();
   caf::anon_send_exit(printer, caf::exit_reason::user_shutdown);
   simulator.reset();

@@ -1,6 +1,11 @@
 #include "app/trading_desk.hpp"
 
+#include <cstring>
 #include <thread>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "caf/actor_system.hpp"
 #include "caf/scoped_actor.hpp"
@@ -46,6 +51,9 @@ caf::actor start_group(caf::actor_system& sys,
   link.ca_file = opts.ca_file;
   stream_cfg.links = make_ws_link_factory(io, link);
   auto stream = spawn_trading_session(sys, std::move(stream_cfg));
+  if (stream)
+    for (auto& listener : opts.listeners)
+      caf::anon_send(*stream, listen_atom::value, listener);
   auto breaker_cfg = opts.breaker;
   breaker_cfg.endpoint = opts.base_url;
   auto breaker = spawn_breaker(sys, breaker_cfg);
@@ -74,6 +82,39 @@ caf::actor start_group(caf::actor_system& sys,
   return caf::actor{};
 }
 
+// Takes `<journal>.lock` for this process, or says who holds it. The lock
+// goes with the file descriptor: closed by the desk, or by the kernel when
+// the process dies, so a crash never leaves a stale lock.
+caf::expected<int> lock_journal(const std::string& journal_path) {
+  if (journal_path == memory_journal)
+    return -1; // private to this process anyway
+  auto path = journal_path + ".lock";
+  auto fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return make_error(engine_errc::journal_error,
+                      "cannot open " + path + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char holder[32] = {0};
+    auto n = ::pread(fd, holder, sizeof(holder) - 1, 0);
+    ::close(fd);
+    std::string who = n > 0 ? " (pid " + std::string{holder, size_t(n)} + ")"
+                            : "";
+    return make_error(engine_errc::journal_error,
+                      "the journal " + journal_path
+                        + " is in use by another executor" + who
+                        + "; one journal serves one engine at a time (an "
+                          "`athanor run` holding it can be started with "
+                          "athanor.executor.in-run=false)");
+  }
+  auto pid = std::to_string(::getpid());
+  if (::ftruncate(fd, 0) != 0
+      || ::pwrite(fd, pid.data(), pid.size(), 0)
+           != static_cast<ssize_t>(pid.size()))
+    log::write(log::level::warn, "trading_desk", "lock_note_failed", nullptr,
+               {{"path", path}, {"error", std::strerror(errno)}});
+  return fd;
+}
+
 } // namespace
 
 trading_desk::trading_desk(caf::actor_system& sys) : sys_(sys) {}
@@ -91,12 +132,16 @@ trading_desk::start(caf::actor_system& sys, trading_desk_options opts) {
     problems.insert(problems.end(), xs.begin(), xs.end());
   if (!problems.empty())
     return make_error(engine_errc::invalid_config, to_string(problems));
+  auto lock = lock_journal(opts.executor.journal.path);
+  if (!lock)
+    return lock.error();
+  std::unique_ptr<trading_desk> result{new trading_desk(sys)};
+  result->journal_lock_ = *lock;
   {
     std::string error;
     if (!journal::open(opts.executor.journal, error))
       return make_error(engine_errc::journal_error, error);
   }
-  std::unique_ptr<trading_desk> result{new trading_desk(sys)};
   result->io_ = std::make_shared<transport::io_thread>();
   auto sup_cfg = opts.supervisor;
   sup_cfg.name = "trading_desk";
@@ -195,6 +240,11 @@ void trading_desk::stop() {
     supervisor_ = nullptr;
   }
   io_.reset();
+  // Released last: the executor has closed the journal by now.
+  if (journal_lock_ >= 0) {
+    ::close(journal_lock_);
+    journal_lock_ = -1;
+  }
 }
 
 } // namespace athanor

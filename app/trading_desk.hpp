@@ -11,6 +11,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "caf/expected.hpp"
 #include "caf/fwd.hpp"
@@ -43,12 +44,16 @@ struct trading_desk_options {
   breaker_config breaker;
   /// Restarts of the group; `name` is set here.
   supervisor_config supervisor;
+  /// Further listeners of the trading stream (the gateway's relay); every
+  /// trading session the group starts gets them.
+  std::vector<order_listener_actor> listeners;
 };
 
 class trading_desk {
  public:
   /// Starts everything in `sys` (which must outlive the desk). Fails with
-  /// a config or journal error.
+  /// a config or journal error; a journal another process (or desk) holds
+  /// is refused (`journal_error`), so two executors never share one.
   static caf::expected<std::unique_ptr<trading_desk>>
   start(caf::actor_system& sys, trading_desk_options opts);
 
@@ -82,6 +87,8 @@ class trading_desk {
 
   caf::actor_system& sys_;
   std::shared_ptr<transport::io_thread> io_;
+  /// Holds `<journal>.lock` (flock) for the desk's lifetime; -1 if none.
+  int journal_lock_ = -1;
   supervisor_actor supervisor_;
   /// Set by stop(): execute() no longer waits for a restart.
   std::atomic<bool> stopped_{false};

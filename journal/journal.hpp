@@ -18,8 +18,13 @@ struct sqlite3_stmt;
 
 namespace athanor {
 
+/// A journal that lives in memory only (SQLite's name for it): nothing
+/// survives the process. For engines on the built-in simulator.
+inline constexpr const char* memory_journal = ":memory:";
+
 struct journal_options {
-  /// The database file; created with its directory's permissions.
+  /// The database file, created with its directory's permissions, or
+  /// `memory_journal`.
   std::string path = "athanor-journal.db";
   /// fsync on every commit (survives power loss, not only a crash).
   bool full_sync = true;

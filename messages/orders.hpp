@@ -145,6 +145,10 @@ struct order_update {
   decimal qty;
   decimal position_qty;
   std::string execution_id;
+  /// The message exactly as the trading stream sent it (JSON), so the
+  /// gateway forwards every field, also those this engine does not read.
+  /// Empty for updates made up elsewhere (tests).
+  std::string wire_json;
 };
 
 /// GET /v2/account (the fields the engine uses).
@@ -203,7 +207,8 @@ typename Inspector::result_type inspect(Inspector& f, order& x) {
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_update& x) {
   return f(caf::meta::type_name("athanor.order_update"), x.event, x.event_text,
-           x.subject, x.at, x.price, x.qty, x.position_qty, x.execution_id);
+           x.subject, x.at, x.price, x.qty, x.position_qty, x.execution_id,
+           x.wire_json);
 }
 
 template<class Inspector>

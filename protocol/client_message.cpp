@@ -7,6 +7,8 @@
 #include <msgpack.hpp>
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 namespace athanor::protocol {
 
@@ -116,17 +118,11 @@ bool decode_dom(const json_value& doc, client_message& out,
 
 } // namespace
 
-bool decode_client_message(codec c, const std::string& frame,
-                           client_message& out, decode_problem& problem) {
-  out = client_message{};
-  rapidjson::Document doc;
-  if (c == codec::json) {
-    doc.Parse(frame.data(), frame.size());
-    if (doc.HasParseError())
-      return fail(problem, "message",
-                  rapidjson::GetParseError_En(doc.GetParseError()));
-    return decode_dom(doc, out, problem);
-  }
+namespace {
+
+// Client messages only: their limits fit any real one.
+bool unpack_to_dom(const std::string& frame, rapidjson::Document& doc,
+                   decode_problem& problem) {
   msgpack::object_handle handle;
   try {
     // The object API allocates what a header claims (an array of 2^32
@@ -142,7 +138,79 @@ bool decode_client_message(codec c, const std::string& frame,
   }
   if (!to_json(handle.get(), doc, doc.GetAllocator()))
     return fail(problem, "message", "holds a value JSON cannot express");
-  return decode_dom(doc, out, problem);
+  return true;
+}
+
+void pack_json(msgpack::packer<msgpack::sbuffer>& out, const json_value& x) {
+  switch (x.GetType()) {
+    case rapidjson::kNullType: out.pack_nil(); break;
+    case rapidjson::kFalseType: out.pack_false(); break;
+    case rapidjson::kTrueType: out.pack_true(); break;
+    case rapidjson::kStringType:
+      out.pack_str(x.GetStringLength());
+      out.pack_str_body(x.GetString(), x.GetStringLength());
+      break;
+    case rapidjson::kNumberType:
+      if (x.IsUint64())
+        out.pack_uint64(x.GetUint64());
+      else if (x.IsInt64())
+        out.pack_int64(x.GetInt64());
+      else
+        out.pack_double(x.GetDouble());
+      break;
+    case rapidjson::kArrayType:
+      out.pack_array(x.Size());
+      for (auto& element : x.GetArray())
+        pack_json(out, element);
+      break;
+    case rapidjson::kObjectType:
+      out.pack_map(x.MemberCount());
+      for (auto& member : x.GetObject()) {
+        pack_json(out, member.name);
+        pack_json(out, member.value);
+      }
+      break;
+  }
+}
+
+} // namespace
+
+bool decode_client_message(codec c, const std::string& frame,
+                           client_message& out, decode_problem& problem) {
+  out = client_message{};
+  rapidjson::Document doc;
+  if (c == codec::json) {
+    doc.Parse(frame.data(), frame.size());
+    if (doc.HasParseError())
+      return fail(problem, "message",
+                  rapidjson::GetParseError_En(doc.GetParseError()));
+    return decode_dom(doc, out, problem);
+  }
+  return unpack_to_dom(frame, doc, problem) && decode_dom(doc, out, problem);
+}
+
+bool client_msgpack_to_json(const std::string& frame, std::string& json,
+                            decode_problem& problem) {
+  rapidjson::Document doc;
+  if (!unpack_to_dom(frame, doc, problem))
+    return false;
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer{buffer};
+  doc.Accept(writer);
+  json.assign(buffer.GetString(), buffer.GetSize());
+  return true;
+}
+
+std::string json_to_msgpack(const std::string& json) {
+  rapidjson::Document doc;
+  doc.Parse(json.data(), json.size());
+  msgpack::sbuffer buffer;
+  msgpack::packer<msgpack::sbuffer> out{buffer};
+  if (doc.HasParseError())
+    out.pack_nil();
+  else
+    pack_json(out, doc);
+  return {buffer.data(), buffer.size()};
 }
 
 } // namespace athanor::protocol

@@ -76,6 +76,14 @@ struct client_message {
 bool decode_client_message(codec c, const std::string& frame,
                            client_message& out, decode_problem& problem);
 
+/// A client's MessagePack message as JSON text (same limits as above), for
+/// protocols whose decoder reads JSON.
+bool client_msgpack_to_json(const std::string& frame, std::string& json,
+                            decode_problem& problem);
+
+/// JSON text as the same value in MessagePack (invalid JSON becomes nil).
+std::string json_to_msgpack(const std::string& json);
+
 /// Client messages.
 std::string encode_auth(codec c, const credentials& creds);
 std::string encode_subscribe(codec c, const subscription_set& add);

@@ -98,6 +98,7 @@ bool decode_trading_message(const std::string& frame, trading_message& out,
   if (stream == "trade_updates") {
     out.kind = trading_message::trade_update;
     auto& u = out.update;
+    u.wire_json = frame;
     if (!fields.text("event", u.event_text, true))
       return false;
     u.event = parse_trade_event(u.event_text);
@@ -236,6 +237,10 @@ std::string encode_trade_update(const order_update& u) {
     w.EndObject();
     w.EndObject();
   });
+}
+
+std::string forwardable_trade_update(const order_update& u) {
+  return u.wire_json.empty() ? encode_trade_update(u) : u.wire_json;
 }
 
 std::string encode_trading_error(const std::string& message) {

@@ -56,6 +56,9 @@ bool decode_trading_client_message(const std::string& frame,
 std::string encode_authorization(bool authorized, const std::string& action);
 std::string encode_listening(const std::vector<std::string>& streams);
 std::string encode_trade_update(const order_update& update);
+/// What the gateway sends its /stream clients: the upstream's own message
+/// when there is one, else encode_trade_update().
+std::string forwardable_trade_update(const order_update& update);
 std::string encode_trading_error(const std::string& message);
 
 } // namespace athanor::protocol

@@ -8,7 +8,10 @@
 
 #include <unistd.h>
 
+#include "../sim/http_client.hpp"
+#include "../sim/ws_client.hpp"
 #include "process.hpp"
+#include "protocol/trading.hpp"
 #include "sim/simulator.hpp"
 
 using namespace athanor;
@@ -33,6 +36,22 @@ bool is_record_line(const std::string& line, const std::string& symbol) {
              || line.rfind("{\"T\":\"t\",", 0) == 0)
          && line.find("\"S\":\"" + symbol + "\"") != std::string::npos;
 }
+
+struct temp_dir {
+  std::string path;
+  temp_dir() {
+    char name[] = "/tmp/athanor-cli-XXXXXX";
+    path = mkdtemp(name);
+  }
+  ~temp_dir() {
+    std::system(("rm -rf '" + path + "'").c_str());
+  }
+  std::string write(const std::string& file, const std::string& text) {
+    auto full = path + "/" + file;
+    std::ofstream{full} << text;
+    return full;
+  }
+};
 
 } // namespace
 
@@ -68,11 +87,14 @@ CAF_TEST(sigint stops a run cleanly within two seconds) {
 CAF_TEST(a rejected key ends the run with one clear error and no secret) {
   sim::simulator_options opts;
   sim::simulator sim{opts};
+  temp_dir state;
   std::map<std::string, std::string> env{
     {"ALPACA_API_KEY", "CANARYKEY"},
     {"ALPACA_API_SECRET", "CANARYSECRET"},
     {"ALPACA_DATA_STREAM_URL",
      "ws://127.0.0.1:" + std::to_string(sim.port())},
+    {"ALPACA_BASE_URL", "http://127.0.0.1:" + std::to_string(sim.port())},
+    {"XDG_STATE_HOME", state.path},
   };
   child_process p{athanor_binary, {"run", "--json"}, env};
   CAF_CHECK_EQUAL(p.wait(20s), 77);
@@ -96,22 +118,6 @@ CAF_TEST(bad run options are all reported by name) {
 }
 
 namespace {
-
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    char name[] = "/tmp/athanor-cli-XXXXXX";
-    path = mkdtemp(name);
-  }
-  ~temp_dir() {
-    std::system(("rm -rf '" + path + "'").c_str());
-  }
-  std::string write(const std::string& file, const std::string& text) {
-    auto full = path + "/" + file;
-    std::ofstream{full} << text;
-    return full;
-  }
-};
 
 const char* small_plan = R"({"plan_id": "cli-1", "items": [
   {"symbol": "AAPL", "side": "buy", "qty": 2},
@@ -209,4 +215,127 @@ CAF_TEST(execute with a good key on an alpaca compatible server) {
   }
   // Every line of the plan's flow carries its correlation id.
   CAF_CHECK_GREATER(count_of(p.err(), "\"correlation_id\":\"cli-1\""), 5u);
+}
+
+namespace {
+
+// The port of "<what> listening on <scheme>://127.0.0.1:PORT" (or of
+// "<key>=http://127.0.0.1:PORT") in a log; 0 if absent.
+uint16_t port_after(const std::string& log, const std::string& marker) {
+  auto at = log.find(marker);
+  if (at == std::string::npos)
+    return 0;
+  auto colon = log.find("127.0.0.1:", at);
+  if (colon == std::string::npos)
+    return 0;
+  return static_cast<uint16_t>(std::atoi(log.c_str() + colon + 10));
+}
+
+// A metric's value in Prometheus text ("" if the line is missing).
+std::string metric_line(const std::string& text, const std::string& prefix) {
+  for (auto at = text.find(prefix); at != std::string::npos;
+       at = text.find(prefix, at + 1))
+    if (at == 0 || text[at - 1] == '\n')
+      return text.substr(at, text.find('\n', at) - at);
+  return "";
+}
+
+} // namespace
+
+CAF_TEST(run relays trade updates on the gateway and reports the desk) {
+  child_process p{athanor_binary,
+                  {"run", "--symbols=AAPL", "--json"},
+                  {{"ATHANOR_GATEWAY_KEY", "GWKEY"},
+                   {"ATHANOR_GATEWAY_SECRET", "GWSECRET"}}};
+  CAF_REQUIRE(p.wait_for_lines(3, 20s));
+  auto admin = port_after(p.err(), "admin listening on");
+  auto gateway = port_after(p.err(), "gateway listening on");
+  auto broker = port_after(p.err(), "trading_endpoint=");
+  CAF_REQUIRE(admin != 0 && gateway != 0 && broker != 0);
+  CAF_CHECK_NOT_EQUAL(p.err().find("paths=\"/v2/iex /stream\""),
+                      std::string::npos);
+  // An Alpaca trading-stream client at the gateway.
+  ws_client client{gateway, "/stream"};
+  CAF_REQUIRE(client.open());
+  client.send(protocol::encode_authenticate(
+                {secret{"GWKEY"}, secret{"GWSECRET"}}),
+              false);
+  auto authorized = client.read(5s);
+  CAF_REQUIRE(authorized);
+  CAF_CHECK_EQUAL(authorized->data,
+                  protocol::encode_authorization(true, "authenticate"));
+  client.send(protocol::encode_listen({"trade_updates"}), false);
+  auto listening = client.read(10s);
+  CAF_REQUIRE(listening);
+  CAF_CHECK_EQUAL(listening->data,
+                  protocol::encode_listening({"trade_updates"}));
+  // Somebody places an order on the account (here: straight at the
+  // simulator's REST API); its updates come through the engine.
+  auto placed = http_call(
+    broker, "POST", "/v2/orders",
+    R"({"symbol":"AAPL","qty":"3","side":"buy","type":"market",)"
+    R"("time_in_force":"day","client_order_id":"cli-gw-1"})",
+    {{"APCA-API-KEY-ID", sim::default_key},
+     {"APCA-API-SECRET-KEY", sim::default_secret},
+     {"Content-Type", "application/json"}});
+  CAF_REQUIRE_EQUAL(placed.status, 200);
+  std::vector<std::string> events;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline
+         && (events.empty() || events.back() != "fill")) {
+    auto frame = client.read(5s);
+    if (!frame)
+      break;
+    protocol::trading_message msg;
+    protocol::decode_problem problem;
+    CAF_REQUIRE(protocol::decode_trading_message(frame->data, msg, problem));
+    if (msg.kind == protocol::trading_message::trade_update
+        && msg.update.subject.client_order_id == "cli-gw-1")
+      events.push_back(msg.update.event_text);
+  }
+  CAF_CHECK_EQUAL(caf::deep_to_string(events), R"(["new", "fill"])");
+  // The admin knows the trading stream and the desk's figures.
+  auto ready = http_call(admin, "GET", "/readyz");
+  CAF_CHECK_EQUAL(ready.status, 200);
+  CAF_CHECK_NOT_EQUAL(ready.body.find("\"name\":\"trading\""),
+                      std::string::npos);
+  auto metrics = http_call(admin, "GET", "/metrics").body;
+  for (auto name : {"athanor_trading_stream_ready{",
+                    "athanor_rest_requests_total{",
+                    "athanor_executor_running_plans{",
+                    "athanor_executor_items_ended_total{",
+                    "athanor_breaker_state{",
+                    "athanor_gateway_trade_updates_total ",
+                    "athanor_gateway_trade_listeners ",
+                    "athanor_supervisor_child_running{"})
+  {
+    CAF_MESSAGE("metric " << name);
+    CAF_CHECK(!metric_line(metrics, name).empty());
+  }
+  CAF_CHECK(metric_line(metrics, "athanor_trading_stream_ready{").back()
+            == '1');
+  CAF_CHECK_EQUAL(metric_line(metrics, "athanor_gateway_trade_listeners "),
+                  "athanor_gateway_trade_listeners 1");
+  p.signal(SIGINT);
+  CAF_CHECK_EQUAL(p.wait(5s), 0);
+}
+
+CAF_TEST(run leaves the trading stream alone when told to) {
+  child_process p{athanor_binary,
+                  {"run", "--symbols=AAPL", "--json",
+                   "--athanor.executor.in-run=false"},
+                  {{"ATHANOR_GATEWAY_KEY", "GWKEY"},
+                   {"ATHANOR_GATEWAY_SECRET", "GWSECRET"}}};
+  CAF_REQUIRE(p.wait_for_lines(3, 20s));
+  auto admin = port_after(p.err(), "admin listening on");
+  auto gateway = port_after(p.err(), "gateway listening on");
+  CAF_REQUIRE(admin != 0 && gateway != 0);
+  ws_client client{gateway, "/stream"};
+  CAF_CHECK(!client.open());
+  CAF_CHECK_EQUAL(client.status(), 404);
+  auto metrics = http_call(admin, "GET", "/metrics").body;
+  CAF_CHECK(metric_line(metrics, "athanor_trading_stream_ready{").empty());
+  CAF_CHECK_EQUAL(p.err().find("trading_session"), std::string::npos);
+  p.signal(SIGINT);
+  CAF_CHECK_EQUAL(p.wait(5s), 0);
 }

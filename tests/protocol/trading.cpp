@@ -36,10 +36,17 @@ CAF_TEST(every server vector of the trading stream decodes) {
       CAF_CHECK_NOT_EQUAL(msg.update.event, trade_event::unknown);
       CAF_CHECK(!msg.update.subject.id.empty());
       CAF_CHECK_NOT_EQUAL(msg.update.subject.status, order_status::unknown);
+      // The gateway forwards the message as it came.
+      CAF_CHECK_EQUAL(msg.update.wire_json, file.json);
+      CAF_CHECK_EQUAL(forwardable_trade_update(msg.update), file.json);
       // Our encoder writes it back so that it decodes the same.
       auto again = decode(encode_trade_update(msg.update));
+      again.update.wire_json.clear();
+      msg.update.wire_json.clear();
       CAF_CHECK_EQUAL(caf::deep_to_string(again.update),
                       caf::deep_to_string(msg.update));
+      CAF_CHECK_EQUAL(forwardable_trade_update(msg.update),
+                      encode_trade_update(msg.update));
     }
   }
   CAF_CHECK_EQUAL(count, 17u);
