@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Alpaca's official Node SDK (@alpacahq/alpaca-trade-api 4.x) against the
 # gateway of a running `athanor run` (on its built-in simulator): 20 SDK
-# clients share the one upstream connection; a wrong secret gets 402.
+# market-data clients share the one upstream connection, a wrong secret gets
+# 402; 5 SDK trading-stream clients receive an order's updates on /stream.
 #   tests/sdk/run.sh ATHANOR_BINARY CACHE_DIR
 # Exits 77 (CTest: skipped) when node/npm are absent or the npm registry
 # cannot be reached to install the SDK; says which.
@@ -42,10 +43,16 @@ if [ -z "$url" ]; then
   cat "$log"
   exit 1
 fi
-echo "gateway at $url"
+broker="$(grep -o 'trading_endpoint=http://[0-9.:]*' "$log" | head -1 | sed 's/.*=//')"
+echo "gateway at $url, simulator's broker at $broker"
 NODE_PATH="$cache/node_modules" timeout 60 \
   node "$here/stream_clients.js" "$url" SDKGWKEY SDKGWSECRET 20
+NODE_PATH="$cache/node_modules" timeout 60 \
+  node "$here/trading_clients.js" "$url" SDKGWKEY SDKGWSECRET "$broker" 5
 # The engine held one upstream connection for all of them.
 connects="$(grep -c 'stream_session: state_change.*to=streaming' "$log" || true)"
 echo "upstream sessions that reached streaming: $connects"
 [ "$connects" = "1" ]
+trading="$(grep -c 'trading_session: state_change.*to=streaming' "$log" || true)"
+echo "trading streams that reached streaming: $trading"
+[ "$trading" = "1" ]
