@@ -245,6 +245,8 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 <table id="breakers"><tr><th>endpoint</th><th>state</th><th>trips</th></tr></table>
 <h2>Subscribers</h2>
 <table id="subscribers"><tr><th>subscriber</th><th>delivered/s</th><th>in flight</th><th>queued</th><th>dropped</th><th>gaps</th></tr></table>
+<h2>Orders</h2>
+<table id="orders"><tr><th>orders</th><th>count</th></tr></table>
 <script>
 "use strict";
 let last = null, lastAt = 0;
@@ -265,6 +267,11 @@ async function refresh(){
     rows("subscribers",delivered.map(d=>{const l=d.labels,same=x=>x.subscriber===l.subscriber;
       const v=n=>{const m=find(ms,n,same)[0];return m?m.value:"";};
       return [[l.subscriber],[rate(d,now),"n"],[v("athanor_subscriber_in_flight"),"n"],[v("athanor_subscriber_queued_records"),"n"],[v("athanor_subscriber_dropped_records_total"),"n"],[v("athanor_subscriber_gaps_total"),"n"]];}));
+    const open=find(ms,"athanor_executor_orders").map(m=>[["open: "+m.labels.status],[m.value,"n"]]);
+    const ended=find(ms,"athanor_executor_items_ended_total").map(m=>[["ended: "+m.labels.outcome],[m.value,"n"]]);
+    const rest=find(ms,"athanor_rest_requests_total").map(m=>[["REST requests/s"],[rate(m,now),"n"]]);
+    const limited=find(ms,"athanor_rest_rate_limited_total").map(m=>[["REST 429s"],[m.value,"n"]]);
+    rows("orders",open.concat(ended,rest,limited));
     last=new Map(ms.map(m=>[key(m),m.value]));lastAt=now;
     document.getElementById("age").textContent="updated "+new Date(now).toLocaleTimeString();
   }catch(e){document.getElementById("age").textContent="unreachable: "+e;}
