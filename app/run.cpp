@@ -11,22 +11,15 @@
 #include <unistd.h>
 
 #include "caf/actor_system.hpp"
-#include "caf/actor_system_config.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/send.hpp"
 
-#include "app/admin_server.hpp"
-#include "app/engine.hpp"
-#include "app/execute.hpp"
-#include "app/gateway_server.hpp"
 #include "app/process.hpp"
-#include "app/system_config.hpp"
+#include "app/runtime_start.hpp"
 #include "messages/error.hpp"
 #include "messages/record_kinds.hpp"
-#include "messages/register.hpp"
 #include "observability/log.hpp"
 #include "protocol/market_data.hpp"
-#include "sim/simulator.hpp"
 
 namespace athanor {
 
@@ -269,62 +262,6 @@ caf::behavior terminal_view(caf::event_based_actor* self, run_outcome* outcome,
   };
 }
 
-// -- wiring ---------------------------------------------------------------------
-
-upstream_spec market_upstream(const engine_config& cfg, std::string url,
-                              credentials creds) {
-  upstream_spec spec;
-  spec.name = "market";
-  auto& s = spec.session;
-  s.url = std::move(url);
-  s.encoding = cfg.stream.encoding;
-  s.creds = std::move(creds);
-  s.backoff = cfg.reconnect;
-  s.limit_backoff = cfg.stream.limit_backoff;
-  s.limit_backoff_max = cfg.stream.limit_backoff_max;
-  s.connect_timeout = cfg.stream.connect_timeout;
-  s.auth_timeout = cfg.stream.auth_timeout;
-  s.ack_timeout = cfg.stream.ack_timeout;
-  s.silence_timeout = cfg.stream.silence_timeout;
-  s.close_timeout = cfg.stream.close_timeout;
-  s.lag_threshold = cfg.stream.lag_threshold;
-  spec.registry.name = "market";
-  spec.registry.lag_threshold = cfg.stream.lag_threshold;
-  spec.registry.max_in_flight
-    = static_cast<uint32_t>(cfg.registry.max_in_flight);
-  spec.registry.max_queued_records = cfg.registry.max_queued_records;
-  spec.breaker = cfg.breaker;
-  return spec;
-}
-
-engine_options options_for(const engine_config& cfg, upstream_spec market) {
-  engine_options opts;
-  opts.upstreams.push_back(std::move(market));
-  opts.link.ca_file = cfg.stream.ca_file;
-  opts.link.deflate = cfg.stream.deflate;
-  opts.link.ping_interval = cfg.stream.ping_interval;
-  opts.link.pong_timeout = cfg.stream.pong_timeout;
-  opts.link.close_timeout = cfg.stream.close_timeout;
-  opts.link.handshake_timeout = cfg.stream.connect_timeout;
-  opts.link.max_in_flight = cfg.stream.max_in_flight_frames;
-  opts.connections.max_restarts = cfg.supervisor.max_restarts;
-  opts.connections.period = cfg.supervisor.period;
-  opts.connections.restart_backoff = cfg.supervisor.restart_backoff;
-  // SIGINT and SIGTERM must end a run within 2 s.
-  opts.connections.shutdown_deadline
-    = std::min<caf::timespan>(cfg.supervisor.shutdown_deadline,
-                              std::chrono::milliseconds{1500});
-  return opts;
-}
-
-std::vector<topic> topics_of(const run_request& request) {
-  std::vector<topic> result;
-  for (auto ch : request.channels)
-    for (auto& symbol : request.symbols)
-      result.push_back({ch, symbol});
-  return result;
-}
-
 } // namespace
 
 std::vector<config_problem> take_run_options(std::vector<std::string>& args,
@@ -388,128 +325,34 @@ std::vector<config_problem> take_run_options(std::vector<std::string>& args,
 }
 
 int run_command(const loaded_config& loaded, const run_request& request) {
-  auto& cfg = loaded.config;
-  log::configure(cfg.logging);
+  log::configure(loaded.config.logging);
   // Signals go to the main thread's sigtimedwait only: block them before any
   // other thread starts, so every thread inherits the mask.
   auto signals = block_stop_signals();
-  std::unique_ptr<sim::simulator> simulator;
-  std::string url;
-  std::string trading_url;
-  credentials creds;
-  if (cfg.uses_simulator()) {
-    sim::simulator_options opts;
-    simulator = std::make_unique<sim::simulator>(std::move(opts));
-    url = "ws://127.0.0.1:" + std::to_string(simulator->port()) + "/v2/"
-          + cfg.endpoints.feed;
-    trading_url = "http://127.0.0.1:" + std::to_string(simulator->port());
-    creds = credentials{secret{sim::default_key}, secret{sim::default_secret}};
-    log::warn("engine", "no_credentials",
-              {{"detail", "ALPACA_API_KEY and ALPACA_API_SECRET are unset; "
-                          "streaming from the built-in simulator"},
-               {"endpoint", url},
-               {"trading_endpoint", trading_url}});
-  } else {
-    url = cfg.endpoints.data_stream_url + "/v2/" + cfg.endpoints.feed;
-    trading_url = cfg.endpoints.base_url;
-    creds = cfg.alpaca;
-    log::info("engine", "credentials",
-              {{"key_fingerprint", cfg.alpaca.fingerprint()},
-               {"source", loaded.alpaca_source},
-               {"endpoint", url}});
-  }
-  system_config sys_cfg{loaded};
-  if (!sys_cfg.problem.empty()) {
-    std::fprintf(stderr, "athanor: %s\n", sys_cfg.problem.c_str());
-    return exit_status::software;
-  }
-  // Declared before the actor system: the actors point at it until the
-  // system is gone.
+  // Declared before the runtime (and its actor system): the printer points
+  // at it until the system is gone.
   run_outcome outcome;
-  caf::actor_system sys{sys_cfg};
-  auto eng = engine::start(
-    sys, options_for(cfg, market_upstream(cfg, url, creds)));
-  if (!eng) {
+  auto rt = start_runtime(loaded, true);
+  if (!rt) {
     std::fprintf(stderr, "athanor: cannot start: %s\n",
-                 sys.render(eng.error()).c_str());
-    return exit_status::software;
-  }
-  bool trading = cfg.execution.in_run;
-  std::unique_ptr<gateway_server> gateway;
-  if (!cfg.gateway.key_id.empty() && !cfg.gateway.secret_key.empty()) {
-    gateway_server_options gw;
-    gw.address = cfg.gateway_listen.address;
-    gw.port = static_cast<uint16_t>(cfg.gateway_listen.port);
-    gw.accepted = cfg.gateway;
-    gw.connections = (*eng)->connections();
-    gw.routes["/v2/" + cfg.endpoints.feed] = "market";
-    gw.trade_updates = trading;
-    auto started = gateway_server::start(sys, std::move(gw));
-    if (!started) {
-      std::fprintf(stderr, "athanor: %s\n",
-                   sys.render(started.error()).c_str());
-      return exit_status::config;
+                 render(rt.error()).c_str());
+    switch (errc_of(rt.error()).value_or(engine_errc::server_error)) {
+      case engine_errc::invalid_config: return exit_status::config;
+      case engine_errc::journal_error: return exit_status::io;
+      default: return exit_status::software;
     }
-    gateway = std::move(*started);
-    auto paths = "/v2/" + cfg.endpoints.feed + (trading ? " /stream" : "");
-    log::info("engine", "gateway_listening",
-              {{"detail", "gateway listening on " + gateway->url()},
-               {"url", gateway->url()},
-               {"paths", paths}});
   }
-  // The executor and the account's trading stream: order updates for the
-  // gateway's /stream, order metrics for the admin.
-  std::unique_ptr<trading_desk> desk;
-  if (trading) {
-    auto opts = desk_options_of(
-      cfg, trading_url, creds,
-      journal_path_of(cfg, process_environment(), "run"));
-    if (gateway)
-      opts.listeners.push_back(gateway->trade_updates());
-    // Within the 2 s a stopping run has, like the market side.
-    opts.supervisor.shutdown_deadline
-      = std::min<caf::timespan>(cfg.supervisor.shutdown_deadline,
-                                std::chrono::milliseconds{1500});
-    auto started = trading_desk::start(sys, std::move(opts));
-    if (!started) {
-      std::fprintf(stderr, "athanor: cannot start the executor: %s\n",
-                   sys.render(started.error()).c_str());
-      return errc_of(started.error()) == engine_errc::journal_error
-               ? exit_status::io
-               : exit_status::config;
-    }
-    desk = std::move(*started);
-  }
-  admin_server_options admin_opts;
-  admin_opts.address = cfg.admin.address;
-  admin_opts.port = static_cast<uint16_t>(cfg.admin.port);
-  admin_opts.admin.connections = (*eng)->connections();
-  if (desk) {
-    admin_opts.admin.trading_desk = desk->supervisor();
-    admin_opts.admin.metric_sources.push_back(
-      caf::actor_cast<caf::actor>(desk->supervisor()));
-  }
-  if (gateway && gateway->metrics_source())
-    admin_opts.admin.metric_sources.push_back(gateway->metrics_source());
-  auto admin = admin_server::start(sys, std::move(admin_opts));
-  if (!admin) {
-    std::fprintf(stderr, "athanor: %s\n", sys.render(admin.error()).c_str());
-    return exit_status::config;
-  }
-  log::info("engine", "admin_listening",
-            {{"detail", "admin listening on " + (*admin)->url()},
-             {"url", (*admin)->url()}});
+  auto& sys = (*rt)->system();
   bool view = !request.json && isatty(STDOUT_FILENO) == 1;
   auto printer = view ? sys.spawn(terminal_view, &outcome, request.limit)
                       : sys.spawn(json_printer, &outcome, request.limit);
-  caf::anon_send((*eng)->connections(), listen_atom::value,
-                 caf::actor_cast<session_listener_actor>(printer));
-  auto leased = (*eng)->subscribe("market",
-                                  caf::actor_cast<subscriber_actor>(printer),
-                                  topics_of(request));
-  if (!leased) {
+  (*rt)->watch(caf::actor_cast<session_listener_actor>(printer));
+  auto subscribed = (*rt)->subscribe(
+    request.symbols, request.channels,
+    caf::actor_cast<subscriber_actor>(printer));
+  if (!subscribed) {
     std::fprintf(stderr, "athanor: cannot subscribe: %s\n",
-                 sys.render(leased.error()).c_str());
+                 render(subscribed.error()).c_str());
     caf::anon_send_exit(printer, caf::exit_reason::user_shutdown);
     return exit_status::software;
   }
@@ -522,12 +365,8 @@ int run_command(const loaded_config& loaded, const run_request& request) {
       break;
     }
   }
-  gateway.reset();
-  admin->reset();
-  desk.reset();
-  eng->reset();
+  (*rt)->stop();
   caf::anon_send_exit(printer, caf::exit_reason::user_shutdown);
-  simulator.reset();
   if (view)
     std::fputs("\n", stdout);
   std::lock_guard<std::mutex> guard{outcome.mtx};

@@ -1,0 +1,457 @@
+#include "athanor/runtime.hpp"
+
+#include "caf/actor_system.hpp"
+#include "caf/io/middleman.hpp"
+#include "caf/scoped_actor.hpp"
+#include "caf/send.hpp"
+
+#include "actors/callback_subscriber.hpp"
+#include "app/admin_server.hpp"
+#include "app/engine.hpp"
+#include "app/execute.hpp"
+#include "app/gateway_server.hpp"
+#include "app/runtime_start.hpp"
+#include "app/system_config.hpp"
+#include "app/trading_desk.hpp"
+#include "messages/error.hpp"
+#include "messages/register.hpp"
+#include "observability/log.hpp"
+#include "protocol/plan.hpp"
+#include "sim/simulator.hpp"
+
+namespace athanor {
+
+namespace {
+
+constexpr auto call_timeout = std::chrono::seconds{10};
+
+upstream_spec market_upstream(const engine_config& cfg, std::string url,
+                              credentials creds) {
+  upstream_spec spec;
+  spec.name = "market";
+  auto& s = spec.session;
+  s.url = std::move(url);
+  s.encoding = cfg.stream.encoding;
+  s.creds = std::move(creds);
+  s.backoff = cfg.reconnect;
+  s.limit_backoff = cfg.stream.limit_backoff;
+  s.limit_backoff_max = cfg.stream.limit_backoff_max;
+  s.connect_timeout = cfg.stream.connect_timeout;
+  s.auth_timeout = cfg.stream.auth_timeout;
+  s.ack_timeout = cfg.stream.ack_timeout;
+  s.silence_timeout = cfg.stream.silence_timeout;
+  s.close_timeout = cfg.stream.close_timeout;
+  s.lag_threshold = cfg.stream.lag_threshold;
+  spec.registry.name = "market";
+  spec.registry.lag_threshold = cfg.stream.lag_threshold;
+  spec.registry.max_in_flight
+    = static_cast<uint32_t>(cfg.registry.max_in_flight);
+  spec.registry.max_queued_records = cfg.registry.max_queued_records;
+  spec.breaker = cfg.breaker;
+  return spec;
+}
+
+engine_options engine_options_of(const engine_config& cfg,
+                                 upstream_spec market) {
+  engine_options opts;
+  opts.upstreams.push_back(std::move(market));
+  opts.link.ca_file = cfg.stream.ca_file;
+  opts.link.deflate = cfg.stream.deflate;
+  opts.link.ping_interval = cfg.stream.ping_interval;
+  opts.link.pong_timeout = cfg.stream.pong_timeout;
+  opts.link.close_timeout = cfg.stream.close_timeout;
+  opts.link.handshake_timeout = cfg.stream.connect_timeout;
+  opts.link.max_in_flight = cfg.stream.max_in_flight_frames;
+  opts.connections.max_restarts = cfg.supervisor.max_restarts;
+  opts.connections.period = cfg.supervisor.period;
+  opts.connections.restart_backoff = cfg.supervisor.restart_backoff;
+  // A stopping engine (SIGINT, a host's stop()) is done within 2 s.
+  opts.connections.shutdown_deadline
+    = std::min<caf::timespan>(cfg.supervisor.shutdown_deadline,
+                              std::chrono::milliseconds{1500});
+  return opts;
+}
+
+std::vector<topic> topics_of(const std::vector<std::string>& symbols,
+                             const std::vector<channel>& channels) {
+  std::vector<topic> result;
+  for (auto ch : channels)
+    for (auto& symbol : symbols)
+      result.push_back({ch, symbol});
+  return result;
+}
+
+} // namespace
+
+// -- subscription ---------------------------------------------------------------
+
+struct subscription::state {
+  caf::actor_system* sys = nullptr;
+  connection_supervisor_actor connections;
+  lease granted;
+  subscriber_actor subscriber;
+  std::vector<topic> topics;
+  /// A callback subscriber of ours (ended with the subscription), or the
+  /// host's actor (unsubscribed, left alive).
+  bool owned = false;
+  bool active = true;
+
+  void cancel() {
+    if (!active)
+      return;
+    active = false;
+    if (owned) {
+      caf::anon_send_exit(subscriber, caf::exit_reason::user_shutdown);
+      return;
+    }
+    caf::anon_send(granted.registry, unsubscribe_atom::value, subscriber,
+                   topics, trace::root());
+    caf::anon_send(connections, release_atom::value, granted.id);
+  }
+};
+
+subscription::subscription(std::shared_ptr<state> st) : state_(std::move(st)) {}
+subscription::subscription(subscription&&) noexcept = default;
+subscription& subscription::operator=(subscription&& other) noexcept {
+  if (this != &other) {
+    cancel();
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+subscription::~subscription() {
+  cancel();
+}
+
+void subscription::cancel() {
+  if (state_)
+    state_->cancel();
+}
+
+bool subscription::active() const {
+  return state_ && state_->active;
+}
+
+// -- runtime ------------------------------------------------------------------
+
+struct runtime::impl {
+  /// Set when the runtime owns its actor system.
+  std::unique_ptr<system_config> own_config;
+  std::unique_ptr<caf::actor_system> own_system;
+  caf::actor_system* sys = nullptr;
+  engine_config cfg;
+  std::unique_ptr<sim::simulator> simulator;
+  std::unique_ptr<engine> market;
+  std::unique_ptr<trading_desk> desk;
+  std::unique_ptr<gateway_server> gateway;
+  std::unique_ptr<admin_server> admin;
+  bool stopped = false;
+
+  caf::error start(const loaded_config& loaded, bool serve_admin);
+
+  void stop() {
+    if (stopped)
+      return;
+    stopped = true;
+    gateway.reset();
+    admin.reset();
+    desk.reset();
+    market.reset();
+    simulator.reset();
+  }
+};
+
+caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
+  cfg = loaded.config;
+  log::configure(cfg.logging);
+  std::string market_url;
+  std::string trading_url;
+  credentials creds;
+  if (cfg.uses_simulator()) {
+    simulator = std::make_unique<sim::simulator>(sim::simulator_options{});
+    auto base = "127.0.0.1:" + std::to_string(simulator->port());
+    market_url = "ws://" + base + "/v2/" + cfg.endpoints.feed;
+    trading_url = "http://" + base;
+    creds = credentials{secret{sim::default_key}, secret{sim::default_secret}};
+    log::warn("engine", "no_credentials",
+              {{"detail", "ALPACA_API_KEY and ALPACA_API_SECRET are unset; "
+                          "streaming from the built-in simulator"},
+               {"endpoint", market_url},
+               {"trading_endpoint", trading_url}});
+  } else {
+    market_url = cfg.endpoints.data_stream_url + "/v2/" + cfg.endpoints.feed;
+    trading_url = cfg.endpoints.base_url;
+    creds = cfg.alpaca;
+    log::info("engine", "credentials",
+              {{"key_fingerprint", cfg.alpaca.fingerprint()},
+               {"source", loaded.alpaca_source},
+               {"endpoint", market_url}});
+  }
+  auto started = engine::start(
+    *sys, engine_options_of(cfg, market_upstream(cfg, market_url, creds)));
+  if (!started)
+    return std::move(started.error());
+  market = std::move(*started);
+  bool trading = cfg.execution.in_run;
+  if (!cfg.gateway.key_id.empty() && !cfg.gateway.secret_key.empty()) {
+    gateway_server_options gw;
+    gw.address = cfg.gateway_listen.address;
+    gw.port = static_cast<uint16_t>(cfg.gateway_listen.port);
+    gw.accepted = cfg.gateway;
+    gw.connections = market->connections();
+    gw.routes["/v2/" + cfg.endpoints.feed] = "market";
+    gw.trade_updates = trading;
+    auto g = gateway_server::start(*sys, std::move(gw));
+    if (!g)
+      return std::move(g.error());
+    gateway = std::move(*g);
+    auto paths = "/v2/" + cfg.endpoints.feed + (trading ? " /stream" : "");
+    log::info("engine", "gateway_listening",
+              {{"detail", "gateway listening on " + gateway->url()},
+               {"url", gateway->url()},
+               {"paths", paths}});
+  }
+  // The executor and the account's trading stream: order updates for the
+  // gateway's /stream, order metrics for the admin.
+  if (trading) {
+    auto opts = desk_options_of(cfg, trading_url, creds,
+                                journal_path_of(cfg, process_environment(),
+                                                "run"));
+    if (gateway)
+      opts.listeners.push_back(gateway->trade_updates());
+    opts.supervisor.shutdown_deadline
+      = std::min<caf::timespan>(cfg.supervisor.shutdown_deadline,
+                                std::chrono::milliseconds{1500});
+    auto d = trading_desk::start(*sys, std::move(opts));
+    if (!d)
+      return std::move(d.error());
+    desk = std::move(*d);
+  }
+  if (serve_admin) {
+    admin_server_options opts;
+    opts.address = cfg.admin.address;
+    opts.port = static_cast<uint16_t>(cfg.admin.port);
+    opts.admin.connections = market->connections();
+    if (desk) {
+      opts.admin.trading_desk = desk->supervisor();
+      opts.admin.metric_sources.push_back(
+        caf::actor_cast<caf::actor>(desk->supervisor()));
+    }
+    if (gateway && gateway->metrics_source())
+      opts.admin.metric_sources.push_back(gateway->metrics_source());
+    auto a = admin_server::start(*sys, std::move(opts));
+    if (!a)
+      return std::move(a.error());
+    admin = std::move(*a);
+    log::info("engine", "admin_listening",
+              {{"detail", "admin listening on " + admin->url()},
+               {"url", admin->url()}});
+  }
+  return caf::none;
+}
+
+runtime::runtime(std::unique_ptr<impl> x) : impl_(std::move(x)) {}
+
+runtime::~runtime() {
+  stop();
+}
+
+caf::actor_system& runtime::system() {
+  return *impl_->sys;
+}
+
+void runtime::stop() {
+  if (impl_)
+    impl_->stop();
+}
+
+caf::expected<subscription>
+runtime::subscribe(std::vector<std::string> symbols,
+                   std::vector<channel> channels, data_callbacks callbacks) {
+  if (impl_->stopped)
+    return make_error(engine_errc::not_ready, "the runtime is stopped");
+  auto actor = spawn_callback_subscriber(
+    *impl_->sys, "host", {std::move(callbacks.on_batch),
+                          std::move(callbacks.on_gap)});
+  auto result = subscribe(std::move(symbols), std::move(channels),
+                          caf::actor_cast<subscriber_actor>(actor));
+  if (!result) {
+    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+    return result;
+  }
+  result->state_->owned = true;
+  return result;
+}
+
+caf::expected<subscription>
+runtime::subscribe(std::vector<std::string> symbols,
+                   std::vector<channel> channels, subscriber_actor subscriber) {
+  if (impl_->stopped)
+    return make_error(engine_errc::not_ready, "the runtime is stopped");
+  auto topics = topics_of(symbols, channels);
+  if (topics.empty())
+    return make_error(engine_errc::invalid_config,
+                      "subscribe: give at least one symbol and one channel");
+  auto granted = impl_->market->subscribe("market", subscriber, topics);
+  if (!granted)
+    return std::move(granted.error());
+  auto st = std::make_shared<subscription::state>();
+  st->sys = impl_->sys;
+  st->connections = impl_->market->connections();
+  st->granted = std::move(*granted);
+  st->subscriber = std::move(subscriber);
+  st->topics = std::move(topics);
+  return subscription{std::move(st)};
+}
+
+caf::expected<plan_result> runtime::execute(const plan& spec,
+                                            std::chrono::milliseconds timeout) {
+  if (!impl_->desk)
+    return make_error(engine_errc::invalid_config,
+                      "the executor does not run here "
+                      "(athanor.executor.in-run=false)");
+  return impl_->desk->execute(spec, timeout);
+}
+
+void runtime::watch(session_listener_actor listener) {
+  if (!impl_->stopped)
+    caf::anon_send(impl_->market->connections(), listen_atom::value,
+                   std::move(listener));
+}
+
+runtime_health runtime::health() {
+  runtime_health result;
+  if (impl_->stopped)
+    return result;
+  auto upstreams = impl_->market->health();
+  if (!upstreams)
+    return result;
+  result.upstreams = std::move(*upstreams);
+  result.ready = true;
+  for (auto& u : result.upstreams)
+    if (u.leases > 0 && u.state != session_state::streaming)
+      result.ready = false;
+  if (impl_->desk) {
+    upstream_health trading;
+    trading.name = "trading";
+    trading.leases = 1;
+    trading.state = session_state::stopped;
+    if (auto x = impl_->desk->stream_status()) {
+      trading.endpoint = x->endpoint;
+      trading.fingerprint = x->fingerprint;
+      trading.state = x->state;
+      trading.epoch = x->epoch;
+      trading.last_error = x->last_error;
+      trading.last_errc = x->last_errc;
+    } else {
+      trading.last_error = render(x.error());
+    }
+    result.ready = result.ready && trading.state == session_state::streaming;
+    result.upstreams.push_back(std::move(trading));
+  }
+  return result;
+}
+
+caf::expected<metric_samples> runtime::metrics() {
+  if (impl_->stopped)
+    return make_error(engine_errc::not_ready, "the runtime is stopped");
+  auto result = impl_->market->metrics();
+  if (!result || !impl_->desk)
+    return result;
+  caf::scoped_actor self{*impl_->sys};
+  self->request(impl_->desk->supervisor(), call_timeout, metrics_atom::value)
+    .receive(
+      [&](metric_samples& xs) {
+        result->insert(result->end(), xs.begin(), xs.end());
+      },
+      [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+std::string runtime::admin_url() const {
+  return impl_->admin ? impl_->admin->url() : std::string{};
+}
+
+std::string runtime::gateway_url() const {
+  return impl_->gateway ? impl_->gateway->url() : std::string{};
+}
+
+// -- starting -----------------------------------------------------------------
+
+void prepare(caf::actor_system_config& cfg) {
+  add_message_types(cfg);
+  cfg.load<caf::io::middleman>();
+}
+
+caf::expected<std::unique_ptr<runtime>>
+start_runtime(caf::actor_system& sys, const loaded_config& loaded,
+              bool serve_admin) {
+  auto x = std::make_unique<runtime::impl>();
+  x->sys = &sys;
+  if (auto err = x->start(loaded, serve_admin)) {
+    x->stop();
+    return err;
+  }
+  return std::unique_ptr<runtime>{new runtime(std::move(x))};
+}
+
+caf::expected<std::unique_ptr<runtime>>
+start_runtime(const loaded_config& loaded, bool serve_admin) {
+  auto x = std::make_unique<runtime::impl>();
+  x->own_config = std::make_unique<system_config>(loaded);
+  if (!x->own_config->problem.empty())
+    return make_error(engine_errc::invalid_config, x->own_config->problem);
+  x->own_system = std::make_unique<caf::actor_system>(*x->own_config);
+  x->sys = x->own_system.get();
+  if (auto err = x->start(loaded, serve_admin)) {
+    x->stop();
+    return err;
+  }
+  return std::unique_ptr<runtime>{new runtime(std::move(x))};
+}
+
+namespace {
+
+caf::expected<loaded_config> load(const runtime_options& opts) {
+  auto loaded = load_config(opts.settings,
+                            opts.environment ? *opts.environment
+                                             : process_environment());
+  if (!loaded.problems.empty())
+    return make_error(engine_errc::invalid_config, to_string(loaded.problems));
+  if (!loaded.subcommand.empty() || !loaded.arguments.empty())
+    return make_error(engine_errc::invalid_config,
+                      "runtime settings take options only, not '"
+                        + loaded.subcommand + "'");
+  return loaded;
+}
+
+} // namespace
+
+caf::expected<std::unique_ptr<runtime>> runtime::start(runtime_options opts) {
+  auto loaded = load(opts);
+  if (!loaded)
+    return std::move(loaded.error());
+  return start_runtime(*loaded, opts.serve_admin);
+}
+
+caf::expected<std::unique_ptr<runtime>>
+runtime::start(caf::actor_system& sys, runtime_options opts) {
+  auto loaded = load(opts);
+  if (!loaded)
+    return std::move(loaded.error());
+  if (!loaded->caf_arguments.empty())
+    return make_error(engine_errc::invalid_config,
+                      "CAF options (" + loaded->caf_arguments.front()
+                        + ") belong to the host's actor system config");
+  return start_runtime(sys, *loaded, opts.serve_admin);
+}
+
+caf::expected<plan> plan_from_json(const std::string& text) {
+  plan result;
+  std::vector<config_problem> problems;
+  if (!protocol::decode_plan(text, result, problems))
+    return make_error(engine_errc::invalid_plan, to_string(problems));
+  return result;
+}
+
+} // namespace athanor
