@@ -159,6 +159,20 @@ void for_each_option(Config& cfg, F&& f) {
                 "ATHANOR_GATEWAY_KEY/SECRET)",
     cfg.gateway_listen.port);
 
+  auto& r = cfg.remote;
+  const char* rem = "athanor.remote";
+  f(rem, "publish",
+    "HOST:PORT where athanor run publishes its front over BASP; empty: off",
+    r.publish);
+  f(rem, "certificate", "TLS: this node's certificate (PEM); empty: plain",
+    r.certificate);
+  f(rem, "key", "TLS: this node's private key (PEM)", r.key);
+  f(rem, "ca-file", "TLS: the CA a peer's certificate must verify against",
+    r.ca_file);
+  f(rem, "max-attempts",
+    "athanor attach: failed attempts in a row before giving up; 0: never",
+    r.max_attempts);
+
   auto& e = cfg.endpoints;
   const char* alp = "athanor.alpaca";
   f(alp, "base-url", "trading REST base; env ALPACA_BASE_URL", e.base_url);
@@ -547,6 +561,24 @@ void validate(const engine_config& cfg, std::vector<config_problem>& problems) {
       problems.push_back({std::string{name} + ".address",
                           "must not be empty"});
   }
+  auto& r = cfg.remote;
+  if (!r.publish.empty() && !parse_host_port(r.publish))
+    problems.push_back({"athanor.remote.publish",
+                        "must be HOST:PORT (got '" + r.publish + "')"});
+  auto tls_files = {std::pair{"certificate", &r.certificate},
+                    std::pair{"key", &r.key},
+                    std::pair{"ca-file", &r.ca_file}};
+  bool any_tls = false;
+  for (auto [name, path] : tls_files)
+    any_tls = any_tls || !path->empty();
+  for (auto [name, path] : tls_files) {
+    auto option = std::string{"athanor.remote."} + name;
+    if (any_tls && path->empty())
+      problems.push_back({option, "must be set too: TLS needs certificate, "
+                                  "key and ca-file"});
+    else if (!path->empty() && !std::ifstream{*path})
+      problems.push_back({option, "cannot read '" + *path + "'"});
+  }
   auto& e = cfg.endpoints;
   validate_url("athanor.alpaca.base-url", e.base_url, {"https", "http"},
                problems);
@@ -614,6 +646,21 @@ void read_credentials(const environment& env, loaded_config& result) {
 }
 
 } // namespace
+
+std::optional<std::pair<std::string, uint16_t>>
+parse_host_port(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+    return std::nullopt;
+  auto digits = text.substr(colon + 1);
+  if (digits.size() > 5
+      || digits.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  auto port = std::stoul(digits);
+  if (port > 65535)
+    return std::nullopt;
+  return std::pair{text.substr(0, colon), static_cast<uint16_t>(port)};
+}
 
 std::string journal_path_of(const engine_config& cfg, const environment& env,
                             const std::string& command) {
@@ -773,7 +820,11 @@ std::string help_text() {
          "  run [--symbols A,B] [--channels quotes,trades,bars] [--limit N]\n"
          "      [--json]   stream market data: a live view on a terminal, else\n"
          "                 one JSON line per record (Alpaca's shape) on stdout;\n"
-         "                 without credentials from a built-in simulator\n"
+         "                 without credentials from a built-in simulator;\n"
+         "      [--publish HOST:PORT]  also serve other processes over BASP\n"
+         "  attach HOST:PORT [--symbols ...] [--channels ...] [--limit N]\n"
+         "      [--json]   print the records of an engine published elsewhere,\n"
+         "                 re-attaching when it restarts\n"
          "  execute PLAN.json [--json]\n"
          "                 execute a rebalance plan exactly once and print a\n"
          "                 result per item; the same plan_id again prints the\n"

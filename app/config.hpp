@@ -5,6 +5,7 @@
 // Loading reports every problem at once, each naming its option.
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -87,6 +88,31 @@ struct listen_settings {
   uint64_t port = 0;
 };
 
+/// Other processes reaching the engine over CAF's middleman (BASP).
+struct remote_settings {
+  /// "HOST:PORT" where `athanor run` publishes its front (`--publish`);
+  /// empty: not published. Port 0 picks any free port.
+  std::string publish;
+  /// TLS through caf_openssl when set: this node's certificate and key
+  /// (PEM) and the CA file a peer's certificate must verify against. All
+  /// three or none.
+  std::string certificate;
+  std::string key;
+  std::string ca_file;
+  /// `athanor attach`: failed attempts in a row before it gives up; 0:
+  /// never (it waits out engine restarts).
+  uint64_t max_attempts = 0;
+
+  bool tls() const {
+    return !certificate.empty();
+  }
+};
+
+/// "HOST:PORT" split; nullopt unless both parts are there and the port is a
+/// number up to 65535.
+std::optional<std::pair<std::string, uint16_t>>
+parse_host_port(const std::string& text);
+
 struct engine_config {
   /// Upstream credentials; empty means "run against the built-in simulator".
   credentials alpaca;
@@ -108,6 +134,7 @@ struct engine_config {
   /// Where the gateway for local Alpaca clients listens (it is on when
   /// `gateway` credentials are set).
   listen_settings gateway_listen;
+  remote_settings remote;
   /// CAF scheduler threads; 0 means one per core.
   size_t scheduler_threads = 0;
 

@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   athanor::run_request run;
   auto run_problems = std::vector<athanor::config_problem>{};
   athanor::execute_request execute;
-  if (!args.empty() && args.front() == "run")
+  if (!args.empty() && (args.front() == "run" || args.front() == "attach"))
     run_problems = athanor::take_run_options(args, run);
   if (!args.empty() && args.front() == "execute")
     run_problems = athanor::take_execute_options(args, execute);
@@ -78,6 +78,15 @@ int main(int argc, char** argv) {
     if (!loaded.problems.empty())
       return report_problems(loaded);
     return athanor::run_command(loaded, run);
+  }
+  if (loaded.subcommand == "attach") {
+    if (loaded.arguments.size() != 1 || !athanor::parse_host_port(loaded.arguments.front()))
+      loaded.problems.push_back({"HOST:PORT", "attach takes the engine's "
+                                              "address: athanor attach "
+                                              "HOST:PORT [--symbols ...]"});
+    if (!loaded.problems.empty())
+      return report_problems(loaded);
+    return athanor::attach_command(loaded, run);
   }
   if (loaded.subcommand == "execute") {
     auto more = athanor::take_plan_file(loaded, execute);

@@ -19,15 +19,22 @@ struct run_request {
   uint64_t limit = 0;
   /// JSON lines even on a terminal.
   bool json = false;
+  /// run: --publish HOST:PORT (athanor.remote.publish).
+  std::string publish;
 };
 
-/// Takes `run`'s own options (--symbols, --channels, --limit, --json, with
-/// "=VALUE" or the value as the next argument) out of `args`. Every bad one
-/// is reported, naming it.
+/// Takes `run`'s (and `attach`'s) own options (--symbols, --channels,
+/// --limit, --json, --publish, with "=VALUE" or the value as the next
+/// argument) out of `args`. Every bad one is reported, naming it.
 std::vector<config_problem> take_run_options(std::vector<std::string>& args,
                                              run_request& out);
 
 /// Runs the command; returns the process exit code.
 int run_command(const loaded_config& loaded, const run_request& request);
+
+/// `athanor attach HOST:PORT`: prints the records of an engine published
+/// elsewhere (`athanor run --publish`), like `run`, re-attaching after the
+/// engine restarts (a gap line marks the loss).
+int attach_command(const loaded_config& loaded, const run_request& request);
 
 } // namespace athanor

@@ -2,15 +2,18 @@
 
 #include "caf/actor_system.hpp"
 #include "caf/io/middleman.hpp"
+#include "caf/openssl/publish.hpp"
 #include "caf/scoped_actor.hpp"
 #include "caf/send.hpp"
 
 #include "actors/callback_subscriber.hpp"
+#include "actors/remote_front.hpp"
 #include "app/admin_server.hpp"
 #include "app/engine.hpp"
 #include "app/execute.hpp"
 #include "app/gateway_server.hpp"
 #include "app/runtime_start.hpp"
+#include "app/subscription_state.hpp"
 #include "app/system_config.hpp"
 #include "app/trading_desk.hpp"
 #include "messages/error.hpp"
@@ -85,31 +88,6 @@ std::vector<topic> topics_of(const std::vector<std::string>& symbols,
 
 // -- subscription ---------------------------------------------------------------
 
-struct subscription::state {
-  caf::actor_system* sys = nullptr;
-  connection_supervisor_actor connections;
-  lease granted;
-  subscriber_actor subscriber;
-  std::vector<topic> topics;
-  /// A callback subscriber of ours (ended with the subscription), or the
-  /// host's actor (unsubscribed, left alive).
-  bool owned = false;
-  bool active = true;
-
-  void cancel() {
-    if (!active)
-      return;
-    active = false;
-    if (owned) {
-      caf::anon_send_exit(subscriber, caf::exit_reason::user_shutdown);
-      return;
-    }
-    caf::anon_send(granted.registry, unsubscribe_atom::value, subscriber,
-                   topics, trace::root());
-    caf::anon_send(connections, release_atom::value, granted.id);
-  }
-};
-
 subscription::subscription(std::shared_ptr<state> st) : state_(std::move(st)) {}
 subscription::subscription(subscription&&) noexcept = default;
 subscription& subscription::operator=(subscription&& other) noexcept {
@@ -145,14 +123,25 @@ struct runtime::impl {
   std::unique_ptr<trading_desk> desk;
   std::unique_ptr<gateway_server> gateway;
   std::unique_ptr<admin_server> admin;
+  /// The published front (athanor.remote.publish) and where it listens.
+  remote_front_actor front;
+  uint16_t front_port = 0;
+  std::string published_at;
   bool stopped = false;
 
   caf::error start(const loaded_config& loaded, bool serve_admin);
+  caf::error publish();
 
   void stop() {
     if (stopped)
       return;
     stopped = true;
+    if (front) {
+      if (sys->has_middleman() && front_port != 0)
+        sys->middleman().unpublish(front, front_port);
+      caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
+      front = nullptr;
+    }
     gateway.reset();
     admin.reset();
     desk.reset();
@@ -227,6 +216,9 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
       return std::move(d.error());
     desk = std::move(*d);
   }
+  if (!cfg.remote.publish.empty())
+    if (auto err = publish())
+      return err;
   if (serve_admin) {
     admin_server_options opts;
     opts.address = cfg.admin.address;
@@ -239,6 +231,8 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
     }
     if (gateway && gateway->metrics_source())
       opts.admin.metric_sources.push_back(gateway->metrics_source());
+    if (front)
+      opts.admin.metric_sources.push_back(caf::actor_cast<caf::actor>(front));
     auto a = admin_server::start(*sys, std::move(opts));
     if (!a)
       return std::move(a.error());
@@ -247,6 +241,42 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
               {{"detail", "admin listening on " + admin->url()},
                {"url", admin->url()}});
   }
+  return caf::none;
+}
+
+caf::error runtime::impl::publish() {
+  auto where = parse_host_port(cfg.remote.publish);
+  if (!where)
+    return make_error(engine_errc::invalid_config,
+                      "athanor.remote.publish: must be HOST:PORT");
+  auto tls = cfg.remote.tls();
+  if (!sys->has_middleman() || (tls && !sys->has_openssl_manager()))
+    return make_error(engine_errc::invalid_config,
+                      std::string{"athanor.remote.publish: the actor system "
+                                  "lacks "}
+                        + (tls ? "caf::openssl::manager" : "the middleman")
+                        + " (see athanor::prepare)");
+  remote_front_config front_cfg;
+  front_cfg.connections = market->connections();
+  if (desk)
+    front_cfg.trading_desk = desk->supervisor();
+  front = spawn_remote_front(*sys, std::move(front_cfg));
+  auto& [host, port] = *where;
+  auto bound = tls ? caf::openssl::publish(front, port, host.c_str(), true)
+                   : sys->middleman().publish(front, port, host.c_str(),
+                                              true);
+  if (!bound)
+    return make_error(engine_errc::invalid_config,
+                      "athanor.remote.publish: cannot publish on "
+                        + cfg.remote.publish + ": " + render(bound.error()));
+  front_port = *bound;
+  published_at = host + ":" + std::to_string(front_port);
+  log::info("engine", "published",
+            {{"detail", "publish " + std::string{tls ? "(BASP over TLS) "
+                                                     : "(BASP) "}
+                          + "listening on " + published_at},
+             {"address", published_at},
+             {"tls", tls}});
   return caf::none;
 }
 
@@ -279,7 +309,10 @@ runtime::subscribe(std::vector<std::string> symbols,
     caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
     return result;
   }
-  result->state_->owned = true;
+  // Ending our callback actor ends its lease too.
+  auto& st = *result->state_;
+  st.connections = nullptr;
+  st.owned.push_back(caf::actor_cast<caf::actor>(actor));
   return result;
 }
 
@@ -296,7 +329,6 @@ runtime::subscribe(std::vector<std::string> symbols,
   if (!granted)
     return std::move(granted.error());
   auto st = std::make_shared<subscription::state>();
-  st->sys = impl_->sys;
   st->connections = impl_->market->connections();
   st->granted = std::move(*granted);
   st->subscriber = std::move(subscriber);
@@ -374,6 +406,10 @@ std::string runtime::admin_url() const {
 
 std::string runtime::gateway_url() const {
   return impl_->gateway ? impl_->gateway->url() : std::string{};
+}
+
+std::string runtime::published_at() const {
+  return impl_->published_at;
 }
 
 // -- starting -----------------------------------------------------------------

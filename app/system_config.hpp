@@ -1,13 +1,17 @@
 #pragma once
 
 // The actor system's configuration for the engine's commands: Athanor's
-// message types, the thread count and CAF's own command-line options.
+// message types, the thread count, CAF's own command-line options, the
+// middleman (BASP, for --publish and attach) and, with certificates,
+// caf_openssl.
 
 #include <sstream>
 #include <string>
 #include <thread>
 
 #include "caf/actor_system_config.hpp"
+#include "caf/io/middleman.hpp"
+#include "caf/openssl/manager.hpp"
 
 #include "app/config.hpp"
 #include "messages/register.hpp"
@@ -20,6 +24,14 @@ struct system_config : caf::actor_system_config {
 
   explicit system_config(const loaded_config& loaded) {
     athanor::add_message_types(*this);
+    load<caf::io::middleman>();
+    auto& remote = loaded.config.remote;
+    if (remote.tls()) {
+      load<caf::openssl::manager>();
+      openssl_certificate = remote.certificate;
+      openssl_key = remote.key;
+      openssl_cafile = remote.ca_file;
+    }
     auto threads = loaded.config.scheduler_threads;
     if (threads == 0)
       threads = std::max(1u, std::thread::hardware_concurrency());

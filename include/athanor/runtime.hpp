@@ -67,11 +67,12 @@ class subscription {
   void cancel();
   bool active() const;
 
+  /// What the library builds; opaque outside it.
   struct state;
+  explicit subscription(std::shared_ptr<state> st);
 
  private:
   friend class runtime;
-  explicit subscription(std::shared_ptr<state> st);
   std::shared_ptr<state> state_;
 };
 
@@ -133,7 +134,12 @@ class runtime {
   /// ws://HOST:PORT of the gateway; empty when not served.
   std::string gateway_url() const;
 
-  /// Stops the gateway, admin, executor and connections, in that order.
+  /// HOST:PORT where the engine is published over BASP
+  /// (athanor.remote.publish); empty when it is not.
+  std::string published_at() const;
+
+  /// Stops the published front, gateway, admin, executor and connections,
+  /// in that order.
   /// Idempotent.
   void stop();
 

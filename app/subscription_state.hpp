@@ -1,0 +1,41 @@
+#pragma once
+
+// What a subscription holds (the public type is opaque): the runtime's
+// local subscriptions and the remote ones (athanor/remote.hpp) share it.
+
+#include <vector>
+
+#include "caf/actor.hpp"
+#include "caf/send.hpp"
+
+#include "athanor/runtime.hpp"
+
+namespace athanor {
+
+struct subscription::state {
+  /// A subscription of a host actor at this engine: undone by
+  /// unsubscribing and releasing the lease (the actor lives on).
+  connection_supervisor_actor connections;
+  lease granted;
+  subscriber_actor subscriber;
+  std::vector<topic> topics;
+  /// Actors of ours serving the subscription (a callback subscriber, an
+  /// attachment): ending them ends it.
+  std::vector<caf::actor> owned;
+  bool active = true;
+
+  void cancel() {
+    if (!active)
+      return;
+    active = false;
+    for (auto& x : owned)
+      caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+    if (connections && granted.registry) {
+      caf::anon_send(granted.registry, unsubscribe_atom::value, subscriber,
+                     topics, trace::root());
+      caf::anon_send(connections, release_atom::value, granted.id);
+    }
+  }
+};
+
+} // namespace athanor

@@ -1,0 +1,31 @@
+#pragma once
+
+// What other processes see of an engine: one actor published over CAF's
+// middleman (BASP), never a protocol of our own.
+
+#include <vector>
+
+#include "caf/replies_to.hpp"
+#include "caf/typed_actor.hpp"
+
+#include "messages/execution.hpp"
+#include "messages/handles.hpp"
+
+namespace athanor {
+
+/// The engine's door for remote consumers and callers. A subscriber's
+/// share ends when it unsubscribes from everything, dies, or its node goes
+/// away (the engine monitors it across nodes).
+using remote_front_actor = caf::typed_actor<
+  // Leases the market data for `subscriber` and subscribes it to `topics`;
+  // returns all of its topics.
+  caf::replies_to<subscribe_atom, subscriber_actor,
+                  std::vector<topic>>::with<std::vector<topic>>,
+  caf::replies_to<unsubscribe_atom, subscriber_actor,
+                  std::vector<topic>>::with<std::vector<topic>>,
+  // Executes a plan on the engine's executor (exactly once per plan_id).
+  caf::replies_to<execute_atom, plan, trace>::with<plan_result>,
+  caf::replies_to<caf::get_atom>::with<std::vector<upstream_health>>,
+  caf::replies_to<metrics_atom>::with<metric_samples>>;
+
+} // namespace athanor
