@@ -47,7 +47,9 @@ struct registry_state {
   session_actor session;
   std::unordered_map<slot, subscriber_entry> subscribers;
   /// Actor id -> slot.
-  std::unordered_map<caf::actor_id, slot> slots;
+  /// By address, not actor id: remote subscribers' ids repeat across
+  /// nodes.
+  std::unordered_map<caf::actor_addr, slot> slots;
   slot next_slot = 0;
   registry_stats totals;
   static inline const char* name = "athanor.subscriber_registry";
@@ -93,7 +95,7 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
                         "subscriber: invalid handle");
     if (auto problem = check_topics(topics); !problem.empty())
       return make_error(engine_errc::invalid_subscription, problem);
-    auto s = slot_of(sub, true);
+    auto s = slot_of(sub);
     auto changed = st().table.add(s, topics);
     auto result = st().table.topics_of(s);
     auto& entry = st().subscribers.at(s);
@@ -111,7 +113,7 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
   caf::result<std::vector<topic>> unsubscribe(subscriber_actor& sub,
                                               const std::vector<topic>& topics,
                                               const trace& cause) {
-    auto i = st().slots.find(sub.id());
+    auto i = st().slots.find(sub.address());
     if (i == st().slots.end())
       return std::vector<topic>{};
     auto s = i->second;
@@ -131,16 +133,19 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     return result;
   }
 
-  slot slot_of(subscriber_actor& sub, bool create) {
-    auto i = st().slots.find(sub.id());
-    if (i != st().slots.end() || !create)
+  /// The subscriber's slot, made on first sight.
+  slot slot_of(subscriber_actor& sub) {
+    auto i = st().slots.find(sub.address());
+    if (i != st().slots.end())
       return i->second;
     auto s = st().next_slot++;
-    st().slots.emplace(sub.id(), s);
+    st().slots.emplace(sub.address(), s);
     auto& entry = st().subscribers[s];
     entry.handle = sub;
     entry.untyped = caf::actor_cast<caf::actor>(sub);
     entry.name = "actor-" + std::to_string(sub.id());
+    if (sub.node() != self_->node())
+      entry.name += "@" + to_string(sub.node()).substr(0, 8);
     entry.stats.id = sub.id();
     entry.stats.name = entry.name;
     entry.lag = std::make_shared<lag_meter>(st().cfg.lag_threshold);
@@ -153,12 +158,12 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     if (i == st().subscribers.end())
       return;
     self_->demonitor(i->second.handle.address());
-    st().slots.erase(i->second.handle.id());
+    st().slots.erase(i->second.handle.address());
     st().subscribers.erase(i);
   }
 
   void on_down(const caf::down_msg& msg) {
-    auto i = st().slots.find(msg.source.id());
+    auto i = st().slots.find(msg.source);
     if (i == st().slots.end())
       return;
     auto s = i->second;

@@ -40,7 +40,10 @@ void on_status(run_outcome& outcome, const session_status& x) {
     return;
   outcome.finish(exit_code_of(x.last_errc),
                  "athanor: cannot stream from " + x.endpoint + ": "
-                   + x.last_error + " (key fingerprint " + x.fingerprint + ")"
+                   + x.last_error
+                   + (x.fingerprint.empty()
+                        ? ""
+                        : " (key fingerprint " + x.fingerprint + ")")
                    + advice_for(x.last_errc));
 }
 

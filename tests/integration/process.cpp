@@ -82,6 +82,17 @@ bool child_process::wait_for_lines(size_t lines,
   return true;
 }
 
+bool child_process::wait_for_err(const std::string& text,
+                                 std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (err_.find(text) == std::string::npos) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    pump(std::chrono::milliseconds{50});
+  }
+  return true;
+}
+
 void child_process::signal(int sig) {
   kill(pid_, sig);
 }

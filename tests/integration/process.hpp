@@ -22,6 +22,11 @@ class child_process {
   /// Returns whether it does.
   bool wait_for_lines(size_t lines, std::chrono::milliseconds timeout);
 
+  /// Reads output until stderr holds `text` or `timeout` passes. Returns
+  /// whether it does.
+  bool wait_for_err(const std::string& text,
+                    std::chrono::milliseconds timeout);
+
   /// Sends `sig` to the child.
   void signal(int sig);
 
