@@ -144,8 +144,11 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     entry.handle = sub;
     entry.untyped = caf::actor_cast<caf::actor>(sub);
     entry.name = "actor-" + std::to_string(sub.id());
-    if (sub.node() != self_->node())
-      entry.name += "@" + to_string(sub.node()).substr(0, 8);
+    // A remote one: its node ("HOSTHASH#PID") shortened to the process.
+    if (sub.node() != self_->node()) {
+      auto node = to_string(sub.node());
+      entry.name += "@" + node.substr(node.find('#') + 1);
+    }
     entry.stats.id = sub.id();
     entry.stats.name = entry.name;
     entry.lag = std::make_shared<lag_meter>(st().cfg.lag_threshold);

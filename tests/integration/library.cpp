@@ -1,0 +1,144 @@
+#define CAF_SUITE integration.library
+#include "athanor/runtime.hpp"
+
+#include "caf/test/unit_test.hpp"
+
+#include <atomic>
+#include <thread>
+
+#include <unistd.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/actor_system_config.hpp"
+
+#include "athanor/remote.hpp"
+#include "messages/error.hpp"
+#include "messages/register.hpp"
+
+using namespace athanor;
+using namespace std::chrono_literals;
+
+// The public API as a host uses it (include/athanor/), in process: the
+// built-in simulator stands in for Alpaca.
+
+namespace {
+
+// No upstream keys, whatever the machine has: never trade for real here.
+runtime_options simulated(std::vector<std::string> settings = {}) {
+  runtime_options opts;
+  opts.environment = std::map<std::string, std::string>{};
+  settings.push_back("--athanor.log.level=off");
+  opts.settings = std::move(settings);
+  return opts;
+}
+
+struct host_config : caf::actor_system_config {
+  host_config() {
+    prepare(*this);
+    set("scheduler.max-threads", 2);
+  }
+};
+
+template<class F>
+bool eventually(F done, std::chrono::milliseconds timeout = 10s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
+}
+
+plan one_buy(const std::string& id) {
+  auto p = plan_from_json(R"({"plan_id": ")" + id + R"(", "items": [)"
+                          R"({"symbol": "AAPL", "side": "buy", "qty": 2}]})");
+  if (!p)
+    CAF_FAIL("plan: " << render(p.error()));
+  return *p;
+}
+
+} // namespace
+
+CAF_TEST(a runtime of its own streams executes and reports) {
+  auto rt = runtime::start(simulated());
+  CAF_REQUIRE(rt);
+  std::atomic<size_t> quotes{0};
+  data_callbacks cbs;
+  cbs.on_batch = [&](const batch& x) { quotes += x.quotes.size(); };
+  auto sub = (*rt)->subscribe({"AAPL"}, {channel::quotes}, cbs);
+  CAF_REQUIRE(sub);
+  CAF_CHECK(eventually([&] { return quotes >= 5; }));
+  auto result = (*rt)->execute(one_buy("lib-own"), 30s);
+  CAF_REQUIRE(result);
+  CAF_CHECK(result->succeeded());
+  auto health = (*rt)->health();
+  CAF_CHECK(health.ready);
+  CAF_CHECK_EQUAL(health.upstreams.size(), 2u);
+  auto metrics = (*rt)->metrics();
+  CAF_REQUIRE(metrics);
+  CAF_CHECK(!metrics->empty());
+  // Cancelled, nothing more arrives.
+  sub->cancel();
+  CAF_CHECK(!sub->active());
+  std::this_thread::sleep_for(100ms);
+  auto seen = quotes.load();
+  std::this_thread::sleep_for(300ms);
+  CAF_CHECK_EQUAL(quotes.load(), seen);
+  (*rt)->stop();
+  CAF_CHECK(!(*rt)->subscribe({"AAPL"}, {channel::quotes}, cbs));
+}
+
+CAF_TEST(bad settings are refused naming the option) {
+  auto rt = runtime::start(
+    simulated({"--athanor.breaker.failure-threshold=0"}));
+  CAF_REQUIRE(!rt);
+  CAF_CHECK(render(rt.error()).find("athanor.breaker.failure-threshold")
+            != std::string::npos);
+  auto bad = plan_from_json(R"({"plan_id": "", "items": []})");
+  CAF_REQUIRE(!bad);
+  CAF_CHECK(errc_of(bad.error()) == engine_errc::invalid_plan);
+}
+
+CAF_TEST(a host system attaches to a published runtime in another) {
+  host_config engine_cfg;
+  caf::actor_system engine_sys{engine_cfg};
+  auto rt = runtime::start(engine_sys,
+                           simulated({"--athanor.remote.publish=127.0.0.1:0"}));
+  CAF_REQUIRE(rt);
+  auto at = (*rt)->published_at();
+  CAF_REQUIRE(!at.empty());
+  CAF_MESSAGE("published at " << at);
+  // Another node: a second actor system with its own middleman.
+  host_config consumer_cfg;
+  caf::actor_system consumer_sys{consumer_cfg};
+  remote_options where;
+  where.port = static_cast<uint16_t>(std::stoi(at.substr(at.rfind(':') + 1)));
+  std::atomic<size_t> quotes{0};
+  data_callbacks cbs;
+  cbs.on_batch = [&](const batch& x) { quotes += x.quotes.size(); };
+  auto sub = attach(consumer_sys, where, {"AAPL"}, {channel::quotes}, cbs);
+  CAF_REQUIRE(sub);
+  CAF_CHECK(eventually([&] { return quotes >= 5; }));
+  auto result = execute_remote(consumer_sys, where, one_buy("lib-remote"),
+                               30s);
+  CAF_REQUIRE(result);
+  CAF_CHECK(result->succeeded());
+  // Asked again from here, the same plan is the recorded result.
+  auto again = execute_remote(consumer_sys, where, one_buy("lib-remote"), 30s);
+  CAF_REQUIRE(again);
+  CAF_CHECK(again->replayed);
+  sub->cancel();
+  (*rt)->stop();
+}
+
+CAF_TEST(a runtime in a host system needs its config prepared for remoting) {
+  caf::actor_system_config plain;
+  add_message_types(plain);
+  plain.set("scheduler.max-threads", 2);
+  caf::actor_system sys{plain};
+  auto rt = runtime::start(sys,
+                           simulated({"--athanor.remote.publish=127.0.0.1:0"}));
+  CAF_REQUIRE(!rt);
+  CAF_CHECK(render(rt.error()).find("middleman") != std::string::npos);
+}
