@@ -41,4 +41,6 @@ int run_e2e(const options& opts);
 
 int run_orders(const options& opts);
 
+int run_remote(const options& opts);
+
 } // namespace athanor::bench

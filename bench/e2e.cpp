@@ -34,6 +34,10 @@
 #include "caf/event_based_actor.hpp"
 #include "caf/scoped_actor.hpp"
 
+#include "caf/io/middleman.hpp"
+
+#include "actors/attachment.hpp"
+#include "actors/remote_front.hpp"
 #include "app/engine.hpp"
 #include "messages/register.hpp"
 #include "observability/log.hpp"
@@ -300,10 +304,19 @@ struct bench_config : caf::actor_system_config {
   }
 };
 
+// With `remote`, the subscribers live in a second actor system (another
+// node, its own middleman) and reach the engine through attachments to its
+// published front over BASP on loopback.
 engine_result run_engine(const sim_process& sim, bool tls, size_t subscribers,
-                         double seconds) {
+                         double seconds, bool remote = false) {
   bench_config cfg;
+  cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
+  bench_config consumer_cfg;
+  consumer_cfg.load<caf::io::middleman>();
+  std::unique_ptr<caf::actor_system> consumer_sys;
+  if (remote)
+    consumer_sys = std::make_unique<caf::actor_system>(consumer_cfg);
   engine_options opts;
   upstream_spec spec;
   spec.name = "market";
@@ -321,8 +334,37 @@ engine_result run_engine(const sim_process& sim, bool tls, size_t subscribers,
     return {};
   }
   std::vector<caf::actor> subs;
+  std::vector<caf::actor> links;
   lease l;
+  remote_front_actor front;
+  uint16_t port = 0;
+  if (remote) {
+    remote_front_config front_cfg;
+    front_cfg.connections = (*eng)->connections();
+    front = spawn_remote_front(sys, std::move(front_cfg));
+    auto bound = sys.middleman().publish(front, 0, "127.0.0.1", true);
+    if (!bound) {
+      std::fprintf(stderr, "publish: %s\n", sys.render(bound.error()).c_str());
+      return {};
+    }
+    port = *bound;
+  }
   for (size_t i = 0; i < subscribers; ++i) {
+    if (remote) {
+      auto sub = consumer_sys->spawn(counting_subscriber);
+      attachment_config a;
+      a.middleman = caf::actor_cast<caf::actor>(
+        consumer_sys->middleman().actor_handle());
+      a.host = "127.0.0.1";
+      a.port = port;
+      a.endpoint = "basp://127.0.0.1:" + std::to_string(port);
+      a.topics = {{channel::quotes, "*"}, {channel::trades, "*"}};
+      a.consumer = caf::actor_cast<subscriber_actor>(sub);
+      links.push_back(caf::actor_cast<caf::actor>(
+        spawn_attachment(*consumer_sys, std::move(a))));
+      subs.push_back(sub);
+      continue;
+    }
     auto sub = sys.spawn(counting_subscriber);
     auto leased = (*eng)->subscribe(
       "market", caf::actor_cast<subscriber_actor>(sub),
@@ -330,6 +372,24 @@ engine_result run_engine(const sim_process& sim, bool tls, size_t subscribers,
     if (leased)
       l = *leased;
     subs.push_back(sub);
+  }
+  if (remote) {
+    // Every attachment streams before the clock starts.
+    caf::scoped_actor waiter{*consumer_sys};
+    for (auto& link : links)
+      for (int i = 0; i < 100; ++i) {
+        bool streaming = false;
+        waiter->request(caf::actor_cast<attachment_actor>(link),
+                        std::chrono::seconds{5}, caf::get_atom::value)
+          .receive(
+            [&](session_status& x) {
+              streaming = x.state == session_state::streaming;
+            },
+            [](caf::error&) {});
+        if (streaming)
+          break;
+        std::this_thread::sleep_for(std::chrono::milliseconds{50});
+      }
   }
   caf::scoped_actor self{sys};
   // Warm up until streaming, then measure.
@@ -341,15 +401,17 @@ engine_result run_engine(const sim_process& sim, bool tls, size_t subscribers,
   }
   std::this_thread::sleep_for(std::chrono::milliseconds{300});
   for (auto& s : subs)
-    self->send(s, reset_atom_t::value, true);
+    caf::anon_send(s, reset_atom_t::value, true);
   auto start = clock_type::now();
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   for (auto& s : subs)
-    self->send(s, reset_atom_t::value, false);
+    caf::anon_send(s, reset_atom_t::value, false);
   auto took = std::chrono::duration<double>(clock_type::now() - start).count();
   engine_result result;
+  auto& subs_sys = remote ? *consumer_sys : sys;
+  caf::scoped_actor reporter{subs_sys};
   for (auto& s : subs) {
-    self->request(s, std::chrono::seconds{30}, report_atom_t::value)
+    reporter->request(s, std::chrono::seconds{30}, report_atom_t::value)
       .receive(
         [&](uint64_t records, std::vector<double>& latency,
             std::vector<double>& engine) {
@@ -373,9 +435,13 @@ engine_result run_engine(const sim_process& sim, bool tls, size_t subscribers,
         [](caf::error&) {});
   result.deliveries = static_cast<double>(result.t.records) / took;
   result.per_subscriber = result.deliveries / static_cast<double>(subscribers);
+  for (auto& x : links)
+    caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+  if (front)
+    caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
   eng->reset();
   for (auto& s : subs)
-    self->send_exit(s, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   return result;
 }
 
@@ -422,7 +488,50 @@ void run_pass(bool tls, double rate, int tick_ms, double seconds,
   }
 }
 
+// Local subscribers, then the same number in another node over BASP, from
+// one simulator stream.
+void run_remote_pass(double rate, int tick_ms, double seconds,
+                     const std::vector<size_t>& fanouts) {
+  sim_process sim{false, rate, tick_ms};
+  if (sim.port == 0) {
+    std::fprintf(stderr, "could not start athanor-sim\n");
+    return;
+  }
+  for (auto n : fanouts) {
+    auto local = run_engine(sim, false, n, seconds);
+    auto remote = run_engine(sim, false, n, seconds, true);
+    char label[64];
+    for (auto* r : {&local, &remote}) {
+      std::snprintf(label, sizeof(label), "%s, %zu subscriber%s",
+                    r == &local ? "local" : "remote (BASP)", n,
+                    n == 1 ? "" : "s");
+      char drops[32];
+      std::snprintf(drops, sizeof(drops), "%llu",
+                    static_cast<unsigned long long>(r->dropped));
+      print_row(label, r->per_subscriber, r->deliveries, drops, r->t,
+                local.per_subscriber);
+    }
+  }
+}
+
 } // namespace
+
+int run_remote(const options& opts) {
+  log::configure({log::format::human, log::level::error});
+  bool pinned = pin_to(1);
+  std::printf("remote: athanor-sim (own process%s) -> engine -> subscribers "
+              "in this node (local) or in a second node over BASP on "
+              "loopback (remote); %.1f s per figure; ratio = rec/s per "
+              "subscriber / local's\n",
+              pinned ? ", cores 0 | 1" : "", opts.seconds);
+  std::printf("\nsimulator asked for 3 M records/s (saturation):\n");
+  print_header();
+  run_remote_pass(3'000'000, 5, opts.seconds, {1, 10});
+  std::printf("\n100 k records/s, 1 ms ticks (latency below saturation):\n");
+  print_header();
+  run_remote_pass(100'000, 1, opts.seconds, {1});
+  return 0;
+}
 
 int run_e2e(const options& opts) {
   log::configure({log::format::human, log::level::error});

@@ -1,5 +1,5 @@
 // athanor-bench: benchmarks that print figures beside a baseline measured in
-// the same run. `athanor-bench decode|e2e|orders [--seconds=S]`.
+// the same run. `athanor-bench decode|e2e|orders|remote [--seconds=S]`.
 
 #include <cstdio>
 #include <cstdlib>
@@ -25,7 +25,12 @@ int main(int argc, char** argv) {
   }
   if (which == "orders")
     return athanor::bench::run_orders(opts);
-  std::fprintf(stderr, "usage: athanor-bench decode|e2e|orders [--seconds=S] "
+  if (which == "remote") {
+    if (argc <= 2)
+      opts.seconds = 2.0;
+    return athanor::bench::run_remote(opts);
+  }
+  std::fprintf(stderr, "usage: athanor-bench decode|e2e|orders|remote [--seconds=S] "
                        "[--subscribers=N]\n");
   return 64;
 }
