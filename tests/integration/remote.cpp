@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include "../sim/http_client.hpp"
 #include "process.hpp"
 #include "transport/tls.hpp"
 
@@ -64,6 +65,36 @@ bool wait_for_file_lines(const std::string& file, size_t n,
 bool is_record(const std::string& line) {
   return line.rfind("{\"T\":\"q\",", 0) == 0
          || line.rfind("{\"T\":\"t\",", 0) == 0;
+}
+
+// Trades carry the simulator's increasing trade id ("i"): per consumer
+// they must arrive in order. Returns whether they do in lines [from, to).
+bool trades_in_order(const std::vector<std::string>& lines, size_t from,
+                     size_t to) {
+  long long last = -1;
+  size_t trades = 0;
+  for (size_t i = from; i < to && i < lines.size(); ++i) {
+    if (lines[i].rfind("{\"T\":\"t\",", 0) != 0)
+      continue;
+    auto at = lines[i].find("\"i\":");
+    if (at == std::string::npos)
+      return false;
+    auto id = std::atoll(lines[i].c_str() + at + 4);
+    if (id <= last)
+      return false;
+    last = id;
+    ++trades;
+  }
+  return trades > 0;
+}
+
+// The admin port from "admin listening on http://127.0.0.1:PORT".
+uint16_t admin_port(const std::string& log) {
+  auto at = log.find("admin listening on http://127.0.0.1:");
+  if (at == std::string::npos)
+    return 0;
+  return static_cast<uint16_t>(std::atoi(
+    log.c_str() + at + std::string{"admin listening on http://127.0.0.1:"}.size()));
 }
 
 bool is_gap(const std::string& line) {
@@ -130,11 +161,23 @@ CAF_TEST(consumers attach and a killed one is released and the others
   for (auto& file : {a_out, b_out})
     for (auto& line : lines_of(file))
       CAF_CHECK(is_record(line));
+  for (auto& file : {a_out, b_out}) {
+    auto lines = lines_of(file);
+    CAF_CHECK(trades_in_order(lines, 0, lines.size()));
+  }
+  auto admin = admin_port(engine->err());
+  CAF_REQUIRE_NOT_EQUAL(admin, 0);
+  auto metrics = http_call(admin, "GET", "/metrics").body;
+  CAF_CHECK(metrics.find("\nathanor_remote_subscribers 2\n")
+            != std::string::npos);
   // A consumer dies without a word: its node goes away, its share goes.
   a->signal(SIGKILL);
   CAF_CHECK_EQUAL(a->wait(5s), 128 + SIGKILL);
   CAF_CHECK(engine->wait_for_err("remote_released", 10s));
   CAF_CHECK(engine->err().find("remote_link_unreachable") != std::string::npos);
+  metrics = http_call(admin, "GET", "/metrics").body;
+  CAF_CHECK(metrics.find("\nathanor_remote_subscribers 1\n")
+            != std::string::npos);
   // The engine dies; B keeps trying; a new engine on the same port gets it
   // back, and B's first line after the loss is the gap marker.
   engine->signal(SIGKILL);
@@ -149,6 +192,7 @@ CAF_TEST(consumers attach and a killed one is released and the others
   CAF_CHECK(lines[before].find("\"reason\":\"reconnect\"") != std::string::npos);
   for (size_t i = before + 1; i < lines.size(); ++i)
     CAF_CHECK(is_record(lines[i]));
+  CAF_CHECK(trades_in_order(lines, before + 1, lines.size()));
   CAF_CHECK(b->wait_for_err("attaches=2", 5s));
   // A new consumer attaches to the new engine too.
   auto c = start_consumer(dir, "c", port, {"--limit=5"});
