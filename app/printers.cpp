@@ -6,6 +6,7 @@
 #include "caf/event_based_actor.hpp"
 
 #include "messages/record_kinds.hpp"
+#include "observability/log.hpp"
 #include "protocol/market_data.hpp"
 
 namespace athanor {
@@ -91,6 +92,25 @@ batch first_records(const batch& x, size_t n) {
 }
 
 } // namespace
+
+void run_outcome::wait(const sigset_t& signals) {
+  const timespec poll{0, 100'000'000};
+  while (!done) {
+    auto sig = sigtimedwait(&signals, nullptr, &poll);
+    if (sig == SIGINT || sig == SIGTERM) {
+      log::info("engine", "signal", {{"signal", sig == SIGINT ? "SIGINT"
+                                                              : "SIGTERM"}});
+      return;
+    }
+  }
+}
+
+int run_outcome::report() {
+  std::lock_guard<std::mutex> guard{mtx};
+  if (!message.empty())
+    std::fprintf(stderr, "%s\n", message.c_str());
+  return exit_code;
+}
 
 caf::behavior json_printer(caf::event_based_actor*, run_outcome* outcome,
                            uint64_t limit) {

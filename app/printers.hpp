@@ -6,6 +6,7 @@
 // hand the end of a run to the main thread.
 
 #include <atomic>
+#include <csignal>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -23,6 +24,12 @@ struct run_outcome {
   std::atomic<int> exit_code{exit_status::ok};
   std::mutex mtx;
   std::string message;
+
+  /// Waits (main thread) until finished or SIGINT/SIGTERM arrives.
+  void wait(const sigset_t& signals);
+
+  /// The exit code, after printing the closing message (if any).
+  int report();
 
   void finish(int code, std::string text) {
     {

@@ -70,15 +70,6 @@ caf::expected<subscription> attach_consumer(caf::actor_system& sys,
   return subscription{std::move(st)};
 }
 
-std::vector<topic> topics_of(const std::vector<std::string>& symbols,
-                             const std::vector<channel>& channels) {
-  std::vector<topic> result;
-  for (auto ch : channels)
-    for (auto& symbol : symbols)
-      result.push_back({ch, symbol});
-  return result;
-}
-
 } // namespace
 
 caf::expected<subscription> attach(caf::actor_system& sys,

@@ -166,23 +166,12 @@ int run_command(const loaded_config& loaded, const run_request& request) {
     caf::anon_send_exit(printer, caf::exit_reason::user_shutdown);
     return exit_status::software;
   }
-  const timespec poll{0, 100'000'000};
-  while (!outcome.done) {
-    auto sig = sigtimedwait(&signals, nullptr, &poll);
-    if (sig == SIGINT || sig == SIGTERM) {
-      log::info("engine", "signal", {{"signal", sig == SIGINT ? "SIGINT"
-                                                              : "SIGTERM"}});
-      break;
-    }
-  }
+  outcome.wait(signals);
   (*rt)->stop();
   caf::anon_send_exit(printer, caf::exit_reason::user_shutdown);
   if (view)
     std::fputs("\n", stdout);
-  std::lock_guard<std::mutex> guard{outcome.mtx};
-  if (!outcome.message.empty())
-    std::fprintf(stderr, "%s\n", outcome.message.c_str());
-  return outcome.exit_code;
+  return outcome.report();
 }
 
 } // namespace athanor

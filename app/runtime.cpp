@@ -75,15 +75,6 @@ engine_options engine_options_of(const engine_config& cfg,
   return opts;
 }
 
-std::vector<topic> topics_of(const std::vector<std::string>& symbols,
-                             const std::vector<channel>& channels) {
-  std::vector<topic> result;
-  for (auto ch : channels)
-    for (auto& symbol : symbols)
-      result.push_back({ch, symbol});
-  return result;
-}
-
 } // namespace
 
 // -- subscription ---------------------------------------------------------------

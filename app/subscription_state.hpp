@@ -38,4 +38,14 @@ struct subscription::state {
   }
 };
 
+/// Every channel of every symbol.
+inline std::vector<topic> topics_of(const std::vector<std::string>& symbols,
+                                    const std::vector<channel>& channels) {
+  std::vector<topic> result;
+  for (auto ch : channels)
+    for (auto& symbol : symbols)
+      result.push_back({ch, symbol});
+  return result;
+}
+
 } // namespace athanor
