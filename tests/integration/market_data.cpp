@@ -346,11 +346,15 @@ CAF_TEST(a malformed frame is counted and the stream goes on) {
   CAF_CHECK_EQUAL(out->last_epoch, 1u);
 }
 
+// The storms last long enough for a reconnect to meet them even in the
+// sanitizer build (-O0), where noticing the close takes longer.
+constexpr auto storm = 1500ms;
+
 CAF_TEST(a connection limit storm is waited out) {
   start_sim();
   survives(
     [](sim::market_hub& hub) {
-      hub.storm_406(500ms);
+      hub.storm_406(storm);
       hub.close_all();
     },
     gap_reason::reconnect, market_spec());
@@ -362,7 +366,7 @@ CAF_TEST(a rate limit storm on upgrades is waited out) {
   start_sim();
   survives(
     [](sim::market_hub& hub) {
-      hub.storm_429(500ms);
+      hub.storm_429(storm);
       hub.close_all();
     },
     gap_reason::reconnect, market_spec());
@@ -375,7 +379,7 @@ CAF_TEST(refused tls handshakes are retried until they succeed) {
   survives(
     [server](sim::market_hub& hub) {
       // On the server thread already: the refusal starts before the close.
-      server->refuse_tls_for(500ms);
+      server->refuse_tls_for(storm);
       hub.close_all();
     },
     gap_reason::reconnect, market_spec());
@@ -422,8 +426,9 @@ CAF_TEST(a subscriber killed mid stream leaves the others untouched) {
 
 CAF_TEST(a flooded slow subscriber is bounded and told what it lost) {
   // Fast enough to overflow the stalled subscriber within a fraction of a
-  // second, slow enough that the other one keeps up even under sanitizers.
-  start_sim(false, 50000);
+  // second, slow enough that the other one keeps up even in the -O0
+  // sanitizer build.
+  start_sim(false, 20000);
   auto spec = market_spec();
   spec.registry.max_in_flight = 4;
   spec.registry.max_queued_records = 1000;

@@ -165,6 +165,7 @@ CAF_TEST(consumers attach and a killed one is released and the others
     auto lines = lines_of(file);
     CAF_CHECK(trades_in_order(lines, 0, lines.size()));
   }
+  CAF_REQUIRE(engine->wait_for_err("admin listening on", 10s));
   auto admin = admin_port(engine->err());
   CAF_REQUIRE_NOT_EQUAL(admin, 0);
   auto metrics = http_call(admin, "GET", "/metrics").body;
