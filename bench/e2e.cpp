@@ -451,14 +451,14 @@ void print_row(const char* what, double per_sub, double total,
   if (!t.engine_us.empty())
     std::snprintf(engine, sizeof(engine), "%.0f / %.0f",
                   percentile(t.engine_us, 50), percentile(t.engine_us, 99));
-  std::printf("  %-22s %10.0f %12.0f %7s %8.0f %8.0f %8.0f %13s %6.2f\n",
+  std::printf("  %-30s %10.0f %12.0f %7s %8.0f %8.0f %8.0f %13s %6.2f\n",
               what, per_sub, total, drops, percentile(t.latency_us, 50),
               percentile(t.latency_us, 99), percentile(t.latency_us, 99.9),
               engine, baseline > 0 ? per_sub / baseline : 0.0);
 }
 
 void print_header() {
-  std::printf("  %-22s %10s %12s %7s %8s %8s %8s %13s %6s\n", "",
+  std::printf("  %-30s %10s %12s %7s %8s %8s %8s %13s %6s\n", "",
               "rec/s/sub", "deliveries/s", "dropped", "p50 us", "p99 us",
               "p99.9 us", "engine p50/99", "ratio");
 }
