@@ -12,6 +12,7 @@
 #include "app/process.hpp"
 #include "app/system_config.hpp"
 #include "app/trading_desk.hpp"
+#include "athanor/remote.hpp"
 #include "messages/error.hpp"
 #include "observability/log.hpp"
 #include "protocol/plan.hpp"
@@ -72,6 +73,71 @@ int exit_code_of(const caf::error& err) {
   }
 }
 
+// Waits (main thread) for the result or a signal; prints the result.
+// Returns the exit code.
+int print_when_done(std::future<caf::expected<plan_result>>& answer,
+                    const sigset_t& signals, const execute_request& req,
+                    const plan& spec) {
+  const timespec poll{0, 100'000'000};
+  for (;;) {
+    if (answer.wait_for(std::chrono::seconds{0})
+        == std::future_status::ready) {
+      auto result = answer.get();
+      if (!result) {
+        std::fprintf(stderr, "athanor: plan '%s' not executed: %s\n",
+                     spec.plan_id.c_str(), render(result.error()).c_str());
+        return exit_code_of(result.error());
+      }
+      if (req.json)
+        std::printf("%s\n", protocol::encode_plan_result(*result).c_str());
+      else
+        print_table(*result);
+      return result->succeeded() ? exit_status::ok : exit_status::plan_failed;
+    }
+    auto sig = sigtimedwait(&signals, nullptr, &poll);
+    if (sig == SIGINT || sig == SIGTERM) {
+      log::warn("engine", "interrupted",
+                {{"plan_id", spec.plan_id},
+                 {"detail", req.engine.empty()
+                              ? "the plan resumes from the journal at the "
+                                "next start"
+                              : "the engine goes on with the plan; ask "
+                                "again for its result"}});
+      return exit_status::interrupted;
+    }
+  }
+}
+
+// --engine HOST:PORT: the plan goes to a running engine's executor (over
+// BASP), which owns the journal and the account's trading stream.
+int execute_on_engine(const loaded_config& loaded, const execute_request& req,
+                      const plan& spec, const sigset_t& signals) {
+  system_config sys_cfg{loaded};
+  if (!sys_cfg.problem.empty()) {
+    std::fprintf(stderr, "athanor: %s\n", sys_cfg.problem.c_str());
+    return exit_status::config;
+  }
+  caf::actor_system sys{sys_cfg};
+  auto where = parse_host_port(req.engine);
+  remote_options opts;
+  opts.host = where->first;
+  opts.port = where->second;
+  opts.tls = loaded.config.remote.tls();
+  log::info("engine", "remote_execute",
+            {{"plan_id", spec.plan_id}, {"engine", req.engine}});
+  auto answer = std::async(std::launch::async, [&sys, opts, spec] {
+    return execute_remote(sys, opts, spec, std::chrono::hours{24});
+  });
+  auto code = print_when_done(answer, signals, req, spec);
+  if (code == exit_status::interrupted) {
+    // The helper may wait for the engine's answer for hours, and the actor
+    // system would wait for it: leave now; the plan is the engine's.
+    std::fflush(nullptr);
+    std::_Exit(code);
+  }
+  return code;
+}
+
 } // namespace
 
 trading_desk_options desk_options_of(const engine_config& cfg,
@@ -107,14 +173,30 @@ trading_desk_options desk_options_of(const engine_config& cfg,
 std::vector<config_problem>
 take_execute_options(std::vector<std::string>& args, execute_request& out) {
   std::vector<std::string> rest;
-  for (auto& arg : args) {
-    if (arg == "--json")
+  std::vector<config_problem> problems;
+  for (size_t i = 0; i < args.size(); ++i) {
+    auto& arg = args[i];
+    if (arg == "--json") {
       out.json = true;
-    else
+    } else if (arg == "--engine" || arg.rfind("--engine=", 0) == 0) {
+      std::string value;
+      if (arg != "--engine")
+        value = arg.substr(9);
+      else if (i + 1 < args.size())
+        value = args[++i];
+      if (parse_host_port(value))
+        out.engine = value;
+      else
+        problems.push_back({"--engine", "'" + value
+                                          + "' is not HOST:PORT (where "
+                                            "`athanor run --publish` "
+                                            "listens)"});
+    } else {
       rest.push_back(arg);
+    }
   }
   args = std::move(rest);
-  return {};
+  return problems;
 }
 
 std::vector<config_problem> take_plan_file(const loaded_config& loaded,
@@ -124,7 +206,7 @@ std::vector<config_problem> take_plan_file(const loaded_config& loaded,
     return {};
   }
   return {{"PLAN", "execute takes exactly one plan file: athanor execute "
-                   "PLAN.json [--json]"}};
+                   "PLAN.json [--json] [--engine HOST:PORT]"}};
 }
 
 int execute_command(const loaded_config& loaded, const execute_request& req) {
@@ -148,6 +230,8 @@ int execute_command(const loaded_config& loaded, const execute_request& req) {
     return exit_status::data;
   }
   auto signals = block_stop_signals();
+  if (!req.engine.empty())
+    return execute_on_engine(loaded, req, spec, signals);
   std::unique_ptr<sim::simulator> simulator;
   trading_desk_options opts;
   if (cfg.uses_simulator()) {
@@ -185,35 +269,7 @@ int execute_command(const loaded_config& loaded, const execute_request& req) {
   auto answer = std::async(std::launch::async, [&desk, spec] {
     return (*desk)->execute(spec, std::chrono::hours{24});
   });
-  int code = exit_status::software;
-  const timespec poll{0, 100'000'000};
-  for (;;) {
-    if (answer.wait_for(std::chrono::seconds{0})
-        == std::future_status::ready) {
-      auto result = answer.get();
-      if (!result) {
-        std::fprintf(stderr, "athanor: plan '%s' not executed: %s\n",
-                     spec.plan_id.c_str(), render(result.error()).c_str());
-        code = exit_code_of(result.error());
-      } else {
-        if (req.json)
-          std::printf("%s\n", protocol::encode_plan_result(*result).c_str());
-        else
-          print_table(*result);
-        code = result->succeeded() ? exit_status::ok : exit_status::plan_failed;
-      }
-      break;
-    }
-    auto sig = sigtimedwait(&signals, nullptr, &poll);
-    if (sig == SIGINT || sig == SIGTERM) {
-      log::warn("engine", "interrupted",
-                {{"plan_id", spec.plan_id},
-                 {"detail", "the plan resumes from the journal at the next "
-                            "start"}});
-      code = exit_status::interrupted;
-      break;
-    }
-  }
+  auto code = print_when_done(answer, signals, req, spec);
   // A trading stream that gave up explains a failed plan better than its
   // items do.
   if (code != exit_status::ok && code != exit_status::interrupted) {

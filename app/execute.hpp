@@ -16,9 +16,13 @@ struct execute_request {
   std::string plan_file;
   /// One JSON object instead of the table.
   bool json = false;
+  /// --engine HOST:PORT: execute on a running engine (`athanor run
+  /// --publish`) instead of in this process.
+  std::string engine;
 };
 
-/// Takes `execute`'s own options (--json) out of `args`.
+/// Takes `execute`'s own options (--json, --engine HOST:PORT) out of
+/// `args`.
 std::vector<config_problem> take_execute_options(std::vector<std::string>& args,
                                                  execute_request& out);
 

@@ -244,3 +244,34 @@ CAF_TEST(over TLS a trusted peer attaches and an untrusted one is refused) {
   engine->signal(SIGINT);
   CAF_CHECK_EQUAL(engine->wait(5s), 0);
 }
+
+CAF_TEST(execute sends a plan to a running engine and asking again replays) {
+  temp_dir dir;
+  auto engine = start_engine(dir, "127.0.0.1:0");
+  CAF_REQUIRE(engine->wait_for_err("publish (BASP) listening on", 20s));
+  auto at = "127.0.0.1:" + std::to_string(published_port(engine->err()));
+  auto plan_file = dir.write("plan.json", R"({"plan_id": "remote-cli-1",
+    "items": [{"symbol": "AAPL", "side": "buy", "qty": 3},
+              {"symbol": "MSFT", "side": "buy", "qty": 1}]})");
+  auto first = start({"execute", plan_file, "--json", "--engine", at},
+                     dir.path + "/first.out");
+  CAF_CHECK_EQUAL(first->wait(30s), 0);
+  auto out = lines_of(dir.path + "/first.out");
+  CAF_REQUIRE_EQUAL(out.size(), 1u);
+  CAF_CHECK(out[0].find("\"plan_id\":\"remote-cli-1\"") != std::string::npos);
+  CAF_CHECK(out[0].find("\"replayed\":false") != std::string::npos);
+  // The engine executed it: its log names the plan.
+  CAF_CHECK(engine->wait_for_err("remote_plan", 5s));
+  auto again = start({"execute", plan_file, "--json", "--engine=" + at},
+                     dir.path + "/again.out");
+  CAF_CHECK_EQUAL(again->wait(30s), 0);
+  out = lines_of(dir.path + "/again.out");
+  CAF_REQUIRE_EQUAL(out.size(), 1u);
+  CAF_CHECK(out[0].find("\"replayed\":true") != std::string::npos);
+  // Nobody there: unavailable (69).
+  auto nowhere = start({"execute", plan_file, "--engine", "127.0.0.1:1"},
+                       dir.path + "/nowhere.out");
+  CAF_CHECK_EQUAL(nowhere->wait(30s), 69);
+  engine->signal(SIGINT);
+  CAF_CHECK_EQUAL(engine->wait(5s), 0);
+}
