@@ -4,12 +4,16 @@
 #include "caf/test/unit_test.hpp"
 
 #include <atomic>
+#include <memory>
+#include <stdexcept>
 #include <thread>
 
 #include <unistd.h>
 
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
+#include "caf/send.hpp"
+#include "caf/typed_event_based_actor.hpp"
 
 #include "athanor/remote.hpp"
 #include "messages/error.hpp"
@@ -87,6 +91,59 @@ CAF_TEST(a runtime of its own streams executes and reports) {
   CAF_CHECK_EQUAL(quotes.load(), seen);
   (*rt)->stop();
   CAF_CHECK(!(*rt)->subscribe({"AAPL"}, {channel::quotes}, cbs));
+}
+
+double sample(const metric_samples& xs, const std::string& name) {
+  double total = 0;
+  for (auto& x : xs)
+    if (x.name == name)
+      total += x.value;
+  return total;
+}
+
+CAF_TEST(a host actor subscribes and its death ends its share) {
+  auto rt = runtime::start(simulated());
+  CAF_REQUIRE(rt);
+  auto batches = std::make_shared<std::atomic<size_t>>(0);
+  auto consumer = (*rt)->system().spawn(
+    [batches]() -> subscriber_actor::behavior_type {
+      return {
+        [batches](const batch&) { ++*batches; },
+        [](const gap&) {},
+      };
+    });
+  auto sub = (*rt)->subscribe({"AAPL"}, {channel::quotes}, consumer);
+  CAF_REQUIRE(sub);
+  CAF_CHECK(eventually([&] { return *batches >= 5; }));
+  auto subscribers = [&] {
+    auto xs = (*rt)->metrics();
+    return xs ? sample(*xs, "athanor_registry_subscribers") : -1.0;
+  };
+  CAF_CHECK_EQUAL(subscribers(), 1.0);
+  caf::anon_send_exit(consumer, caf::exit_reason::user_shutdown);
+  CAF_CHECK(eventually([&] { return subscribers() == 0.0; }));
+  (*rt)->stop();
+}
+
+CAF_TEST(a throwing callback does not stop its delivery or anyone elses) {
+  auto rt = runtime::start(simulated());
+  CAF_REQUIRE(rt);
+  std::atomic<size_t> thrown{0};
+  data_callbacks faulty;
+  faulty.on_batch = [&](const batch&) {
+    ++thrown;
+    throw std::runtime_error("a bug in the host");
+  };
+  std::atomic<size_t> quotes{0};
+  data_callbacks sound;
+  sound.on_batch = [&](const batch& x) { quotes += x.quotes.size(); };
+  auto first = (*rt)->subscribe({"AAPL"}, {channel::quotes}, faulty);
+  auto second = (*rt)->subscribe({"AAPL"}, {channel::quotes}, sound);
+  CAF_REQUIRE(first && second);
+  CAF_CHECK(eventually([&] { return thrown >= 5 && quotes >= 5; }));
+  CAF_CHECK(first->active());
+  CAF_CHECK((*rt)->health().ready);
+  (*rt)->stop();
 }
 
 CAF_TEST(bad settings are refused naming the option) {
