@@ -8,6 +8,7 @@
 
 #include "actors/exception_handler.hpp"
 #include "actors/lag_meter.hpp"
+#include "actors/rate_meter.hpp"
 #include "messages/error.hpp"
 #include "observability/log.hpp"
 #include "protocol/market_dialect.hpp"
@@ -86,6 +87,7 @@ struct session_state_data {
   std::unique_ptr<protocol::market_dialect> dialect;
   std::unique_ptr<backoff_policy> backoff;
   std::unique_ptr<lag_meter> lag;
+  rate_meter record_rate;
   protocol::subscription_tracker tracker;
   std::unique_ptr<link> current;
   std::vector<session_listener_actor> listeners;
@@ -272,6 +274,7 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
         && state != session_state::streaming)
       return;
     st().counters.records += data.size();
+    st().record_rate.record(now(), data.size());
     data.epoch = st().status.epoch;
     if (auto lag = feed_lag_ns(data); lag > 0)
       note_lag(nanoseconds{lag});
@@ -636,6 +639,8 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
     result.push_back({"athanor_session_lag_max_ms", metric_kind::gauge, labels,
                       st().lag->max_ms()});
     counter("athanor_session_late_batches_total", st().lag->late());
+    result.push_back({"athanor_session_records_per_second", metric_kind::gauge,
+                      labels, st().record_rate.per_second(now())});
     result.push_back({"athanor_session_subscribed_symbols", metric_kind::gauge,
                       labels,
                       static_cast<double>(

@@ -9,6 +9,7 @@
 
 #include "actors/exception_handler.hpp"
 #include "actors/lag_meter.hpp"
+#include "actors/rate_meter.hpp"
 #include "actors/topic_table.hpp"
 #include "messages/error.hpp"
 #include "messages/record_kinds.hpp"
@@ -37,6 +38,7 @@ struct subscriber_entry {
   /// When each queue item was queued (actor clock), front first.
   std::deque<caf::actor_clock::time_point> queued_at;
   std::shared_ptr<lag_meter> lag;
+  rate_meter delivered_rate;
   subscriber_stats stats;
 };
 
@@ -248,6 +250,7 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     ++entry.in_flight;
     ++entry.stats.delivered_batches;
     entry.stats.delivered_records += records;
+    entry.delivered_rate.record(self_->clock().now(), records);
     auto keep = shared_from_this();
     self_->request(entry.untyped, caf::infinite, msg)
       .then([this, keep, s]() { on_handled(s); },
@@ -454,6 +457,9 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
                         entry.lag->last_ms()});
       result.push_back({"athanor_subscriber_lag_max_ms", metric_kind::gauge,
                         with, entry.lag->max_ms()});
+      result.push_back({"athanor_subscriber_records_per_second",
+                        metric_kind::gauge, with,
+                        entry.delivered_rate.per_second(self_->clock().now())});
       result.push_back({"athanor_subscriber_late_batches_total",
                         metric_kind::counter, with,
                         static_cast<double>(entry.lag->late())});

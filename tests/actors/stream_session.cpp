@@ -520,6 +520,23 @@ CAF_TEST(shutdown without an answer ends after the close timeout) {
   session = nullptr;
 }
 
+CAF_TEST(metrics read records per second over whole seconds) {
+  start();
+  desire(make_set({"AAPL"}));
+  stream(make_set({"AAPL"}));
+  deliver(quotes_of({"AAPL", "MSFT"}));
+  deliver(quotes_of({"AAPL", "MSFT"}));
+  advance(std::chrono::seconds{1});
+  deliver(quotes_of({"AAPL", "MSFT"}));
+  advance(std::chrono::seconds{1});
+  double rate = -1;
+  for (auto& x : fetch<metric_samples>(session, metrics_atom::value))
+    if (x.name == "athanor_session_records_per_second")
+      rate = x.value;
+  // Four records in the first second, two in the second.
+  CAF_CHECK_EQUAL(rate, 3.0);
+}
+
 CAF_TEST(invalid settings are reported together) {
   stream_session_config cfg;
   cfg.url = "http://x";

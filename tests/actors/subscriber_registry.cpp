@@ -357,4 +357,22 @@ CAF_TEST(metrics expose per subscriber queue depth and drops) {
   CAF_CHECK(seen_depth);
 }
 
+CAF_TEST(metrics give each subscriber its records per second) {
+  auto [a, out_a] = recording();
+  auto [b, out_b] = recording();
+  subscribe(a, {t(channel::quotes, "AAPL"), t(channel::quotes, "MSFT")});
+  subscribe(b, {t(channel::quotes, "AAPL")});
+  publish(quotes({"AAPL", "MSFT"}));
+  publish(quotes({"AAPL", "MSFT"}));
+  sched.clock().advance_time(std::chrono::seconds{1});
+  publish(quotes({"AAPL", "MSFT"}));
+  sched.clock().advance_time(std::chrono::seconds{1});
+  std::map<std::string, double> rates;
+  for (auto& x : fetch<metric_samples>(registry, metrics_atom::value))
+    if (x.name == "athanor_subscriber_records_per_second")
+      rates[x.labels.at("subscriber")] = x.value;
+  CAF_CHECK_EQUAL(rates["actor-" + std::to_string(a.id())], 3.0);
+  CAF_CHECK_EQUAL(rates["actor-" + std::to_string(b.id())], 1.5);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
