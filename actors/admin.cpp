@@ -258,15 +258,16 @@ function find(ms,name,pred){return ms.filter(m=>m.name===name&&(!pred||pred(m.la
 async function refresh(){
   try{
     const r=await fetch("/status.json",{cache:"no-store"});const s=await r.json();const now=Date.now();const ms=s.metrics;
-    rows("upstreams",s.upstreams.map(u=>{const rec=find(ms,"athanor_session_records_total",l=>l.endpoint===u.endpoint&&l.key===u.key)[0];
-      return [[u.name],[u.endpoint],[u.key],[u.state,u.state],[u.epoch,"n"],[u.leases,"n"],[u.restarts,"n"],[rec?rate(rec,now):"","n"],[u.last_error]];}));
+    rows("upstreams",s.upstreams.map(u=>{const rps=find(ms,"athanor_session_records_per_second",l=>l.endpoint===u.endpoint&&l.key===u.key)[0];
+      return [[u.name],[u.endpoint],[u.key],[u.state,u.state],[u.epoch,"n"],[u.leases,"n"],[u.restarts,"n"],[rps?rps.value.toFixed(0):"","n rate"],[u.last_error]];}));
     const states=find(ms,"athanor_breaker_state").filter(m=>m.value===1);
     rows("breakers",states.map(b=>{const trips=find(ms,"athanor_breaker_trips_total",l=>l.endpoint===b.labels.endpoint)[0];
       return [[b.labels.endpoint],[b.labels.state,b.labels.state],[trips?trips.value:"","n"]];}));
     const delivered=find(ms,"athanor_subscriber_delivered_records_total");
     rows("subscribers",delivered.map(d=>{const l=d.labels,same=x=>x.subscriber===l.subscriber;
       const v=n=>{const m=find(ms,n,same)[0];return m?m.value:"";};
-      return [[l.subscriber],[rate(d,now),"n"],[v("athanor_subscriber_in_flight"),"n"],[v("athanor_subscriber_queued_records"),"n"],[v("athanor_subscriber_dropped_records_total"),"n"],[v("athanor_subscriber_gaps_total"),"n"]];}));
+      const rps=v("athanor_subscriber_records_per_second");
+      return [[l.subscriber],[rps===""?"":rps.toFixed(0),"n rate"],[v("athanor_subscriber_in_flight"),"n"],[v("athanor_subscriber_queued_records"),"n"],[v("athanor_subscriber_dropped_records_total"),"n"],[v("athanor_subscriber_gaps_total"),"n"]];}));
     const open=find(ms,"athanor_executor_orders").map(m=>[["open: "+m.labels.status],[m.value,"n"]]);
     const ended=find(ms,"athanor_executor_items_ended_total").map(m=>[["ended: "+m.labels.outcome],[m.value,"n"]]);
     const rest=find(ms,"athanor_rest_requests_total").map(m=>[["REST requests/s"],[rate(m,now),"n"]]);

@@ -6,6 +6,7 @@
 #include "system_config.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 #include <unistd.h>
@@ -152,6 +153,20 @@ CAF_TEST(metrics are prometheus text from every engine actor) {
 CAF_TEST(the status page renders in headless chromium) {
   subscribe();
   CAF_REQUIRE(eventually("/readyz", 200));
+  // Rates need a whole second of data: wait until /metrics has them.
+  auto positive = [this](const std::string& name) {
+    auto text = get("/metrics").body;
+    auto at = text.find("\n" + name + "{");
+    if (at == std::string::npos)
+      return false;
+    auto value = std::atof(text.c_str() + text.find("} ", at) + 2);
+    return value > 0;
+  };
+  for (int i = 0; i < 50 && !positive("athanor_subscriber_records_per_second");
+       ++i)
+    std::this_thread::sleep_for(100ms);
+  CAF_REQUIRE(positive("athanor_session_records_per_second"));
+  CAF_REQUIRE(positive("athanor_subscriber_records_per_second"));
   auto page = get("/status");
   CAF_CHECK_EQUAL(page.status, 200);
   CAF_CHECK_EQUAL(page.body.find("http://"), std::string::npos); // no assets
@@ -170,6 +185,10 @@ CAF_TEST(the status page renders in headless chromium) {
                       std::string::npos);
   CAF_CHECK_NOT_EQUAL(dom.out().find("<td class=\"closed\">closed</td>"),
                       std::string::npos);
+  // records/s of the upstream and of the subscriber, from the gauges.
+  CAF_CHECK_EQUAL(count_of(dom.out(), "<td class=\"n rate\">"), 2u);
+  CAF_CHECK_EQUAL(count_of(dom.out(), "<td class=\"n rate\">0<"), 0u);
+  CAF_CHECK_EQUAL(count_of(dom.out(), "<td class=\"n rate\"><"), 0u);
   // And a screenshot, kept for a human to look at.
   auto shot = std::string{"/tmp/athanor-status-"} + std::to_string(getpid())
               + ".png";
