@@ -1,5 +1,8 @@
 #include "athanor/runtime.hpp"
 
+#include <atomic>
+#include <memory>
+
 #include "caf/actor_system.hpp"
 #include "caf/io/middleman.hpp"
 #include "caf/openssl/publish.hpp"
@@ -103,35 +106,27 @@ bool subscription::active() const {
 
 // -- runtime ------------------------------------------------------------------
 
-struct runtime::impl {
-  /// Set when the runtime owns its actor system.
-  std::unique_ptr<system_config> own_config;
-  std::unique_ptr<caf::actor_system> own_system;
+// What runs while the runtime runs. Host threads each hold a reference for
+// the length of a call, so stop() on one thread never frees what a call on
+// another still uses: the last reference stops what is left.
+struct runtime_parts {
   caf::actor_system* sys = nullptr;
-  engine_config cfg;
   std::unique_ptr<sim::simulator> simulator;
   std::unique_ptr<engine> market;
   std::unique_ptr<trading_desk> desk;
   std::unique_ptr<gateway_server> gateway;
   std::unique_ptr<admin_server> admin;
-  /// The published front (athanor.remote.publish) and where it listens.
+  /// The published front (athanor.remote.publish) and its port.
   remote_front_actor front;
   uint16_t front_port = 0;
-  std::string published_at;
-  bool stopped = false;
 
-  caf::error start(const loaded_config& loaded, bool serve_admin);
-  caf::error publish();
-
-  void stop() {
-    if (stopped)
-      return;
-    stopped = true;
+  /// The published front, gateway, admin, executor and connections, in
+  /// that order.
+  ~runtime_parts() {
     if (front) {
       if (sys->has_middleman() && front_port != 0)
         sys->middleman().unpublish(front, front_port);
       caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
-      front = nullptr;
     }
     gateway.reset();
     admin.reset();
@@ -141,15 +136,50 @@ struct runtime::impl {
   }
 };
 
+struct runtime::impl {
+  /// Set when the runtime owns its actor system.
+  std::unique_ptr<system_config> own_config;
+  std::unique_ptr<caf::actor_system> own_system;
+  caf::actor_system* sys = nullptr;
+  engine_config cfg;
+  /// Null once stopped; swapped atomically (std::atomic_load/exchange).
+  std::shared_ptr<runtime_parts> running;
+  /// Fixed once start() returns.
+  std::string admin_url;
+  std::string gateway_url;
+  std::string published_at;
+
+  caf::error start(const loaded_config& loaded, bool serve_admin);
+  caf::error publish(runtime_parts& parts);
+
+  std::shared_ptr<runtime_parts> parts() const {
+    return std::atomic_load(&running);
+  }
+
+  void stop() {
+    std::atomic_exchange(&running, std::shared_ptr<runtime_parts>{});
+  }
+};
+
+namespace {
+
+caf::error stopped_error() {
+  return make_error(engine_errc::not_ready, "the runtime is stopped");
+}
+
+} // namespace
+
 caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
   cfg = loaded.config;
   log::configure(cfg.logging);
+  auto x = std::make_shared<runtime_parts>();
+  x->sys = sys;
   std::string market_url;
   std::string trading_url;
   credentials creds;
   if (cfg.uses_simulator()) {
-    simulator = std::make_unique<sim::simulator>(sim::simulator_options{});
-    auto base = "127.0.0.1:" + std::to_string(simulator->port());
+    x->simulator = std::make_unique<sim::simulator>(sim::simulator_options{});
+    auto base = "127.0.0.1:" + std::to_string(x->simulator->port());
     market_url = "ws://" + base + "/v2/" + cfg.endpoints.feed;
     trading_url = "http://" + base;
     creds = credentials{secret{sim::default_key}, secret{sim::default_secret}};
@@ -171,24 +201,24 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
     *sys, engine_options_of(cfg, market_upstream(cfg, market_url, creds)));
   if (!started)
     return std::move(started.error());
-  market = std::move(*started);
+  x->market = std::move(*started);
   bool trading = cfg.execution.in_run;
   if (!cfg.gateway.key_id.empty() && !cfg.gateway.secret_key.empty()) {
     gateway_server_options gw;
     gw.address = cfg.gateway_listen.address;
     gw.port = static_cast<uint16_t>(cfg.gateway_listen.port);
     gw.accepted = cfg.gateway;
-    gw.connections = market->connections();
+    gw.connections = x->market->connections();
     gw.routes["/v2/" + cfg.endpoints.feed] = "market";
     gw.trade_updates = trading;
     auto g = gateway_server::start(*sys, std::move(gw));
     if (!g)
       return std::move(g.error());
-    gateway = std::move(*g);
+    x->gateway = std::move(*g);
     auto paths = "/v2/" + cfg.endpoints.feed + (trading ? " /stream" : "");
     log::info("engine", "gateway_listening",
-              {{"detail", "gateway listening on " + gateway->url()},
-               {"url", gateway->url()},
+              {{"detail", "gateway listening on " + x->gateway->url()},
+               {"url", x->gateway->url()},
                {"paths", paths}});
   }
   // The executor and the account's trading stream: order updates for the
@@ -197,45 +227,48 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
     auto opts = desk_options_of(cfg, trading_url, creds,
                                 journal_path_of(cfg, process_environment(),
                                                 "run"));
-    if (gateway)
-      opts.listeners.push_back(gateway->trade_updates());
+    if (x->gateway)
+      opts.listeners.push_back(x->gateway->trade_updates());
     opts.supervisor.shutdown_deadline
       = std::min<caf::timespan>(cfg.supervisor.shutdown_deadline,
                                 std::chrono::milliseconds{1500});
     auto d = trading_desk::start(*sys, std::move(opts));
     if (!d)
       return std::move(d.error());
-    desk = std::move(*d);
+    x->desk = std::move(*d);
   }
   if (!cfg.remote.publish.empty())
-    if (auto err = publish())
+    if (auto err = publish(*x))
       return err;
   if (serve_admin) {
     admin_server_options opts;
     opts.address = cfg.admin.address;
     opts.port = static_cast<uint16_t>(cfg.admin.port);
-    opts.admin.connections = market->connections();
-    if (desk) {
-      opts.admin.trading_desk = desk->supervisor();
+    opts.admin.connections = x->market->connections();
+    if (x->desk) {
+      opts.admin.trading_desk = x->desk->supervisor();
       opts.admin.metric_sources.push_back(
-        caf::actor_cast<caf::actor>(desk->supervisor()));
+        caf::actor_cast<caf::actor>(x->desk->supervisor()));
     }
-    if (gateway && gateway->metrics_source())
-      opts.admin.metric_sources.push_back(gateway->metrics_source());
-    if (front)
-      opts.admin.metric_sources.push_back(caf::actor_cast<caf::actor>(front));
+    if (x->gateway && x->gateway->metrics_source())
+      opts.admin.metric_sources.push_back(x->gateway->metrics_source());
+    if (x->front)
+      opts.admin.metric_sources.push_back(caf::actor_cast<caf::actor>(x->front));
     auto a = admin_server::start(*sys, std::move(opts));
     if (!a)
       return std::move(a.error());
-    admin = std::move(*a);
+    x->admin = std::move(*a);
     log::info("engine", "admin_listening",
-              {{"detail", "admin listening on " + admin->url()},
-               {"url", admin->url()}});
+              {{"detail", "admin listening on " + x->admin->url()},
+               {"url", x->admin->url()}});
   }
+  admin_url = x->admin ? x->admin->url() : std::string{};
+  gateway_url = x->gateway ? x->gateway->url() : std::string{};
+  std::atomic_store(&running, std::move(x));
   return caf::none;
 }
 
-caf::error runtime::impl::publish() {
+caf::error runtime::impl::publish(runtime_parts& parts) {
   auto where = parse_host_port(cfg.remote.publish);
   if (!where)
     return make_error(engine_errc::invalid_config,
@@ -248,20 +281,20 @@ caf::error runtime::impl::publish() {
                         + (tls ? "caf::openssl::manager" : "the middleman")
                         + " (see athanor::prepare)");
   remote_front_config front_cfg;
-  front_cfg.connections = market->connections();
-  if (desk)
-    front_cfg.trading_desk = desk->supervisor();
-  front = spawn_remote_front(*sys, std::move(front_cfg));
+  front_cfg.connections = parts.market->connections();
+  if (parts.desk)
+    front_cfg.trading_desk = parts.desk->supervisor();
+  parts.front = spawn_remote_front(*sys, std::move(front_cfg));
   auto& [host, port] = *where;
-  auto bound = tls ? caf::openssl::publish(front, port, host.c_str(), true)
-                   : sys->middleman().publish(front, port, host.c_str(),
+  auto bound = tls ? caf::openssl::publish(parts.front, port, host.c_str(), true)
+                   : sys->middleman().publish(parts.front, port, host.c_str(),
                                               true);
   if (!bound)
     return make_error(engine_errc::invalid_config,
                       "athanor.remote.publish: cannot publish on "
                         + cfg.remote.publish + ": " + render(bound.error()));
-  front_port = *bound;
-  published_at = host + ":" + std::to_string(front_port);
+  parts.front_port = *bound;
+  published_at = host + ":" + std::to_string(parts.front_port);
   log::info("engine", "published",
             {{"detail", "publish " + std::string{tls ? "(BASP over TLS) "
                                                      : "(BASP) "}
@@ -289,8 +322,8 @@ void runtime::stop() {
 caf::expected<subscription>
 runtime::subscribe(std::vector<std::string> symbols,
                    std::vector<channel> channels, data_callbacks callbacks) {
-  if (impl_->stopped)
-    return make_error(engine_errc::not_ready, "the runtime is stopped");
+  if (!impl_->parts())
+    return stopped_error();
   auto actor = spawn_callback_subscriber(
     *impl_->sys, "host", {std::move(callbacks.on_batch),
                           std::move(callbacks.on_gap)});
@@ -310,17 +343,18 @@ runtime::subscribe(std::vector<std::string> symbols,
 caf::expected<subscription>
 runtime::subscribe(std::vector<std::string> symbols,
                    std::vector<channel> channels, subscriber_actor subscriber) {
-  if (impl_->stopped)
-    return make_error(engine_errc::not_ready, "the runtime is stopped");
+  auto parts = impl_->parts();
+  if (!parts)
+    return stopped_error();
   auto topics = topics_of(symbols, channels);
   if (topics.empty())
     return make_error(engine_errc::invalid_config,
                       "subscribe: give at least one symbol and one channel");
-  auto granted = impl_->market->subscribe("market", subscriber, topics);
+  auto granted = parts->market->subscribe("market", subscriber, topics);
   if (!granted)
     return std::move(granted.error());
   auto st = std::make_shared<subscription::state>();
-  st->connections = impl_->market->connections();
+  st->connections = parts->market->connections();
   st->granted = std::move(*granted);
   st->subscriber = std::move(subscriber);
   st->topics = std::move(topics);
@@ -329,24 +363,28 @@ runtime::subscribe(std::vector<std::string> symbols,
 
 caf::expected<plan_result> runtime::execute(const plan& spec,
                                             std::chrono::milliseconds timeout) {
-  if (!impl_->desk)
+  auto parts = impl_->parts();
+  if (!parts)
+    return stopped_error();
+  if (!parts->desk)
     return make_error(engine_errc::invalid_config,
                       "the executor does not run here "
                       "(athanor.executor.in-run=false)");
-  return impl_->desk->execute(spec, timeout);
+  return parts->desk->execute(spec, timeout);
 }
 
 void runtime::watch(session_listener_actor listener) {
-  if (!impl_->stopped)
-    caf::anon_send(impl_->market->connections(), listen_atom::value,
+  if (auto parts = impl_->parts())
+    caf::anon_send(parts->market->connections(), listen_atom::value,
                    std::move(listener));
 }
 
 runtime_health runtime::health() {
   runtime_health result;
-  if (impl_->stopped)
+  auto parts = impl_->parts();
+  if (!parts)
     return result;
-  auto upstreams = impl_->market->health();
+  auto upstreams = parts->market->health();
   if (!upstreams)
     return result;
   result.upstreams = std::move(*upstreams);
@@ -354,12 +392,12 @@ runtime_health runtime::health() {
   for (auto& u : result.upstreams)
     if (u.leases > 0 && u.state != session_state::streaming)
       result.ready = false;
-  if (impl_->desk) {
+  if (parts->desk) {
     upstream_health trading;
     trading.name = "trading";
     trading.leases = 1;
     trading.state = session_state::stopped;
-    if (auto x = impl_->desk->stream_status()) {
+    if (auto x = parts->desk->stream_status()) {
       trading.endpoint = x->endpoint;
       trading.fingerprint = x->fingerprint;
       trading.state = x->state;
@@ -376,13 +414,14 @@ runtime_health runtime::health() {
 }
 
 caf::expected<metric_samples> runtime::metrics() {
-  if (impl_->stopped)
-    return make_error(engine_errc::not_ready, "the runtime is stopped");
-  auto result = impl_->market->metrics();
-  if (!result || !impl_->desk)
+  auto parts = impl_->parts();
+  if (!parts)
+    return stopped_error();
+  auto result = parts->market->metrics();
+  if (!result || !parts->desk)
     return result;
   caf::scoped_actor self{*impl_->sys};
-  self->request(impl_->desk->supervisor(), call_timeout, metrics_atom::value)
+  self->request(parts->desk->supervisor(), call_timeout, metrics_atom::value)
     .receive(
       [&](metric_samples& xs) {
         result->insert(result->end(), xs.begin(), xs.end());
@@ -392,11 +431,11 @@ caf::expected<metric_samples> runtime::metrics() {
 }
 
 std::string runtime::admin_url() const {
-  return impl_->admin ? impl_->admin->url() : std::string{};
+  return impl_->admin_url;
 }
 
 std::string runtime::gateway_url() const {
-  return impl_->gateway ? impl_->gateway->url() : std::string{};
+  return impl_->gateway_url;
 }
 
 std::string runtime::published_at() const {

@@ -11,7 +11,8 @@
 //   auto result = (*rt)->execute(my_plan, std::chrono::minutes{1});
 //
 // Every call blocks the calling thread until the engine answers (bounded);
-// never call them from inside an actor.
+// never call them from inside an actor. Calls may come from several threads
+// at once; after stop() they fail with not_ready (health(): not ready).
 
 #include <chrono>
 #include <functional>
@@ -139,8 +140,10 @@ class runtime {
   std::string published_at() const;
 
   /// Stops the published front, gateway, admin, executor and connections,
-  /// in that order.
-  /// Idempotent.
+  /// in that order. Idempotent. While a call runs on another thread,
+  /// stop() only ends new calls; that call finishes and, returning,
+  /// completes the stop. Destroying the runtime stops it too, and must not
+  /// happen while another thread still calls it.
   void stop();
 
   /// What start() builds; opaque outside the library.

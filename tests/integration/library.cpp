@@ -146,6 +146,71 @@ CAF_TEST(a throwing callback does not stop its delivery or anyone elses) {
   (*rt)->stop();
 }
 
+CAF_TEST(calls from many threads while another stops end with not ready) {
+  auto rt = runtime::start(simulated());
+  CAF_REQUIRE(rt);
+  auto& engine = **rt;
+  CAF_REQUIRE(eventually([&] { return engine.health().ready; }));
+  std::atomic<bool> stopping{false};
+  std::atomic<size_t> calls{0};
+  std::atomic<size_t> refused_after_stop{0};
+  std::atomic<size_t> failures{0};
+  auto caller = [&](int which) {
+    for (int i = 0;; ++i) {
+      auto stopped_before = stopping.load();
+      bool refused = false;
+      switch ((which + i) % 4) {
+        case 0: {
+          auto sub = engine.subscribe({"AAPL"}, {channel::quotes},
+                                      data_callbacks{});
+          refused = !sub;
+          break;
+        }
+        case 1: {
+          auto xs = engine.metrics();
+          refused = !xs;
+          break;
+        }
+        case 2:
+          refused = !engine.health().ready;
+          break;
+        case 3: {
+          auto result = engine.execute(
+            one_buy("lib-threads-" + std::to_string(which) + "-"
+                    + std::to_string(i)),
+            30s);
+          if (!result)
+            refused = true;
+          else if (!result->succeeded())
+            ++failures;
+          break;
+        }
+      }
+      ++calls;
+      if (refused && stopped_before) {
+        ++refused_after_stop;
+        return;
+      }
+      if (refused && !stopped_before && i > 1000)
+        return; // refused for another reason: reported below
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i)
+    threads.emplace_back(caller, i);
+  CAF_CHECK(eventually([&] { return calls >= 40; }));
+  stopping = true;
+  engine.stop();
+  for (auto& t : threads)
+    t.join();
+  CAF_MESSAGE(calls.load() << " calls before the stop took effect");
+  CAF_CHECK_EQUAL(refused_after_stop.load(), 4u);
+  CAF_CHECK_EQUAL(failures.load(), 0u);
+  auto after = engine.execute(one_buy("lib-threads-after"), 1s);
+  CAF_REQUIRE(!after);
+  CAF_CHECK(errc_of(after.error()) == engine_errc::not_ready);
+}
+
 CAF_TEST(bad settings are refused naming the option) {
   auto rt = runtime::start(
     simulated({"--athanor.breaker.failure-threshold=0"}));
