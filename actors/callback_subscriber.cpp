@@ -47,7 +47,8 @@ callback_subscriber_actor::behavior_type
 callback_impl(callback_pointer self, std::string name,
               subscriber_callbacks cbs) {
   self->set_exception_handler(exception_to_exit_reason);
-  self->state.label = std::move(name);
+  self->state.label = name.empty() ? "actor-" + std::to_string(self->id())
+                                   : std::move(name);
   self->state.cbs = std::move(cbs);
   return {
     [self](const batch& x) {

@@ -23,6 +23,8 @@ using callback_subscriber_actor = caf::typed_actor<
   caf::reacts_to<batch>, caf::reacts_to<gap>,
   caf::replies_to<metrics_atom>::with<metric_samples>>;
 
+/// `name` labels it in logs and metrics; empty: "actor-<id>", as the
+/// subscriber registry labels its subscribers.
 callback_subscriber_actor spawn_callback_subscriber(caf::actor_system& sys,
                                                     std::string name,
                                                     subscriber_callbacks cbs);

@@ -9,6 +9,7 @@
 #include "caf/scoped_actor.hpp"
 #include "caf/send.hpp"
 
+#include "actors/callback_hub.hpp"
 #include "actors/callback_subscriber.hpp"
 #include "actors/remote_front.hpp"
 #include "app/admin_server.hpp"
@@ -119,6 +120,8 @@ struct runtime_parts {
   /// The published front (athanor.remote.publish) and its port.
   remote_front_actor front;
   uint16_t front_port = 0;
+  /// The host's callback subscribers, for metrics.
+  callback_hub_actor callbacks;
 
   /// The published front, gateway, admin, executor and connections, in
   /// that order.
@@ -128,6 +131,8 @@ struct runtime_parts {
         sys->middleman().unpublish(front, front_port);
       caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
     }
+    if (callbacks)
+      caf::anon_send_exit(callbacks, caf::exit_reason::user_shutdown);
     gateway.reset();
     admin.reset();
     desk.reset();
@@ -174,6 +179,7 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
   log::configure(cfg.logging);
   auto x = std::make_shared<runtime_parts>();
   x->sys = sys;
+  x->callbacks = spawn_callback_hub(*sys);
   std::string market_url;
   std::string trading_url;
   credentials creds;
@@ -254,6 +260,8 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
       opts.admin.metric_sources.push_back(x->gateway->metrics_source());
     if (x->front)
       opts.admin.metric_sources.push_back(caf::actor_cast<caf::actor>(x->front));
+    opts.admin.metric_sources.push_back(
+      caf::actor_cast<caf::actor>(x->callbacks));
     auto a = admin_server::start(*sys, std::move(opts));
     if (!a)
       return std::move(a.error());
@@ -322,11 +330,14 @@ void runtime::stop() {
 caf::expected<subscription>
 runtime::subscribe(std::vector<std::string> symbols,
                    std::vector<channel> channels, data_callbacks callbacks) {
-  if (!impl_->parts())
+  auto parts = impl_->parts();
+  if (!parts)
     return stopped_error();
+  // Unnamed: labelled actor-<id> in logs and metrics, as the registry
+  // labels it.
   auto actor = spawn_callback_subscriber(
-    *impl_->sys, "host", {std::move(callbacks.on_batch),
-                          std::move(callbacks.on_gap)});
+    *impl_->sys, "", {std::move(callbacks.on_batch),
+                      std::move(callbacks.on_gap)});
   auto result = subscribe(std::move(symbols), std::move(channels),
                           caf::actor_cast<subscriber_actor>(actor));
   if (!result) {
@@ -337,6 +348,7 @@ runtime::subscribe(std::vector<std::string> symbols,
   auto& st = *result->state_;
   st.connections = nullptr;
   st.owned.push_back(caf::actor_cast<caf::actor>(actor));
+  caf::anon_send(parts->callbacks, attach_atom::value, actor);
   return result;
 }
 
@@ -418,15 +430,20 @@ caf::expected<metric_samples> runtime::metrics() {
   if (!parts)
     return stopped_error();
   auto result = parts->market->metrics();
-  if (!result || !parts->desk)
+  if (!result)
     return result;
   caf::scoped_actor self{*impl_->sys};
-  self->request(parts->desk->supervisor(), call_timeout, metrics_atom::value)
-    .receive(
-      [&](metric_samples& xs) {
-        result->insert(result->end(), xs.begin(), xs.end());
-      },
-      [&](caf::error& err) { result = std::move(err); });
+  auto add = [&](const caf::actor& source) {
+    self->request(source, call_timeout, metrics_atom::value)
+      .receive(
+        [&](metric_samples& xs) {
+          result->insert(result->end(), xs.begin(), xs.end());
+        },
+        [&](caf::error& err) { result = std::move(err); });
+  };
+  add(caf::actor_cast<caf::actor>(parts->callbacks));
+  if (result && parts->desk)
+    add(caf::actor_cast<caf::actor>(parts->desk->supervisor()));
   return result;
 }
 

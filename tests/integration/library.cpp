@@ -142,6 +142,17 @@ CAF_TEST(a throwing callback does not stop its delivery or anyone elses) {
   CAF_REQUIRE(first && second);
   CAF_CHECK(eventually([&] { return thrown >= 5 && quotes >= 5; }));
   CAF_CHECK(first->active());
+  // The failures are counted where a host looks: runtime metrics.
+  auto xs = (*rt)->metrics();
+  CAF_REQUIRE(xs);
+  CAF_CHECK_EQUAL(sample(*xs, "athanor_callback_subscribers"), 2.0);
+  CAF_CHECK_GREATER_OR_EQUAL(sample(*xs, "athanor_callback_failures_total"),
+                             5.0);
+  second->cancel();
+  CAF_CHECK(eventually([&] {
+    auto ys = (*rt)->metrics();
+    return ys && sample(*ys, "athanor_callback_subscribers") == 1.0;
+  }));
   CAF_CHECK((*rt)->health().ready);
   (*rt)->stop();
 }
