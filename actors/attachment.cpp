@@ -1,5 +1,8 @@
 #include "actors/attachment.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 #include "caf/actor_system.hpp"
 #include "caf/io/middleman_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
@@ -17,6 +20,8 @@ struct attachment_state {
   attachment_config cfg;
   std::unique_ptr<backoff_policy> backoff;
   remote_front_actor front;
+  /// What the front has been asked to send us (cfg.topics: what we want).
+  std::vector<topic> at_front;
   session_status status;
   /// The pending retry timer; stale timers carry older ids.
   uint64_t timer = 0;
@@ -78,21 +83,79 @@ void failed(attachment_pointer self, const caf::error& err) {
                      retry_atom::value, ++st.timer);
 }
 
+// The topics of a desired set; a channel with "*" is just "*" (the front
+// would otherwise route its records twice).
+std::vector<topic> topics_of(const subscription_set& set) {
+  std::vector<topic> result;
+  for (auto ch : all_channels) {
+    auto& symbols = set[ch];
+    if (std::find(symbols.begin(), symbols.end(), "*") != symbols.end()) {
+      result.push_back({ch, "*"});
+      continue;
+    }
+    for (auto& symbol : symbols)
+      result.push_back({ch, symbol});
+  }
+  std::sort(result.begin(), result.end());
+  return result;
+}
+
+// Brings the front's topics to what we want now: new ones first, so that
+// replacing every topic never lets the lease go in between.
+void sync(attachment_pointer self) {
+  auto& st = self->state;
+  auto wanted = st.cfg.topics;
+  std::sort(wanted.begin(), wanted.end());
+  std::vector<topic> added;
+  std::vector<topic> removed;
+  std::set_difference(wanted.begin(), wanted.end(), st.at_front.begin(),
+                      st.at_front.end(), std::back_inserter(added));
+  std::set_difference(st.at_front.begin(), st.at_front.end(), wanted.begin(),
+                      wanted.end(), std::back_inserter(removed));
+  st.at_front = std::move(wanted);
+  auto me = caf::actor_cast<subscriber_actor>(self);
+  // Both requests may fail when the engine goes: fail once.
+  auto on_error = [self](caf::error& err) {
+    if (self->state.front)
+      failed(self, err);
+  };
+  if (!added.empty())
+    self
+      ->request(st.front, st.cfg.call_timeout, subscribe_atom::value, me,
+                std::move(added))
+      .then([](std::vector<topic>&) {}, on_error);
+  if (!removed.empty())
+    self
+      ->request(st.front, st.cfg.call_timeout, unsubscribe_atom::value, me,
+                std::move(removed))
+      .then([](std::vector<topic>&) {}, on_error);
+}
+
+void streaming(attachment_pointer self) {
+  auto& st = self->state;
+  ++st.attaches;
+  st.failures = 0;
+  st.backoff->reset();
+  set_state(self, session_state::streaming);
+  // Wanted topics may have changed while the subscription was on its way.
+  sync(self);
+}
+
 void subscribe(attachment_pointer self) {
   auto& st = self->state;
   set_state(self, session_state::subscribing);
+  st.at_front = st.cfg.topics;
+  std::sort(st.at_front.begin(), st.at_front.end());
+  if (st.at_front.empty()) {
+    // Nothing wanted yet: nothing to lease at the engine.
+    streaming(self);
+    return;
+  }
   self
     ->request(st.front, st.cfg.call_timeout, subscribe_atom::value,
-              caf::actor_cast<subscriber_actor>(self), st.cfg.topics)
-    .then(
-      [self](std::vector<topic>&) {
-        auto& st = self->state;
-        ++st.attaches;
-        st.failures = 0;
-        st.backoff->reset();
-        set_state(self, session_state::streaming);
-      },
-      [self](caf::error& err) { failed(self, err); });
+              caf::actor_cast<subscriber_actor>(self), st.at_front)
+    .then([self](std::vector<topic>&) { streaming(self); },
+          [self](caf::error& err) { failed(self, err); });
 }
 
 void connect(attachment_pointer self) {
@@ -160,6 +223,12 @@ attachment_actor::behavior_type attachment_impl(attachment_pointer self,
     },
     [self](gap& x) { self->send(self->state.cfg.consumer, std::move(x)); },
     [self](caf::get_atom) { return self->state.status; },
+    [self](desire_atom, subscription_set& set, trace&) {
+      auto& st = self->state;
+      st.cfg.topics = topics_of(set);
+      if (st.front && st.status.state == session_state::streaming)
+        sync(self);
+    },
     [self](retry_atom, uint64_t id) {
       if (id == self->state.timer && !self->state.front)
         connect(self);

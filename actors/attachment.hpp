@@ -8,6 +8,11 @@
 // reaches across the network. When the engine goes away (a restart, the
 // network), the attachment attaches again with backoff, and the consumer
 // hears a gap marker before any data of the new attachment.
+//
+// Its topics may change while it runs (desire_atom, as a stream session
+// hears from its registry): a registry in the consumer's process can use an
+// attachment as its session, so that many local subscribers share one
+// remote subscription and the engine sends each batch once.
 
 #include <string>
 #include <vector>
@@ -24,6 +29,8 @@ using attachment_actor = caf::typed_actor<
   // From the engine's registry (this actor is the remote subscriber).
   caf::reacts_to<batch>, caf::reacts_to<gap>,
   caf::replies_to<caf::get_atom>::with<session_status>,
+  // The topics wanted from now on (what a registry tells its session).
+  caf::reacts_to<desire_atom, subscription_set, trace>,
   // The backoff timer.
   caf::reacts_to<retry_atom, uint64_t>>;
 
@@ -35,6 +42,7 @@ struct attachment_config {
   uint16_t port = 0;
   /// Names the engine in status and logs, e.g. "basp://127.0.0.1:4242".
   std::string endpoint;
+  /// The topics to start with (may be empty).
   std::vector<topic> topics;
   subscriber_actor consumer;
   /// Told every state change (optional).

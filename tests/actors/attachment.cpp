@@ -21,6 +21,9 @@ struct record {
   std::vector<session_state> states;
   size_t connects = 0;
   size_t subscribes = 0;
+  /// "+quotes:AAPL" per subscribed and "-quotes:AAPL" per unsubscribed
+  /// topic, in the order the front saw them.
+  std::vector<std::string> front_calls;
   /// The middleman refuses while set.
   bool refuse = false;
 };
@@ -45,7 +48,15 @@ caf::behavior front_impl(caf::event_based_actor*, std::shared_ptr<record> r) {
     [r](subscribe_atom, const subscriber_actor&,
         std::vector<topic>& topics) {
       ++r->subscribes;
+      for (auto& x : topics)
+        r->front_calls.push_back("+" + to_string(x));
       return topics;
+    },
+    [r](unsubscribe_atom, const subscriber_actor&,
+        std::vector<topic>& topics) {
+      for (auto& x : topics)
+        r->front_calls.push_back("-" + to_string(x));
+      return std::vector<topic>{};
     },
   };
 }
@@ -86,13 +97,14 @@ struct fixture : fixture_base {
     sched.run();
   }
 
-  void start(uint32_t max_attempts = 0) {
+  void start(uint32_t max_attempts = 0,
+             std::vector<topic> topics = {{channel::quotes, "AAPL"}}) {
     attachment_config cfg;
     cfg.middleman = middleman;
     cfg.host = "127.0.0.1";
     cfg.port = 4242;
     cfg.endpoint = "basp://127.0.0.1:4242";
-    cfg.topics = {{channel::quotes, "AAPL"}};
+    cfg.topics = std::move(topics);
     cfg.consumer = caf::actor_cast<subscriber_actor>(consumer);
     cfg.listener = caf::actor_cast<session_listener_actor>(consumer);
     cfg.backoff.initial = 100ms;
@@ -109,6 +121,15 @@ struct fixture : fixture_base {
     x.received_at = received_at;
     x.quotes.push_back(quote{});
     self->send(link, x);
+    sched.run();
+  }
+
+  void desire(std::vector<std::string> quotes,
+              std::vector<std::string> trades = {}) {
+    subscription_set set;
+    set[channel::quotes] = std::move(quotes);
+    set[channel::trades] = std::move(trades);
+    self->send(link, desire_atom::value, set, trace::root());
     sched.run();
   }
 
@@ -183,6 +204,37 @@ CAF_TEST(it ends with its consumer) {
   self->receive([&](caf::down_msg& x) { down = x.source == link.address(); },
                 caf::after(0s) >> [] {});
   CAF_CHECK(down);
+}
+
+CAF_TEST(as a registrys session it follows the wanted topics) {
+  start(0, {});
+  // Nothing wanted: streaming, and nothing leased at the engine.
+  CAF_CHECK(r->states.back() == session_state::streaming);
+  CAF_CHECK_EQUAL(r->subscribes, 0u);
+  desire({"AAPL", "MSFT"});
+  desire({"MSFT"}, {"TSLA"});
+  // A wildcard stands alone for its channel.
+  desire({"*", "MSFT"}, {"TSLA"});
+  desire({});
+  CAF_CHECK_EQUAL(caf::deep_to_string(r->front_calls),
+                  R"(["+quotes:AAPL", "+quotes:MSFT", "+trades:TSLA", )"
+                  R"("-quotes:AAPL", "+quotes:*", "-quotes:MSFT", )"
+                  R"("-trades:TSLA", "-quotes:*"])");
+}
+
+CAF_TEST(after a lost engine the whole wanted set is subscribed again) {
+  start(0, {});
+  desire({"AAPL"});
+  caf::anon_send_exit(*front, caf::exit_reason::kill);
+  sched.run();
+  // Changes while away are kept for the next attachment.
+  desire({"AAPL", "MSFT"});
+  r->front_calls.clear();
+  *front = sys.spawn(front_impl, r);
+  after(100ms);
+  CAF_CHECK(r->states.back() == session_state::streaming);
+  CAF_CHECK_EQUAL(caf::deep_to_string(r->front_calls),
+                  R"(["+quotes:AAPL", "+quotes:MSFT"])");
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
