@@ -8,6 +8,7 @@
 
 #include "actors/attachment.hpp"
 #include "actors/callback_subscriber.hpp"
+#include "actors/subscriber_registry.hpp"
 #include "app/subscription_state.hpp"
 #include "messages/error.hpp"
 #include "messages/remote.hpp"
@@ -40,6 +41,20 @@ std::string endpoint_of(const remote_options& where) {
 
 namespace {
 
+attachment_config attachment_config_of(caf::actor_system& sys,
+                                       const remote_options& where) {
+  attachment_config cfg;
+  cfg.middleman = caf::actor_cast<caf::actor>(
+    where.tls ? sys.openssl_manager().actor_handle()
+              : sys.middleman().actor_handle());
+  cfg.host = where.host;
+  cfg.port = where.port;
+  cfg.endpoint = endpoint_of(where);
+  cfg.listener = where.listener;
+  cfg.max_attempts = where.max_attempts;
+  return cfg;
+}
+
 // The attachment for `consumer`; `owned` are further actors the
 // subscription ends with it.
 caf::expected<subscription> attach_consumer(caf::actor_system& sys,
@@ -52,17 +67,9 @@ caf::expected<subscription> attach_consumer(caf::actor_system& sys,
   if (topics.empty())
     return make_error(engine_errc::invalid_config,
                       "attach: give at least one symbol and one channel");
-  attachment_config cfg;
-  cfg.middleman = caf::actor_cast<caf::actor>(
-    where.tls ? sys.openssl_manager().actor_handle()
-              : sys.middleman().actor_handle());
-  cfg.host = where.host;
-  cfg.port = where.port;
-  cfg.endpoint = endpoint_of(where);
+  auto cfg = attachment_config_of(sys, where);
   cfg.topics = std::move(topics);
   cfg.consumer = std::move(consumer);
-  cfg.listener = where.listener;
-  cfg.max_attempts = where.max_attempts;
   auto link = spawn_attachment(sys, std::move(cfg));
   auto st = std::make_shared<subscription::state>();
   st->owned = std::move(owned);
@@ -98,6 +105,88 @@ caf::expected<subscription> attach(caf::actor_system& sys,
   return attach_consumer(sys, where, std::move(topics),
                          caf::actor_cast<subscriber_actor>(consumer),
                          {caf::actor_cast<caf::actor>(consumer)});
+}
+
+// -- remote_engine ------------------------------------------------------------
+
+struct remote_engine::impl {
+  caf::actor_system* sys = nullptr;
+  /// Fans the link's data out to this process's subscribers.
+  registry_actor registry;
+  /// The one remote subscription, with every topic the registry wants.
+  attachment_actor link;
+};
+
+remote_engine::remote_engine(std::unique_ptr<impl> x) : impl_(std::move(x)) {}
+
+remote_engine::~remote_engine() {
+  // The attachment ends with its consumer, the registry.
+  caf::anon_send_exit(impl_->registry, caf::exit_reason::user_shutdown);
+}
+
+caf::expected<std::unique_ptr<remote_engine>>
+remote_engine::connect(caf::actor_system& sys, const remote_options& where) {
+  if (auto err = unusable(sys, where))
+    return err;
+  registry_config reg_cfg;
+  reg_cfg.name = endpoint_of(where);
+  auto registry = spawn_subscriber_registry(sys, reg_cfg);
+  if (!registry)
+    return std::move(registry.error());
+  auto cfg = attachment_config_of(sys, where);
+  cfg.consumer = *registry;
+  auto x = std::make_unique<impl>();
+  x->sys = &sys;
+  x->registry = *registry;
+  x->link = spawn_attachment(sys, std::move(cfg));
+  // The attachment is the registry's session: the registry only tells its
+  // session what it wants (desire_atom), which the attachment follows.
+  caf::anon_send(x->registry, attach_atom::value,
+                 caf::actor_cast<session_actor>(x->link));
+  return std::make_unique<remote_engine>(std::move(x));
+}
+
+caf::expected<subscription>
+remote_engine::subscribe(std::vector<std::string> symbols,
+                         std::vector<channel> channels,
+                         subscriber_actor subscriber) {
+  auto topics = topics_of(symbols, channels);
+  if (topics.empty())
+    return make_error(engine_errc::invalid_config,
+                      "subscribe: give at least one symbol and one channel");
+  caf::scoped_actor self{*impl_->sys};
+  caf::expected<std::vector<topic>> granted{caf::error{}};
+  self
+    ->request(impl_->registry, std::chrono::seconds{10},
+              subscribe_atom::value, subscriber, topics, trace::root())
+    .receive([&](std::vector<topic>& xs) { granted = std::move(xs); },
+             [&](caf::error& err) { granted = std::move(err); });
+  if (!granted)
+    return std::move(granted.error());
+  auto st = std::make_shared<subscription::state>();
+  st->local_registry = impl_->registry;
+  st->subscriber = std::move(subscriber);
+  st->topics = std::move(topics);
+  return subscription{std::move(st)};
+}
+
+caf::expected<subscription>
+remote_engine::subscribe(std::vector<std::string> symbols,
+                         std::vector<channel> channels,
+                         data_callbacks callbacks) {
+  auto actor = spawn_callback_subscriber(
+    *impl_->sys, "", {std::move(callbacks.on_batch),
+                      std::move(callbacks.on_gap)});
+  auto result = subscribe(std::move(symbols), std::move(channels),
+                          caf::actor_cast<subscriber_actor>(actor));
+  if (!result) {
+    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+    return result;
+  }
+  // Ending our callback actor ends its subscription too (the registry
+  // monitors it).
+  result->state_->owned.push_back(caf::actor_cast<caf::actor>(actor));
+  return result;
 }
 
 caf::expected<plan_result> execute_remote(caf::actor_system& sys,

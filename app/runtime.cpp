@@ -442,6 +442,8 @@ caf::expected<metric_samples> runtime::metrics() {
         [&](caf::error& err) { result = std::move(err); });
   };
   add(caf::actor_cast<caf::actor>(parts->callbacks));
+  if (result && parts->front)
+    add(caf::actor_cast<caf::actor>(parts->front));
   if (result && parts->desk)
     add(caf::actor_cast<caf::actor>(parts->desk->supervisor()));
   return result;

@@ -19,6 +19,9 @@ struct subscription::state {
   lease granted;
   subscriber_actor subscriber;
   std::vector<topic> topics;
+  /// A subscription at a registry of this process (remote_engine's): undone
+  /// by unsubscribing there.
+  registry_actor local_registry;
   /// Actors of ours serving the subscription (a callback subscriber, an
   /// attachment): ending them ends it.
   std::vector<caf::actor> owned;
@@ -30,6 +33,9 @@ struct subscription::state {
     active = false;
     for (auto& x : owned)
       caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+    if (local_registry)
+      caf::anon_send(local_registry, unsubscribe_atom::value, subscriber,
+                     topics, trace::root());
     if (connections && granted.registry) {
       caf::anon_send(granted.registry, unsubscribe_atom::value, subscriber,
                      topics, trace::root());

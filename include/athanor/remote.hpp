@@ -7,6 +7,7 @@
 // file (a peer whose certificate does not verify is refused).
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,39 @@ caf::expected<subscription> attach(caf::actor_system& sys,
                                    std::vector<std::string> symbols,
                                    std::vector<channel> channels,
                                    subscriber_actor subscriber);
+
+/// One link to a remote engine shared by every subscription made through
+/// it: the engine sends (and serializes) each batch once for this process,
+/// and a subscriber registry here fans it out, with per-subscriber flow
+/// control, conflation and gap markers as in the engine. Prefer it to
+/// attach() for more than one subscription to the same engine. The link
+/// attaches again by itself after a lost engine (subscribers hear a gap).
+class remote_engine {
+ public:
+  static caf::expected<std::unique_ptr<remote_engine>>
+  connect(caf::actor_system& sys, const remote_options& where);
+
+  /// Ends the link; its subscriptions end with it.
+  ~remote_engine();
+
+  remote_engine(const remote_engine&) = delete;
+  remote_engine& operator=(const remote_engine&) = delete;
+
+  caf::expected<subscription> subscribe(std::vector<std::string> symbols,
+                                        std::vector<channel> channels,
+                                        data_callbacks callbacks);
+
+  caf::expected<subscription> subscribe(std::vector<std::string> symbols,
+                                        std::vector<channel> channels,
+                                        subscriber_actor subscriber);
+
+  /// What connect() builds; opaque outside the library.
+  struct impl;
+  explicit remote_engine(std::unique_ptr<impl> x);
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
 
 /// Executes a plan on a remote engine's executor (exactly once per
 /// plan_id, wherever it is asked).

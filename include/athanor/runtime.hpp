@@ -74,6 +74,7 @@ class subscription {
 
  private:
   friend class runtime;
+  friend class remote_engine;
   std::shared_ptr<state> state_;
 };
 

@@ -265,6 +265,56 @@ CAF_TEST(a host system attaches to a published runtime in another) {
   (*rt)->stop();
 }
 
+CAF_TEST(subscriptions through a remote engine share one link) {
+  host_config engine_cfg;
+  caf::actor_system engine_sys{engine_cfg};
+  auto rt = runtime::start(engine_sys,
+                           simulated({"--athanor.remote.publish=127.0.0.1:0"}));
+  CAF_REQUIRE(rt);
+  auto at = (*rt)->published_at();
+  host_config consumer_cfg;
+  caf::actor_system consumer_sys{consumer_cfg};
+  remote_options where;
+  where.port = static_cast<uint16_t>(std::stoi(at.substr(at.rfind(':') + 1)));
+  auto remote = remote_engine::connect(consumer_sys, where);
+  CAF_REQUIRE(remote);
+  std::atomic<size_t> aapl{0};
+  std::atomic<size_t> msft{0};
+  std::atomic<size_t> strays{0};
+  data_callbacks on_aapl;
+  on_aapl.on_batch = [&](const batch& x) {
+    for (auto& q : x.quotes)
+      ++(q.symbol == "AAPL" ? aapl : strays);
+  };
+  data_callbacks on_msft;
+  on_msft.on_batch = [&](const batch& x) {
+    for (auto& q : x.quotes)
+      ++(q.symbol == "MSFT" ? msft : strays);
+  };
+  auto first = (*remote)->subscribe({"AAPL"}, {channel::quotes}, on_aapl);
+  auto second = (*remote)->subscribe({"MSFT"}, {channel::quotes}, on_msft);
+  CAF_REQUIRE(first && second);
+  CAF_CHECK(eventually([&] { return aapl >= 5 && msft >= 5; }));
+  CAF_CHECK_EQUAL(strays.load(), 0u);
+  auto remote_subscribers = [&] {
+    auto xs = (*rt)->metrics();
+    return xs ? sample(*xs, "athanor_remote_subscribers") : -1.0;
+  };
+  // One subscriber at the engine for both.
+  CAF_CHECK_EQUAL(remote_subscribers(), 1.0);
+  // One goes; the other goes on.
+  first->cancel();
+  std::this_thread::sleep_for(200ms);
+  auto seen = msft.load();
+  CAF_CHECK(eventually([&] { return msft >= seen + 5; }));
+  CAF_CHECK_EQUAL(remote_subscribers(), 1.0);
+  // Nobody left: the engine lets the share go.
+  second->cancel();
+  CAF_CHECK(eventually([&] { return remote_subscribers() == 0.0; }));
+  remote->reset();
+  (*rt)->stop();
+}
+
 CAF_TEST(a runtime in a host system needs its config prepared for remoting) {
   caf::actor_system_config plain;
   add_message_types(plain);
