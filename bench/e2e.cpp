@@ -38,6 +38,7 @@
 
 #include "actors/attachment.hpp"
 #include "actors/remote_front.hpp"
+#include "actors/subscriber_registry.hpp"
 #include "app/engine.hpp"
 #include "messages/register.hpp"
 #include "observability/log.hpp"
@@ -304,11 +305,15 @@ struct bench_config : caf::actor_system_config {
   }
 };
 
-// With `remote`, the subscribers live in a second actor system (another
-// node, its own middleman) and reach the engine through attachments to its
-// published front over BASP on loopback.
+// Where the subscribers live: in the engine's node, or in a second actor
+// system (another node, its own middleman) reaching the engine's published
+// front over BASP on loopback, each with its own attachment or all through
+// one shared attachment and a registry in their node (remote_engine).
+enum class placement { local, remote, remote_shared };
+
 engine_result run_engine(const sim_process& sim, bool tls, size_t subscribers,
-                         double seconds, bool remote = false) {
+                         double seconds, placement where = placement::local) {
+  bool remote = where != placement::local;
   bench_config cfg;
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
@@ -349,7 +354,36 @@ engine_result run_engine(const sim_process& sim, bool tls, size_t subscribers,
     }
     port = *bound;
   }
+  registry_actor shared_registry;
+  if (where == placement::remote_shared) {
+    shared_registry = *spawn_subscriber_registry(*consumer_sys, {});
+    attachment_config a;
+    a.middleman = caf::actor_cast<caf::actor>(
+      consumer_sys->middleman().actor_handle());
+    a.host = "127.0.0.1";
+    a.port = port;
+    a.endpoint = "basp://127.0.0.1:" + std::to_string(port);
+    a.consumer = shared_registry;
+    auto link = spawn_attachment(*consumer_sys, std::move(a));
+    caf::anon_send(shared_registry, attach_atom::value,
+                   caf::actor_cast<session_actor>(link));
+    links.push_back(caf::actor_cast<caf::actor>(link));
+  }
   for (size_t i = 0; i < subscribers; ++i) {
+    if (where == placement::remote_shared) {
+      auto sub = consumer_sys->spawn(counting_subscriber);
+      caf::scoped_actor asker{*consumer_sys};
+      asker
+        ->request(shared_registry, std::chrono::seconds{5},
+                  subscribe_atom::value,
+                  caf::actor_cast<subscriber_actor>(sub),
+                  std::vector<topic>{{channel::quotes, "*"},
+                                     {channel::trades, "*"}},
+                  trace::root())
+        .receive([](std::vector<topic>&) {}, [](caf::error&) {});
+      subs.push_back(sub);
+      continue;
+    }
     if (remote) {
       auto sub = consumer_sys->spawn(counting_subscriber);
       attachment_config a;
@@ -433,10 +467,23 @@ engine_result run_engine(const sim_process& sim, bool tls, size_t subscribers,
           }
         },
         [](caf::error&) {});
+  if (shared_registry)
+    reporter
+      ->request(shared_registry, std::chrono::seconds{30}, caf::get_atom::value)
+      .receive(
+        [&](registry_stats& x) {
+          for (auto& s : x.subscribers) {
+            result.dropped += s.dropped_records;
+            result.gaps += s.gaps;
+          }
+        },
+        [](caf::error&) {});
   result.deliveries = static_cast<double>(result.t.records) / took;
   result.per_subscriber = result.deliveries / static_cast<double>(subscribers);
   for (auto& x : links)
     caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+  if (shared_registry)
+    caf::anon_send_exit(shared_registry, caf::exit_reason::user_shutdown);
   if (front)
     caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
   eng->reset();
@@ -499,12 +546,19 @@ void run_remote_pass(double rate, int tick_ms, double seconds,
   }
   for (auto n : fanouts) {
     auto local = run_engine(sim, false, n, seconds);
-    auto remote = run_engine(sim, false, n, seconds, true);
+    auto remote = run_engine(sim, false, n, seconds, placement::remote);
+    engine_result shared;
+    if (n > 1)
+      shared = run_engine(sim, false, n, seconds, placement::remote_shared);
     char label[64];
-    for (auto* r : {&local, &remote}) {
+    for (auto* r : {&local, &remote, &shared}) {
+      if (r == &shared && n == 1)
+        continue;
       std::snprintf(label, sizeof(label), "%s, %zu subscriber%s",
-                    r == &local ? "local" : "remote (BASP)", n,
-                    n == 1 ? "" : "s");
+                    r == &local    ? "local"
+                    : r == &remote ? "remote (BASP)"
+                                   : "remote shared",
+                    n, n == 1 ? "" : "s");
       char drops[32];
       std::snprintf(drops, sizeof(drops), "%llu",
                     static_cast<unsigned long long>(r->dropped));
