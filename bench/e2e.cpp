@@ -457,8 +457,12 @@ engine_result run_engine(const sim_process& sim, bool tls, size_t subscribers,
         },
         [](caf::error&) {});
   }
-  if (l.registry)
-    self->request(l.registry, std::chrono::seconds{30}, caf::get_atom::value)
+  // Drops and gaps of the engine's registry and, when shared, the one in
+  // the consumers' node.
+  auto count_losses = [&](caf::scoped_actor& asker, const registry_actor& reg) {
+    if (!reg)
+      return;
+    asker->request(reg, std::chrono::seconds{30}, caf::get_atom::value)
       .receive(
         [&](registry_stats& x) {
           for (auto& s : x.subscribers) {
@@ -467,17 +471,9 @@ engine_result run_engine(const sim_process& sim, bool tls, size_t subscribers,
           }
         },
         [](caf::error&) {});
-  if (shared_registry)
-    reporter
-      ->request(shared_registry, std::chrono::seconds{30}, caf::get_atom::value)
-      .receive(
-        [&](registry_stats& x) {
-          for (auto& s : x.subscribers) {
-            result.dropped += s.dropped_records;
-            result.gaps += s.gaps;
-          }
-        },
-        [](caf::error&) {});
+  };
+  count_losses(self, l.registry);
+  count_losses(reporter, shared_registry);
   result.deliveries = static_cast<double>(result.t.records) / took;
   result.per_subscriber = result.deliveries / static_cast<double>(subscribers);
   for (auto& x : links)
