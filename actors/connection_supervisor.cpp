@@ -201,7 +201,8 @@ class supervisor_logic {
     watch(caf::actor_cast<caf::actor>(conn.session));
     self_->send(conn.session, listen_atom::value,
                 caf::actor_cast<session_listener_actor>(self_));
-    self_->send(conn.registry, attach_atom::value, conn.session);
+    self_->send(conn.registry, attach_atom::value,
+                desire_sink_actor{conn.session});
   }
 
   void watch(caf::actor x) {

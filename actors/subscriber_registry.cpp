@@ -46,7 +46,7 @@ struct registry_state {
   registry_config cfg;
   topic_table table;
   topic_table::routing routing;
-  session_actor session;
+  desire_sink_actor session;
   std::unordered_map<slot, subscriber_entry> subscribers;
   /// Actor id -> slot.
   /// By address, not actor id: remote subscribers' ids repeat across
@@ -193,7 +193,7 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
                   cause.caused());
   }
 
-  void attach(session_actor& session) {
+  void attach(desire_sink_actor& session) {
     st().session = std::move(session);
     log::info("registry", "session_attached",
               {{"registry", st().cfg.name}});
@@ -485,7 +485,9 @@ registry_actor::behavior_type registry_impl(registry_pointer self,
             trace& cause) { return logic->unsubscribe(sub, topics, cause); },
     [logic](const batch& data) { logic->on_batch(data); },
     [logic](const gap& marker) { logic->on_gap(marker); },
-    [logic](attach_atom, session_actor& session) { logic->attach(session); },
+    [logic](attach_atom, desire_sink_actor& session) {
+      logic->attach(session);
+    },
     [logic](caf::get_atom) { return logic->stats(); },
     [logic](metrics_atom) { return logic->metrics(); },
   };

@@ -139,10 +139,9 @@ remote_engine::connect(caf::actor_system& sys, const remote_options& where) {
   x->sys = &sys;
   x->registry = *registry;
   x->link = spawn_attachment(sys, std::move(cfg));
-  // The attachment is the registry's session: the registry only tells its
-  // session what it wants (desire_atom), which the attachment follows.
+  // The attachment feeds the registry and follows what it wants.
   caf::anon_send(x->registry, attach_atom::value,
-                 caf::actor_cast<session_actor>(x->link));
+                 desire_sink_actor{x->link});
   return std::make_unique<remote_engine>(std::move(x));
 }
 

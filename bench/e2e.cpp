@@ -366,7 +366,7 @@ engine_result run_engine(const sim_process& sim, bool tls, size_t subscribers,
     a.consumer = shared_registry;
     auto link = spawn_attachment(*consumer_sys, std::move(a));
     caf::anon_send(shared_registry, attach_atom::value,
-                   caf::actor_cast<session_actor>(link));
+                   desire_sink_actor{link});
     links.push_back(caf::actor_cast<caf::actor>(link));
   }
   for (size_t i = 0; i < subscribers; ++i) {

@@ -62,6 +62,13 @@ using subscriber_actor = caf::typed_actor<caf::reacts_to<batch>,
 using session_listener_actor = caf::typed_actor<
   caf::reacts_to<session_status>>;
 
+/// What a registry needs of the actor that feeds it: to be told the
+/// subscription set its subscribers want. A stream session, or an
+/// attachment to a remote engine (the registry then fans a remote feed out
+/// in the consumer's process).
+using desire_sink_actor = caf::typed_actor<
+  caf::reacts_to<desire_atom, subscription_set, trace>>;
+
 /// One upstream stream connection's lifecycle.
 using session_actor = caf::typed_actor<
   // The subscription set consumers want (from the registry).
@@ -89,7 +96,7 @@ using registry_actor = caf::typed_actor<
   // Data and gap markers from the session.
   caf::reacts_to<batch>, caf::reacts_to<gap>,
   // The session feeding this registry (again after every restart).
-  caf::reacts_to<attach_atom, session_actor>,
+  caf::reacts_to<attach_atom, desire_sink_actor>,
   caf::replies_to<caf::get_atom>::with<registry_stats>,
   caf::replies_to<metrics_atom>::with<metric_samples>>;
 

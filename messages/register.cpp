@@ -69,6 +69,7 @@ void add_message_types(caf::actor_system_config& cfg) {
     .add_message_type<std::vector<upstream_health>>("athanor.upstream_healths")
     .add_message_type<subscriber_actor>("athanor.subscriber_actor")
     .add_message_type<session_listener_actor>("athanor.session_listener_actor")
+    .add_message_type<desire_sink_actor>("athanor.desire_sink_actor")
     .add_message_type<session_actor>("athanor.session_actor")
     .add_message_type<registry_actor>("athanor.registry_actor")
     .add_message_type<lease>("athanor.lease")

@@ -93,7 +93,7 @@ struct fixture : fixture_base {
     registry = unbox(spawn_subscriber_registry(sys, cfg));
     auto session = sys.spawn(fake_session, desired);
     self->send(registry, attach_atom::value,
-               caf::actor_cast<session_actor>(session));
+               caf::actor_cast<desire_sink_actor>(session));
     sched.run();
   }
 
