@@ -354,20 +354,28 @@ engine_result run_engine(const sim_process& sim, bool tls, size_t subscribers,
     }
     port = *bound;
   }
-  registry_actor shared_registry;
-  if (where == placement::remote_shared) {
-    shared_registry = *spawn_subscriber_registry(*consumer_sys, {});
+  const std::vector<topic> everything{{channel::quotes, "*"},
+                                      {channel::trades, "*"}};
+  // An attachment in the consumers' node to the published front.
+  auto attach_to = [&](subscriber_actor consumer, std::vector<topic> topics) {
     attachment_config a;
     a.middleman = caf::actor_cast<caf::actor>(
       consumer_sys->middleman().actor_handle());
     a.host = "127.0.0.1";
     a.port = port;
     a.endpoint = "basp://127.0.0.1:" + std::to_string(port);
-    a.consumer = shared_registry;
+    a.topics = std::move(topics);
+    a.consumer = std::move(consumer);
     auto link = spawn_attachment(*consumer_sys, std::move(a));
+    links.push_back(caf::actor_cast<caf::actor>(link));
+    return link;
+  };
+  registry_actor shared_registry;
+  if (where == placement::remote_shared) {
+    shared_registry = *spawn_subscriber_registry(*consumer_sys, {});
+    auto link = attach_to(shared_registry, {});
     caf::anon_send(shared_registry, attach_atom::value,
                    desire_sink_actor{link});
-    links.push_back(caf::actor_cast<caf::actor>(link));
   }
   for (size_t i = 0; i < subscribers; ++i) {
     if (where == placement::remote_shared) {
@@ -376,9 +384,7 @@ engine_result run_engine(const sim_process& sim, bool tls, size_t subscribers,
       asker
         ->request(shared_registry, std::chrono::seconds{5},
                   subscribe_atom::value,
-                  caf::actor_cast<subscriber_actor>(sub),
-                  std::vector<topic>{{channel::quotes, "*"},
-                                     {channel::trades, "*"}},
+                  caf::actor_cast<subscriber_actor>(sub), everything,
                   trace::root())
         .receive([](std::vector<topic>&) {}, [](caf::error&) {});
       subs.push_back(sub);
@@ -386,23 +392,13 @@ engine_result run_engine(const sim_process& sim, bool tls, size_t subscribers,
     }
     if (remote) {
       auto sub = consumer_sys->spawn(counting_subscriber);
-      attachment_config a;
-      a.middleman = caf::actor_cast<caf::actor>(
-        consumer_sys->middleman().actor_handle());
-      a.host = "127.0.0.1";
-      a.port = port;
-      a.endpoint = "basp://127.0.0.1:" + std::to_string(port);
-      a.topics = {{channel::quotes, "*"}, {channel::trades, "*"}};
-      a.consumer = caf::actor_cast<subscriber_actor>(sub);
-      links.push_back(caf::actor_cast<caf::actor>(
-        spawn_attachment(*consumer_sys, std::move(a))));
+      attach_to(caf::actor_cast<subscriber_actor>(sub), everything);
       subs.push_back(sub);
       continue;
     }
     auto sub = sys.spawn(counting_subscriber);
     auto leased = (*eng)->subscribe(
-      "market", caf::actor_cast<subscriber_actor>(sub),
-      {{channel::quotes, "*"}, {channel::trades, "*"}});
+      "market", caf::actor_cast<subscriber_actor>(sub), everything);
     if (leased)
       l = *leased;
     subs.push_back(sub);
