@@ -173,19 +173,11 @@ caf::expected<subscription>
 remote_engine::subscribe(std::vector<std::string> symbols,
                          std::vector<channel> channels,
                          data_callbacks callbacks) {
-  auto actor = spawn_callback_subscriber(
-    *impl_->sys, "", {std::move(callbacks.on_batch),
-                      std::move(callbacks.on_gap)});
-  auto result = subscribe(std::move(symbols), std::move(channels),
-                          caf::actor_cast<subscriber_actor>(actor));
-  if (!result) {
-    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
-    return result;
-  }
-  // Ending our callback actor ends its subscription too (the registry
-  // monitors it).
-  result->state_->owned.push_back(caf::actor_cast<caf::actor>(actor));
-  return result;
+  return subscribe_callbacks(
+    *impl_->sys, std::move(callbacks), [&](subscriber_actor actor) {
+      return subscribe(std::move(symbols), std::move(channels),
+                       std::move(actor));
+    });
 }
 
 caf::expected<plan_result> execute_remote(caf::actor_system& sys,

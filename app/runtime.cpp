@@ -333,22 +333,19 @@ runtime::subscribe(std::vector<std::string> symbols,
   auto parts = impl_->parts();
   if (!parts)
     return stopped_error();
-  // Unnamed: labelled actor-<id> in logs and metrics, as the registry
-  // labels it.
-  auto actor = spawn_callback_subscriber(
-    *impl_->sys, "", {std::move(callbacks.on_batch),
-                      std::move(callbacks.on_gap)});
-  auto result = subscribe(std::move(symbols), std::move(channels),
-                          caf::actor_cast<subscriber_actor>(actor));
-  if (!result) {
-    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
-    return result;
+  callback_subscriber_actor made;
+  auto result = subscribe_callbacks(
+    *impl_->sys, std::move(callbacks),
+    [&](subscriber_actor actor) {
+      return subscribe(std::move(symbols), std::move(channels),
+                       std::move(actor));
+    },
+    &made);
+  if (result) {
+    // Ending our callback actor ends its lease too.
+    subscription::state::of(*result).connections = nullptr;
+    caf::anon_send(parts->callbacks, attach_atom::value, made);
   }
-  // Ending our callback actor ends its lease too.
-  auto& st = *result->state_;
-  st.connections = nullptr;
-  st.owned.push_back(caf::actor_cast<caf::actor>(actor));
-  caf::anon_send(parts->callbacks, attach_atom::value, actor);
   return result;
 }
 

@@ -8,6 +8,7 @@
 #include "caf/actor.hpp"
 #include "caf/send.hpp"
 
+#include "actors/callback_subscriber.hpp"
 #include "athanor/runtime.hpp"
 
 namespace athanor {
@@ -27,6 +28,11 @@ struct subscription::state {
   std::vector<caf::actor> owned;
   bool active = true;
 
+  /// The state behind a subscription handle (a nested type may see it).
+  static state& of(subscription& x) {
+    return *x.state_;
+  }
+
   void cancel() {
     if (!active)
       return;
@@ -43,6 +49,29 @@ struct subscription::state {
     }
   }
 };
+
+/// Runs host callbacks in a callback subscriber (labelled actor-<id>, as
+/// registries label it) and subscribes that with `subscribe_actor`
+/// (subscriber_actor -> caf::expected<subscription>). The subscription owns
+/// the actor: cancelling ends it. `made`, if given, learns the actor.
+template <class SubscribeActor>
+caf::expected<subscription>
+subscribe_callbacks(caf::actor_system& sys, data_callbacks callbacks,
+                    SubscribeActor subscribe_actor,
+                    callback_subscriber_actor* made = nullptr) {
+  auto actor = spawn_callback_subscriber(
+    sys, "", {std::move(callbacks.on_batch), std::move(callbacks.on_gap)});
+  auto result = subscribe_actor(caf::actor_cast<subscriber_actor>(actor));
+  if (!result) {
+    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+    return result;
+  }
+  subscription::state::of(*result).owned.push_back(
+    caf::actor_cast<caf::actor>(actor));
+  if (made)
+    *made = actor;
+  return result;
+}
 
 /// Every channel of every symbol.
 inline std::vector<topic> topics_of(const std::vector<std::string>& symbols,

@@ -73,8 +73,6 @@ class subscription {
   explicit subscription(std::shared_ptr<state> st);
 
  private:
-  friend class runtime;
-  friend class remote_engine;
   std::shared_ptr<state> state_;
 };
 
