@@ -12,10 +12,10 @@
 
 #include "app/printers.hpp"
 #include "app/run.hpp"
-#include "app/system_config.hpp"
 #include "athanor/remote.hpp"
 #include "messages/error.hpp"
 #include "observability/log.hpp"
+#include "runtime/system_config.hpp"
 
 namespace athanor {
 

@@ -5,17 +5,16 @@
 #include <fstream>
 #include <future>
 #include <sstream>
-#include <sys/stat.h>
 
 #include "caf/actor_system.hpp"
 
 #include "app/process.hpp"
-#include "app/system_config.hpp"
-#include "app/trading_desk.hpp"
 #include "athanor/remote.hpp"
 #include "messages/error.hpp"
 #include "observability/log.hpp"
 #include "protocol/plan.hpp"
+#include "runtime/system_config.hpp"
+#include "runtime/trading_desk.hpp"
 #include "sim/simulator.hpp"
 
 namespace athanor {
@@ -29,13 +28,6 @@ std::string read_file(const std::string& path, bool& ok) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-// Creates the journal's directory (and its parents) if missing.
-void make_parent_dirs(const std::string& file) {
-  for (size_t slash = file.find('/', 1); slash != std::string::npos;
-       slash = file.find('/', slash + 1))
-    ::mkdir(file.substr(0, slash).c_str(), 0700);
 }
 
 std::string text_of(const decimal& x) {
@@ -139,36 +131,6 @@ int execute_on_engine(const loaded_config& loaded, const execute_request& req,
 }
 
 } // namespace
-
-trading_desk_options desk_options_of(const engine_config& cfg,
-                                     std::string base_url, credentials creds,
-                                     std::string journal_path) {
-  trading_desk_options opts;
-  opts.base_url = std::move(base_url);
-  opts.creds = std::move(creds);
-  auto& x = cfg.execution;
-  opts.ca_file = cfg.stream.ca_file;
-  opts.rest.requests_per_minute = static_cast<uint32_t>(x.requests_per_minute);
-  opts.rest.request_timeout = x.request_timeout;
-  opts.rest.max_attempts = static_cast<uint32_t>(x.max_attempts);
-  opts.stream.backoff = cfg.reconnect;
-  opts.stream.connect_timeout = cfg.stream.connect_timeout;
-  opts.stream.auth_timeout = cfg.stream.auth_timeout;
-  opts.stream.close_timeout = cfg.stream.close_timeout;
-  opts.link.ping_interval = cfg.stream.ping_interval;
-  opts.link.pong_timeout = cfg.stream.pong_timeout;
-  opts.link.handshake_timeout = cfg.stream.connect_timeout;
-  opts.breaker = cfg.breaker;
-  opts.supervisor = cfg.supervisor;
-  opts.executor.journal.path = std::move(journal_path);
-  opts.executor.journal.full_sync = x.journal_full_sync;
-  opts.executor.ready_timeout = x.ready_timeout;
-  opts.executor.default_deadline = x.default_deadline;
-  opts.executor.event_timeout = x.event_timeout;
-  opts.executor.cancel_grace = x.cancel_grace;
-  make_parent_dirs(opts.executor.journal.path);
-  return opts;
-}
 
 std::vector<config_problem>
 take_execute_options(std::vector<std::string>& args, execute_request& out) {

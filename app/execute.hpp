@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "app/config.hpp"
-#include "app/trading_desk.hpp"
+#include "runtime/config.hpp"
+#include "runtime/trading_desk.hpp"
 
 namespace athanor {
 
@@ -29,12 +29,6 @@ std::vector<config_problem> take_execute_options(std::vector<std::string>& args,
 /// Takes the plan file from the loaded command line's positionals.
 std::vector<config_problem> take_plan_file(const loaded_config& loaded,
                                            execute_request& out);
-
-/// A trading desk as the configuration asks for it, trading at `base_url`
-/// with `creds` and journaling at `journal_path` (its directory created).
-trading_desk_options desk_options_of(const engine_config& cfg,
-                                     std::string base_url, credentials creds,
-                                     std::string journal_path);
 
 /// Runs the command; returns the process exit code: 0 when every item
 /// filled, 2 when the plan ended otherwise, 65 for an invalid plan, 66 for

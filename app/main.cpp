@@ -6,11 +6,11 @@
 
 #include "caf/config.hpp"
 
-#include "app/config.hpp"
 #include "app/execute.hpp"
 #include "app/process.hpp"
 #include "app/run.hpp"
 #include "observability/log.hpp"
+#include "runtime/config.hpp"
 
 namespace {
 

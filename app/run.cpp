@@ -16,11 +16,11 @@
 
 #include "app/printers.hpp"
 #include "app/process.hpp"
-#include "app/runtime_start.hpp"
 #include "messages/error.hpp"
 #include "messages/record_kinds.hpp"
 #include "observability/log.hpp"
 #include "protocol/market_data.hpp"
+#include "runtime/runtime_start.hpp"
 
 namespace athanor {
 

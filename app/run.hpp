@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "app/config.hpp"
 #include "messages/market.hpp"
+#include "runtime/config.hpp"
 
 namespace athanor {
 

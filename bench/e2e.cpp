@@ -36,13 +36,13 @@
 
 #include "caf/io/middleman.hpp"
 
-#include "actors/attachment.hpp"
-#include "actors/remote_front.hpp"
-#include "actors/subscriber_registry.hpp"
-#include "app/engine.hpp"
+#include "actors/market/subscriber_registry.hpp"
+#include "actors/remote/attachment.hpp"
+#include "actors/remote/remote_front.hpp"
 #include "messages/register.hpp"
 #include "observability/log.hpp"
 #include "protocol/market_data.hpp"
+#include "runtime/engine.hpp"
 #include "transport/io_thread.hpp"
 #include "transport/ws_client.hpp"
 

@@ -13,12 +13,12 @@
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
 
-#include "app/trading_desk.hpp"
 #include "bench.hpp"
 #include "messages/error.hpp"
 #include "messages/register.hpp"
 #include "observability/log.hpp"
 #include "protocol/rest.hpp"
+#include "runtime/trading_desk.hpp"
 #include "sim/simulator.hpp"
 #include "transport/http_client.hpp"
 

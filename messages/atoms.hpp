@@ -53,4 +53,17 @@ using lease_atom = caf::atom_constant<caf::atom("lease")>;
 /// Gives a lease back.
 using release_atom = caf::atom_constant<caf::atom("release")>;
 
+/// Places an order (REST client) or executes a plan (executor).
+using place_atom = caf::atom_constant<caf::atom("place")>;
+/// Looks an order up by its client_order_id.
+using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
+/// Lists the account's open orders.
+using open_orders_atom = caf::atom_constant<caf::atom("openorders")>;
+/// Reads the account.
+using account_atom = caf::atom_constant<caf::atom("account")>;
+/// Executes a plan.
+using execute_atom = caf::atom_constant<caf::atom("execute")>;
+/// Cancels an order.
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+
 } // namespace athanor

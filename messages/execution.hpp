@@ -1,34 +1,19 @@
 #pragma once
 
-// Plans, their results, and the messages between the executor, the REST
-// client and the trading stream, with their typed handles.
+// Plans, their results, and the data the executor, the REST client and the
+// trading stream exchange (plain data: their handles are in
+// messages/handles.hpp, so codecs and the journal need no actor headers).
 
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
-#include "caf/replies_to.hpp"
-#include "caf/typed_actor.hpp"
+#include "caf/meta/type_name.hpp"
 
-#include "messages/atoms.hpp"
-#include "messages/handles.hpp"
 #include "messages/orders.hpp"
 
 namespace athanor {
-
-/// Places an order (REST client) or executes a plan (executor).
-using place_atom = caf::atom_constant<caf::atom("place")>;
-/// Looks an order up by its client_order_id.
-using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
-/// Lists the account's open orders.
-using open_orders_atom = caf::atom_constant<caf::atom("openorders")>;
-/// Reads the account.
-using account_atom = caf::atom_constant<caf::atom("account")>;
-/// Executes a plan.
-using execute_atom = caf::atom_constant<caf::atom("execute")>;
-/// Cancels an order.
-using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 
 /// One line of a rebalance plan.
 struct plan_item {
@@ -188,51 +173,5 @@ template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, trading_frame& x) {
   return f(caf::meta::type_name("athanor.trading_frame"), x.epoch, x.text);
 }
-
-/// Alpaca's trading REST API, rate-limited and retried where that is safe.
-using rest_client_actor = caf::typed_actor<
-  // POST /v2/orders, never repeated blindly: an ambiguous failure (timeout,
-  // 5xx, a 422 duplicate) is resolved by looking the client_order_id up.
-  caf::replies_to<place_atom, order_request, trace>::with<order>,
-  // GET /v2/orders:by_client_order_id; not_found when there is none.
-  caf::replies_to<lookup_atom, std::string, trace>::with<order>,
-  caf::replies_to<open_orders_atom, trace>::with<std::vector<order>>,
-  caf::replies_to<account_atom, trace>::with<account>,
-  // DELETE /v2/orders/{id}; succeeds when the order is already final too.
-  caf::replies_to<cancel_atom, std::string, trace>::with<bool>,
-  caf::replies_to<metrics_atom>::with<metric_samples>,
-  // From the transport, and the retry timer.
-  caf::reacts_to<http_answer>, caf::reacts_to<retry_atom, uint64_t>>;
-
-/// Receives order updates and the trading stream's state changes.
-using order_listener_actor = caf::typed_actor<
-  caf::reacts_to<order_update>, caf::reacts_to<session_status>>;
-
-/// The trading stream (`/stream`, trade_updates).
-using trading_session_actor = caf::typed_actor<
-  caf::reacts_to<link_opened>, caf::reacts_to<trading_frame>,
-  caf::reacts_to<link_closed>,
-  // Adds a listener (monitored); it gets the current status at once.
-  caf::reacts_to<listen_atom, order_listener_actor>,
-  caf::replies_to<caf::get_atom>::with<session_status>,
-  caf::replies_to<metrics_atom>::with<metric_samples>,
-  caf::reacts_to<shutdown_atom>,
-  // Internal timers.
-  caf::reacts_to<retry_atom, uint64_t>, caf::reacts_to<timeout_atom, uint64_t>>;
-
-/// Executes plans exactly once.
-using executor_actor = caf::typed_actor<
-  // Validates, journals and executes a plan; a plan_id seen before returns
-  // its recorded (or, while running, eventual) result.
-  caf::replies_to<execute_atom, plan, trace>::with<plan_result>,
-  // The recorded result of a plan; not_found if unknown.
-  caf::replies_to<caf::get_atom, std::string>::with<plan_result>,
-  // The trading stream's last status as the executor saw it.
-  caf::replies_to<caf::get_atom>::with<session_status>,
-  caf::replies_to<metrics_atom>::with<metric_samples>,
-  // From the trading session.
-  caf::reacts_to<order_update>, caf::reacts_to<session_status>,
-  // Internal timers.
-  caf::reacts_to<timeout_atom, uint64_t>>;
 
 } // namespace athanor

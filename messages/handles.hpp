@@ -12,8 +12,10 @@
 
 #include "messages/atoms.hpp"
 #include "messages/breaker.hpp"
+#include "messages/execution.hpp"
 #include "messages/market.hpp"
 #include "messages/metrics.hpp"
+#include "messages/orders.hpp"
 #include "messages/stream.hpp"
 #include "messages/supervision.hpp"
 #include "messages/trace.hpp"
@@ -134,5 +136,51 @@ using connection_supervisor_actor = caf::typed_actor<
   caf::reacts_to<session_status>,
   caf::reacts_to<restart_atom, std::string, uint64_t>,
   caf::reacts_to<deadline_atom, uint64_t>>;
+
+/// Alpaca's trading REST API, rate-limited and retried where that is safe.
+using rest_client_actor = caf::typed_actor<
+  // POST /v2/orders, never repeated blindly: an ambiguous failure (timeout,
+  // 5xx, a 422 duplicate) is resolved by looking the client_order_id up.
+  caf::replies_to<place_atom, order_request, trace>::with<order>,
+  // GET /v2/orders:by_client_order_id; not_found when there is none.
+  caf::replies_to<lookup_atom, std::string, trace>::with<order>,
+  caf::replies_to<open_orders_atom, trace>::with<std::vector<order>>,
+  caf::replies_to<account_atom, trace>::with<account>,
+  // DELETE /v2/orders/{id}; succeeds when the order is already final too.
+  caf::replies_to<cancel_atom, std::string, trace>::with<bool>,
+  caf::replies_to<metrics_atom>::with<metric_samples>,
+  // From the transport, and the retry timer.
+  caf::reacts_to<http_answer>, caf::reacts_to<retry_atom, uint64_t>>;
+
+/// Receives order updates and the trading stream's state changes.
+using order_listener_actor = caf::typed_actor<
+  caf::reacts_to<order_update>, caf::reacts_to<session_status>>;
+
+/// The trading stream (`/stream`, trade_updates).
+using trading_session_actor = caf::typed_actor<
+  caf::reacts_to<link_opened>, caf::reacts_to<trading_frame>,
+  caf::reacts_to<link_closed>,
+  // Adds a listener (monitored); it gets the current status at once.
+  caf::reacts_to<listen_atom, order_listener_actor>,
+  caf::replies_to<caf::get_atom>::with<session_status>,
+  caf::replies_to<metrics_atom>::with<metric_samples>,
+  caf::reacts_to<shutdown_atom>,
+  // Internal timers.
+  caf::reacts_to<retry_atom, uint64_t>, caf::reacts_to<timeout_atom, uint64_t>>;
+
+/// Executes plans exactly once.
+using executor_actor = caf::typed_actor<
+  // Validates, journals and executes a plan; a plan_id seen before returns
+  // its recorded (or, while running, eventual) result.
+  caf::replies_to<execute_atom, plan, trace>::with<plan_result>,
+  // The recorded result of a plan; not_found if unknown.
+  caf::replies_to<caf::get_atom, std::string>::with<plan_result>,
+  // The trading stream's last status as the executor saw it.
+  caf::replies_to<caf::get_atom>::with<session_status>,
+  caf::replies_to<metrics_atom>::with<metric_samples>,
+  // From the trading session.
+  caf::reacts_to<order_update>, caf::reacts_to<session_status>,
+  // Internal timers.
+  caf::reacts_to<timeout_atom, uint64_t>>;
 
 } // namespace athanor

@@ -12,7 +12,7 @@
 #include "caf/event_based_actor.hpp"
 #include "caf/send.hpp"
 
-#include "actors/link.hpp"
+#include "actors/market/link.hpp"
 #include "protocol/market_data.hpp"
 
 namespace athanor::testing {

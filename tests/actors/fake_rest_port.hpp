@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "actors/rest_port.hpp"
+#include "actors/trading/rest_port.hpp"
 #include "messages/execution.hpp"
 
 namespace athanor::testing {

@@ -1,5 +1,5 @@
 #define CAF_SUITE integration.admin
-#include "app/admin_server.hpp"
+#include "runtime/admin_server.hpp"
 
 #include "caf/test/unit_test.hpp"
 
@@ -16,10 +16,10 @@
 #include "caf/event_based_actor.hpp"
 
 #include "../sim/http_client.hpp"
-#include "app/engine.hpp"
 #include "messages/error.hpp"
 #include "messages/register.hpp"
 #include "process.hpp"
+#include "runtime/engine.hpp"
 #include "sim/simulator.hpp"
 
 using namespace athanor;

@@ -1,5 +1,5 @@
 #define CAF_SUITE integration.execution
-#include "app/trading_desk.hpp"
+#include "runtime/trading_desk.hpp"
 
 #include "caf/test/unit_test.hpp"
 

@@ -1,5 +1,5 @@
 #define CAF_SUITE integration.gateway
-#include "app/gateway_server.hpp"
+#include "runtime/gateway_server.hpp"
 
 #include "caf/test/unit_test.hpp"
 
@@ -12,10 +12,10 @@
 #include "caf/actor_system_config.hpp"
 
 #include "../sim/ws_client.hpp"
-#include "app/engine.hpp"
 #include "messages/error.hpp"
 #include "messages/register.hpp"
 #include "protocol/market_data.hpp"
+#include "runtime/engine.hpp"
 #include "sim/simulator.hpp"
 
 using namespace athanor;

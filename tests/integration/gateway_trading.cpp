@@ -1,5 +1,5 @@
 #define CAF_SUITE integration.gateway_trading
-#include "app/gateway_server.hpp"
+#include "runtime/gateway_server.hpp"
 
 #include "caf/test/unit_test.hpp"
 
@@ -14,10 +14,10 @@
 #include "caf/scoped_actor.hpp"
 
 #include "../sim/ws_client.hpp"
-#include "app/trading_desk.hpp"
 #include "messages/error.hpp"
 #include "protocol/market_data.hpp"
 #include "protocol/trading.hpp"
+#include "runtime/trading_desk.hpp"
 #include "sim/simulator.hpp"
 
 using namespace athanor;

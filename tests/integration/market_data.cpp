@@ -1,5 +1,5 @@
 #define CAF_SUITE integration.market_data
-#include "app/engine.hpp"
+#include "runtime/engine.hpp"
 
 #include "caf/test/unit_test.hpp"
 

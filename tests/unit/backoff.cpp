@@ -1,5 +1,5 @@
 #define CAF_SUITE unit.backoff
-#include "actors/backoff.hpp"
+#include "actors/resilience/backoff.hpp"
 
 #include "caf/test/unit_test.hpp"
 

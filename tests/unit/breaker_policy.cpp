@@ -1,5 +1,5 @@
 #define CAF_SUITE unit.breaker_policy
-#include "actors/breaker_policy.hpp"
+#include "actors/resilience/breaker_policy.hpp"
 
 #include "caf/test/unit_test.hpp"
 

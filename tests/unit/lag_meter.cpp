@@ -1,5 +1,5 @@
 #define CAF_SUITE unit.lag_meter
-#include "actors/lag_meter.hpp"
+#include "actors/market/lag_meter.hpp"
 
 #include "caf/test/unit_test.hpp"
 

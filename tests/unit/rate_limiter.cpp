@@ -1,5 +1,5 @@
 #define CAF_SUITE unit.rate_limiter
-#include "actors/rate_limiter.hpp"
+#include "actors/trading/rate_limiter.hpp"
 
 #include "caf/test/unit_test.hpp"
 

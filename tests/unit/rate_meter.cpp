@@ -1,5 +1,5 @@
 #define CAF_SUITE unit.rate_meter
-#include "actors/rate_meter.hpp"
+#include "actors/market/rate_meter.hpp"
 
 #include "caf/test/unit_test.hpp"
 

@@ -1,5 +1,5 @@
 #define CAF_SUITE unit.restart_intensity
-#include "actors/restart_intensity.hpp"
+#include "actors/resilience/restart_intensity.hpp"
 
 #include "caf/test/unit_test.hpp"
 

@@ -14,10 +14,10 @@
 #include "caf/deep_to_string.hpp"
 #include "caf/make_message.hpp"
 
-#include "app/config.hpp"
 #include "messages/error.hpp"
 #include "messages/register.hpp"
 #include "observability/log.hpp"
+#include "runtime/config.hpp"
 
 using namespace athanor;
 

@@ -1,5 +1,5 @@
 #define CAF_SUITE unit.topic_table
-#include "actors/topic_table.hpp"
+#include "actors/market/topic_table.hpp"
 
 #include "caf/test/unit_test.hpp"
 

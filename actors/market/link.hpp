@@ -1,0 +1,64 @@
+#pragma once
+
+// The seam between a stream session and the I/O that carries its frames. The
+// real link is a WebSocket (actors/market/ws_link.hpp); tests use a scripted fake.
+// A link reports to its session with link_opened, link_frame and
+// link_closed messages, each stamped with the epoch it was opened with.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "caf/actor.hpp"
+
+#include "protocol/market_data.hpp"
+
+namespace athanor {
+
+/// One open (or opening) upstream connection.
+class link {
+ public:
+  virtual ~link() = default;
+
+  /// Queues a frame for the server.
+  virtual void send(std::string frame) = 0;
+
+  /// Acknowledges `frames` delivered link_frame messages; the link reads no
+  /// further while too many are unacknowledged.
+  virtual void ack(size_t frames) = 0;
+
+  /// Starts a clean close; link_closed follows.
+  virtual void close() = 0;
+};
+
+/// What a session asks a link factory for.
+struct link_request {
+  /// ws:// or wss:// URL, feed path included.
+  std::string url;
+  protocol::codec encoding = protocol::codec::json;
+  /// Stamped on every event of this link.
+  uint64_t epoch = 0;
+  /// Trading stream: frames go to the session undecoded, as
+  /// trading_frame messages, instead of as decoded link_frames.
+  bool trading = false;
+  /// Receives the link's events.
+  caf::actor session;
+};
+
+class link_factory {
+ public:
+  virtual ~link_factory() = default;
+
+  /// Starts connecting. Destroying the returned link drops the connection
+  /// and sends nothing more; events already queued for the session carry an
+  /// old epoch, by which the session ignores them.
+  virtual std::unique_ptr<link> open(link_request req) = 0;
+};
+
+/// Decodes one server frame into the message a link sends its session:
+/// data, controls, rejected records; `malformed` set (and nothing else) if
+/// the frame as a whole did not decode. `frame` may be modified.
+link_frame decode_link_frame(uint64_t epoch, protocol::codec encoding,
+                             std::string& frame, timestamp_ns received_at);
+
+} // namespace athanor

@@ -1,0 +1,742 @@
+#include "actors/market/stream_session.hpp"
+
+#include <algorithm>
+#include <optional>
+
+#include "caf/actor_system.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include "actors/common/exception_handler.hpp"
+#include "actors/market/lag_meter.hpp"
+#include "actors/market/rate_meter.hpp"
+#include "messages/error.hpp"
+#include "observability/log.hpp"
+#include "protocol/market_dialect.hpp"
+
+namespace athanor {
+
+namespace {
+
+using std::chrono::nanoseconds;
+
+double to_ms(nanoseconds x) {
+  return static_cast<double>(x.count()) / 1e6;
+}
+
+bool watches_liveness(const subscription_set& desired) {
+  return !desired[channel::trades].empty() || !desired[channel::quotes].empty();
+}
+
+// How a connection ended, as the session acts on it.
+struct ending {
+  engine_errc errc = engine_errc::connection_lost;
+  std::string detail;
+  /// Wait long (406, 429) before the next attempt.
+  bool long_wait = false;
+  /// Data may be lost for this reason; none when the loss is not ours to
+  /// report (e.g. the connection never streamed).
+  gap_reason gap = gap_reason::reconnect;
+};
+
+ending ending_of(const link_closed& x) {
+  ending result;
+  result.detail = to_string(x.reason);
+  if (!x.detail.empty())
+    result.detail += ": " + x.detail;
+  switch (x.reason) {
+    case link_end::closed:
+    case link_end::connection_lost:
+    case link_end::timeout:
+      result.errc = engine_errc::connection_lost;
+      break;
+    case link_end::bad_url:
+      result.errc = engine_errc::invalid_config;
+      break;
+    case link_end::resolve_failed:
+    case link_end::connect_failed:
+      result.errc = engine_errc::connect_failed;
+      break;
+    case link_end::tls_failed:
+      result.errc = engine_errc::tls_failed;
+      break;
+    case link_end::certificate_invalid:
+      result.errc = engine_errc::certificate_invalid;
+      break;
+    case link_end::upgrade_rejected:
+      // A 4xx says the request is wrong (path, feed, key): retrying cannot
+      // help. A 5xx is the server's trouble.
+      result.errc = x.http_status >= 400 && x.http_status < 500
+                      ? engine_errc::upgrade_rejected
+                      : engine_errc::server_error;
+      result.detail = "HTTP " + std::to_string(x.http_status) + " "
+                      + result.detail;
+      break;
+    case link_end::rate_limited:
+      result.errc = engine_errc::rate_limited;
+      result.long_wait = true;
+      break;
+    case link_end::pong_timeout:
+      result.errc = engine_errc::pong_timeout;
+      break;
+  }
+  return result;
+}
+
+struct session_state_data {
+  stream_session_config cfg;
+  std::unique_ptr<protocol::market_dialect> dialect;
+  std::unique_ptr<backoff_policy> backoff;
+  std::unique_ptr<lag_meter> lag;
+  rate_meter record_rate;
+  protocol::subscription_tracker tracker;
+  std::unique_ptr<link> current;
+  std::vector<session_listener_actor> listeners;
+  session_status status;
+  session_counters counters;
+  /// The session's own flow; every attempt is caused by it.
+  trace root = trace::root();
+  /// The current attempt.
+  trace attempt;
+  std::optional<uint64_t> permit_id;
+  /// Invalidates stage timers (connect, auth, ack, backoff).
+  uint64_t timer_generation = 0;
+  /// Invalidates watchdog timers.
+  uint64_t watchdog_generation = 0;
+  bool watchdog_armed = false;
+  uint32_t silence_streak = 0;
+  uint32_t limit_streak = 0;
+  caf::actor_clock::time_point authenticated_at;
+  caf::actor_clock::time_point last_live;
+  /// Receive time of the last data delivered (wall clock, for gaps).
+  timestamp_ns last_data_at = 0;
+  /// The epoch whose loss was already reported with a gap.
+  uint64_t gap_reported_for = 0;
+  static inline const char* name = "athanor.stream_session";
+};
+
+using session_pointer = session_actor::stateful_pointer<session_state_data>;
+
+class session_logic : public std::enable_shared_from_this<session_logic> {
+ public:
+  explicit session_logic(session_pointer self) : self_(self) {}
+
+  session_state_data& st() {
+    return self_->state;
+  }
+
+  caf::actor_clock::time_point now() {
+    return self_->clock().now();
+  }
+
+  void set_state(session_state to, const trace& cause,
+                 const caf::error* err = nullptr) {
+    auto from = st().status.state;
+    if (from == to && err == nullptr)
+      return;
+    ++st().timer_generation;
+    st().status.state = to;
+    if (err != nullptr) {
+      st().status.last_error = render(*err);
+      auto code = errc_of(*err);
+      st().status.last_errc = code ? to_string(*code) : "";
+    }
+    auto lvl = to == session_state::failed        ? log::level::error
+               : to == session_state::backing_off ? log::level::warn
+                                                  : log::level::info;
+    if (err != nullptr)
+      log::write(lvl, "stream_session", "state_change", &cause,
+                 {{"endpoint", st().cfg.url},
+                  {"key", st().cfg.creds.fingerprint()},
+                  {"from", to_string(from)},
+                  {"to", to_string(to)},
+                  {"epoch", st().status.epoch},
+                  {"error", st().status.last_error}});
+    else
+      log::write(lvl, "stream_session", "state_change", &cause,
+                 {{"endpoint", st().cfg.url},
+                  {"key", st().cfg.creds.fingerprint()},
+                  {"from", to_string(from)},
+                  {"to", to_string(to)},
+                  {"epoch", st().status.epoch}});
+    for (auto& listener : st().listeners)
+      self_->send(listener, st().status);
+  }
+
+  void arm_stage_timer(caf::timespan after) {
+    self_->delayed_send(self_, after, timeout_atom::value,
+                        st().timer_generation);
+  }
+
+  // -- attempts ---------------------------------------------------------------
+
+  void start() {
+    if (st().cfg.incarnation > 0)
+      report_gap(gap_reason::restart);
+    attempt();
+  }
+
+  void attempt() {
+    st().attempt = st().root.caused();
+    set_state(session_state::connecting, st().attempt);
+    arm_stage_timer(st().cfg.connect_timeout);
+    if (!st().cfg.breaker) {
+      open_link();
+      return;
+    }
+    auto generation = st().timer_generation;
+    auto keep = shared_from_this();
+    self_
+      ->request(st().cfg.breaker, st().cfg.breaker_timeout, permit_atom::value,
+                st().attempt)
+      .then(
+        [this, keep, generation](permit& granted) {
+          if (stale(generation)) {
+            // Given back at once: the attempt it was for is gone.
+            self_->send(st().cfg.breaker, outcome_atom::value, granted.id,
+                        call_outcome::ignored, st().attempt);
+            return;
+          }
+          st().permit_id = granted.id;
+          open_link();
+        },
+        [this, keep, generation](caf::error& err) {
+          if (stale(generation))
+            return;
+          ++st().counters.breaker_refusals;
+          auto wait = retry_after(err).value_or(nanoseconds{0});
+          back_off(err, std::max(wait, st().backoff->next_delay()));
+        });
+  }
+
+  bool stale(uint64_t generation) {
+    return generation != st().timer_generation
+           || st().status.state != session_state::connecting;
+  }
+
+  void open_link() {
+    ++st().status.epoch;
+    link_request req;
+    req.url = st().cfg.url;
+    req.encoding = st().cfg.encoding;
+    req.epoch = st().status.epoch;
+    req.session = caf::actor_cast<caf::actor>(self_);
+    log::write(log::level::debug, "stream_session", "connect", &st().attempt,
+               {{"endpoint", st().cfg.url}, {"epoch", req.epoch}});
+    st().current = st().cfg.links->open(std::move(req));
+  }
+
+  void report_outcome(call_outcome outcome) {
+    if (!st().permit_id || !st().cfg.breaker)
+      return;
+    self_->send(st().cfg.breaker, outcome_atom::value, *st().permit_id, outcome,
+                st().attempt);
+    st().permit_id.reset();
+  }
+
+  // -- link events ------------------------------------------------------------
+
+  void on_frame(link_frame& frame) {
+    if (frame.epoch != st().status.epoch || !st().current)
+      return;
+    auto& c = st().counters;
+    ++c.frames;
+    if (!frame.malformed.empty()) {
+      ++c.malformed_frames;
+      log::warn("stream_session", "malformed_frame", st().attempt,
+                {{"endpoint", st().cfg.url},
+                 {"epoch", frame.epoch},
+                 {"problem", frame.malformed}});
+    }
+    if (!frame.rejected.empty()) {
+      c.rejected_records += frame.rejected.size();
+      log::warn("stream_session", "rejected_records", st().attempt,
+                {{"endpoint", st().cfg.url},
+                 {"count", frame.rejected.size()},
+                 {"first", frame.rejected.front()}});
+    }
+    c.unknown_records += frame.unknown_types;
+    // A frame's data goes out before its controls act: a 407 or an error
+    // that ends the connection does not make earlier records invalid.
+    if (!frame.data.empty())
+      deliver(frame.data);
+    for (auto& control : frame.controls) {
+      if (frame.epoch != st().status.epoch || !st().current)
+        break;
+      on_control(control);
+    }
+    if (st().current && frame.epoch == st().status.epoch)
+      st().current->ack(1);
+  }
+
+  void deliver(batch& data) {
+    auto state = st().status.state;
+    if (state != session_state::subscribing
+        && state != session_state::streaming)
+      return;
+    st().counters.records += data.size();
+    st().record_rate.record(now(), data.size());
+    data.epoch = st().status.epoch;
+    if (auto lag = feed_lag_ns(data); lag > 0)
+      note_lag(nanoseconds{lag});
+    st().last_data_at = data.received_at;
+    if (!data.quotes.empty() || !data.trades.empty()) {
+      st().last_live = now();
+      st().silence_streak = 0;
+    }
+    self_->send(st().cfg.sink, std::move(data));
+  }
+
+  void note_lag(nanoseconds lag) {
+    switch (st().lag->record(now(), lag)) {
+      case lag_meter::change::above:
+        log::write(log::level::warn, "stream_session", "lag_high",
+                   &st().attempt,
+                   {{"endpoint", st().cfg.url},
+                    {"lag_ms", to_ms(lag)},
+                    {"threshold_ms", to_ms(st().cfg.lag_threshold)}});
+        break;
+      case lag_meter::change::below:
+        log::write(log::level::info, "stream_session", "lag_normal",
+                   &st().attempt,
+                   {{"endpoint", st().cfg.url}, {"lag_ms", to_ms(lag)}});
+        break;
+      case lag_meter::change::none:
+        break;
+    }
+  }
+
+  void on_control(const stream_control& control) {
+    auto ev = st().dialect->interpret(control);
+    switch (ev.kind) {
+      case protocol::dialect_event::welcome:
+        if (st().status.state != session_state::connecting)
+          return;
+        st().current->send(st().dialect->auth(st().cfg.creds));
+        set_state(session_state::authenticating, st().attempt);
+        arm_stage_timer(st().cfg.auth_timeout);
+        return;
+      case protocol::dialect_event::authenticated:
+        if (st().status.state != session_state::authenticating)
+          return;
+        on_authenticated();
+        return;
+      case protocol::dialect_event::subscribed:
+        on_subscribed(control.subscriptions);
+        return;
+      case protocol::dialect_event::subscription_refused:
+        if (st().tracker.in_flight()) {
+          on_refused(ev);
+          return;
+        }
+        break;
+      case protocol::dialect_event::ignored:
+        return;
+      default:
+        break;
+    }
+    ++st().counters.server_errors;
+    ending end;
+    end.errc = ev.errc;
+    end.detail = std::to_string(ev.code) + " " + ev.message;
+    end.long_wait = ev.kind == protocol::dialect_event::connection_limit;
+    if (ev.kind == protocol::dialect_event::slow_client) {
+      report_gap(gap_reason::upstream_slow_client);
+      end.gap = gap_reason::upstream_slow_client;
+    }
+    connection_ended(end);
+  }
+
+  void on_authenticated() {
+    report_outcome(call_outcome::success);
+    st().authenticated_at = now();
+    st().limit_streak = 0;
+    ++st().counters.connects;
+    if (st().tracker.desired().empty()) {
+      enter_streaming();
+      return;
+    }
+    set_state(session_state::subscribing, st().attempt);
+    push_change();
+  }
+
+  void on_subscribed(const subscription_set& server_set) {
+    st().tracker.on_ack(server_set);
+    log::info("stream_session", "subscribed", st().attempt,
+              {{"endpoint", st().cfg.url},
+               {"symbols", protocol::count(st().tracker.confirmed())},
+               {"settled", st().tracker.settled()}});
+    if (st().status.state == session_state::subscribing)
+      enter_streaming();
+    else
+      ++st().timer_generation; // The ack timer is done.
+    push_change();
+  }
+
+  void on_refused(const protocol::dialect_event& ev) {
+    st().tracker.on_refused();
+    auto err = make_error(ev.errc, std::to_string(ev.code) + " " + ev.message);
+    st().status.last_error = render(err);
+    st().status.last_errc = to_string(ev.errc);
+    log::error("stream_session", "subscription_refused", st().attempt,
+               {{"endpoint", st().cfg.url},
+                {"code", ev.code},
+                {"message", ev.message}});
+    if (st().status.state == session_state::subscribing)
+      enter_streaming();
+    else
+      ++st().timer_generation;
+  }
+
+  void enter_streaming() {
+    set_state(session_state::streaming, st().attempt);
+    st().last_live = now();
+    arm_watchdog();
+  }
+
+  // Sends the next subscription change if the connection is ready for one.
+  void push_change() {
+    auto state = st().status.state;
+    if (state != session_state::subscribing
+        && state != session_state::streaming)
+      return;
+    auto change = st().tracker.next_change();
+    if (!change)
+      return;
+    ++st().counters.subscription_changes;
+    log::info("stream_session", change->subscribe ? "subscribe" : "unsubscribe",
+              st().attempt,
+              {{"endpoint", st().cfg.url},
+               {"symbols", protocol::count(change->symbols)}});
+    st().current->send(st().dialect->encode(*change));
+    ++st().timer_generation;
+    arm_stage_timer(st().cfg.ack_timeout);
+  }
+
+  void on_closed(const link_closed& closed) {
+    if (closed.epoch != st().status.epoch || !st().current)
+      return;
+    if (st().status.state == session_state::stopped) {
+      self_->quit();
+      return;
+    }
+    connection_ended(ending_of(closed));
+  }
+
+  // -- endings ----------------------------------------------------------------
+
+  void report_gap(gap_reason reason) {
+    if (st().gap_reported_for == st().status.epoch && st().status.epoch > 0
+        && reason != gap_reason::restart)
+      return;
+    st().gap_reported_for = st().status.epoch;
+    ++st().counters.gaps;
+    gap msg;
+    msg.reason = reason;
+    msg.since = st().last_data_at;
+    msg.epoch = st().status.epoch;
+    log::warn("stream_session", "gap", st().attempt,
+              {{"endpoint", st().cfg.url},
+               {"reason", to_string(reason)},
+               {"epoch", msg.epoch}});
+    self_->send(st().cfg.sink, std::move(msg));
+  }
+
+  void connection_ended(const ending& end) {
+    auto state = st().status.state;
+    bool was_streaming = state == session_state::subscribing
+                         || state == session_state::streaming;
+    st().current.reset();
+    ++st().counters.disconnects;
+    st().tracker.on_disconnect();
+    st().watchdog_armed = false;
+    ++st().watchdog_generation;
+    auto err = make_error(end.errc, end.detail);
+    report_outcome(outcome_of(end.errc));
+    if (was_streaming) {
+      report_gap(end.gap);
+      st().backoff->note_run(now() - st().authenticated_at);
+    }
+    if (is_fatal(end.errc)) {
+      set_state(session_state::failed, st().attempt, &err);
+      return;
+    }
+    auto delay = st().backoff->next_delay();
+    if (end.long_wait) {
+      auto wait = grow_with_jitter(st().cfg.limit_backoff, 2.0,
+                                   st().limit_streak++,
+                                   st().cfg.limit_backoff_max, 0.0, 0.5);
+      delay = std::max(delay, wait);
+    }
+    back_off(err, delay);
+  }
+
+  void back_off(const caf::error& err, nanoseconds delay) {
+    st().current.reset();
+    set_state(session_state::backing_off, st().attempt, &err);
+    log::info("stream_session", "retry_scheduled", st().attempt,
+              {{"endpoint", st().cfg.url}, {"delay_ms", to_ms(delay)}});
+    self_->delayed_send(self_, delay, retry_atom::value,
+                        st().timer_generation);
+  }
+
+  void on_retry(uint64_t generation) {
+    if (generation != st().timer_generation
+        || st().status.state != session_state::backing_off)
+      return;
+    attempt();
+  }
+
+  void on_timeout(uint64_t generation) {
+    if (generation != st().timer_generation)
+      return;
+    ending end;
+    switch (st().status.state) {
+      case session_state::connecting:
+        end.errc = engine_errc::request_timeout;
+        end.detail = "no welcome within the connect timeout";
+        break;
+      case session_state::authenticating:
+        end.errc = engine_errc::auth_timeout;
+        end.detail = "no authentication result within the auth timeout";
+        break;
+      case session_state::subscribing:
+      case session_state::streaming:
+        if (!st().tracker.in_flight())
+          return;
+        ++st().counters.ack_timeouts;
+        st().tracker.on_timeout();
+        // The server no longer answers control messages: start over, which
+        // also re-sends the whole set.
+        end.errc = engine_errc::request_timeout;
+        end.detail = "no subscription ack within the ack timeout";
+        break;
+      case session_state::stopped:
+        self_->quit();
+        return;
+      default:
+        return;
+    }
+    connection_ended(end);
+  }
+
+  // -- liveness ---------------------------------------------------------------
+
+  caf::timespan silence_threshold() const {
+    auto factor = 1u << std::min(self_->state.silence_streak, 3u);
+    return self_->state.cfg.silence_timeout * factor;
+  }
+
+  void arm_watchdog() {
+    if (st().watchdog_armed || st().cfg.silence_timeout.count() == 0
+        || st().status.state != session_state::streaming
+        || !watches_liveness(st().tracker.desired()))
+      return;
+    st().watchdog_armed = true;
+    self_->delayed_send(self_, silence_threshold(), watchdog_atom::value,
+                        ++st().watchdog_generation);
+  }
+
+  void on_watchdog(uint64_t generation) {
+    if (generation != st().watchdog_generation)
+      return;
+    st().watchdog_armed = false;
+    if (st().status.state != session_state::streaming
+        || !watches_liveness(st().tracker.desired()))
+      return;
+    auto silent = now() - st().last_live;
+    auto threshold = silence_threshold();
+    if (silent < threshold) {
+      st().watchdog_armed = true;
+      self_->delayed_send(self_, threshold - silent, watchdog_atom::value,
+                          ++st().watchdog_generation);
+      return;
+    }
+    ++st().counters.watchdog_trips;
+    ++st().silence_streak;
+    report_gap(gap_reason::silent_stream);
+    ending end;
+    end.errc = engine_errc::stream_silent;
+    end.detail = "no quote or trade for "
+                 + std::to_string(static_cast<int64_t>(to_ms(silent)))
+                 + " ms";
+    end.gap = gap_reason::silent_stream;
+    connection_ended(end);
+  }
+
+  // -- commands ---------------------------------------------------------------
+
+  void on_desire(subscription_set& desired, const trace& cause) {
+    if (!st().tracker.set_desired(std::move(desired)))
+      return;
+    log::info("stream_session", "desired_set", cause,
+              {{"endpoint", st().cfg.url},
+               {"symbols", protocol::count(st().tracker.desired())}});
+    push_change();
+    arm_watchdog();
+  }
+
+  void on_shutdown() {
+    if (st().status.state == session_state::stopped)
+      return;
+    report_outcome(call_outcome::ignored);
+    set_state(session_state::stopped, st().root);
+    if (!st().current) {
+      self_->quit();
+      return;
+    }
+    st().current->close();
+    arm_stage_timer(st().cfg.close_timeout);
+  }
+
+  session_snapshot snapshot() {
+    session_snapshot result;
+    result.status = st().status;
+    result.desired = st().tracker.desired();
+    result.confirmed = st().tracker.confirmed();
+    result.change_pending = st().tracker.in_flight();
+    result.backoff_attempts = st().backoff->attempts();
+    result.counters = st().counters;
+    return result;
+  }
+
+  metric_samples metrics() {
+    metric_samples result;
+    std::map<std::string, std::string> labels{
+      {"endpoint", st().cfg.url}, {"key", st().cfg.creds.fingerprint()}};
+    for (auto x : {session_state::idle, session_state::connecting,
+                   session_state::authenticating, session_state::subscribing,
+                   session_state::streaming, session_state::backing_off,
+                   session_state::failed, session_state::stopped}) {
+      auto with_state = labels;
+      with_state["state"] = to_string(x);
+      result.push_back({"athanor_session_state", metric_kind::gauge,
+                        std::move(with_state),
+                        st().status.state == x ? 1.0 : 0.0});
+    }
+    auto counter = [&](const char* name, uint64_t value) {
+      result.push_back(
+        {name, metric_kind::counter, labels, static_cast<double>(value)});
+    };
+    auto& c = st().counters;
+    counter("athanor_session_connects_total", c.connects);
+    counter("athanor_session_disconnects_total", c.disconnects);
+    counter("athanor_session_frames_total", c.frames);
+    counter("athanor_session_records_total", c.records);
+    counter("athanor_session_malformed_frames_total", c.malformed_frames);
+    counter("athanor_session_rejected_records_total", c.rejected_records);
+    counter("athanor_session_unknown_records_total", c.unknown_records);
+    counter("athanor_session_server_errors_total", c.server_errors);
+    counter("athanor_session_subscription_changes_total",
+            c.subscription_changes);
+    counter("athanor_session_ack_timeouts_total", c.ack_timeouts);
+    counter("athanor_session_watchdog_trips_total", c.watchdog_trips);
+    counter("athanor_session_gaps_total", c.gaps);
+    counter("athanor_session_breaker_refusals_total", c.breaker_refusals);
+    result.push_back({"athanor_session_epoch", metric_kind::gauge, labels,
+                      static_cast<double>(st().status.epoch)});
+    result.push_back({"athanor_session_lag_ms", metric_kind::gauge, labels,
+                      st().lag->last_ms()});
+    result.push_back({"athanor_session_lag_max_ms", metric_kind::gauge, labels,
+                      st().lag->max_ms()});
+    counter("athanor_session_late_batches_total", st().lag->late());
+    result.push_back({"athanor_session_records_per_second", metric_kind::gauge,
+                      labels, st().record_rate.per_second(now())});
+    result.push_back({"athanor_session_subscribed_symbols", metric_kind::gauge,
+                      labels,
+                      static_cast<double>(
+                        protocol::count(st().tracker.confirmed()))});
+    return result;
+  }
+
+ private:
+  session_pointer self_;
+};
+
+session_actor::behavior_type session_impl(session_pointer self,
+                                          stream_session_config cfg) {
+  self->set_exception_handler(exception_to_exit_reason);
+  auto& st = self->state;
+  st.dialect = std::make_unique<protocol::market_dialect>(cfg.encoding);
+  st.backoff = std::make_unique<backoff_policy>(cfg.backoff);
+  st.lag = std::make_unique<lag_meter>(cfg.lag_threshold);
+  st.status.endpoint = cfg.url;
+  // Epochs never repeat across restarts: the high half counts incarnations.
+  st.status.epoch = uint64_t{cfg.incarnation} << 32;
+  st.status.fingerprint = cfg.creds.fingerprint();
+  st.cfg = std::move(cfg);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& xs = self->state.listeners;
+    xs.erase(std::remove_if(xs.begin(), xs.end(),
+                            [&](auto& x) { return x.address() == msg.source; }),
+             xs.end());
+  });
+  // The logic object lives as long as the behavior that captures it.
+  auto logic = std::make_shared<session_logic>(self);
+  logic->start();
+  return {
+    [logic](desire_atom, subscription_set& desired, const trace& cause) {
+      logic->on_desire(desired, cause);
+    },
+    [logic](link_opened&) {
+      // The welcome message, not the upgrade, moves the session on.
+    },
+    [logic](link_frame& frame) { logic->on_frame(frame); },
+    [logic](link_closed& closed) { logic->on_closed(closed); },
+    [logic](caf::get_atom) { return logic->snapshot(); },
+    [logic](metrics_atom) { return logic->metrics(); },
+    [self](listen_atom, session_listener_actor& listener) {
+      self->monitor(listener);
+      self->send(listener, self->state.status);
+      self->state.listeners.push_back(std::move(listener));
+    },
+    [logic](shutdown_atom) { logic->on_shutdown(); },
+    [logic](retry_atom, uint64_t generation) { logic->on_retry(generation); },
+    [logic](timeout_atom, uint64_t generation) {
+      logic->on_timeout(generation);
+    },
+    [logic](watchdog_atom, uint64_t generation) {
+      logic->on_watchdog(generation);
+    },
+  };
+}
+
+} // namespace
+
+std::vector<config_problem> validate(const stream_session_config& cfg,
+                                     const std::string& prefix) {
+  auto problems = validate(cfg.backoff, prefix + "backoff.");
+  auto add = [&](const char* option, std::string message) {
+    problems.push_back({prefix + option, std::move(message)});
+  };
+  if (cfg.url.rfind("ws://", 0) != 0 && cfg.url.rfind("wss://", 0) != 0)
+    add("url", "must start with ws:// or wss:// (got '" + cfg.url + "')");
+  if (cfg.creds.empty())
+    add("credentials", "key and secret are required");
+  auto positive = [&](const char* option, caf::timespan x) {
+    if (x.count() <= 0)
+      add(option, "must be positive");
+  };
+  positive("limit-backoff", cfg.limit_backoff);
+  if (cfg.limit_backoff_max < cfg.limit_backoff)
+    add("limit-backoff-max", "must be at least limit-backoff");
+  positive("connect-timeout", cfg.connect_timeout);
+  positive("auth-timeout", cfg.auth_timeout);
+  positive("ack-timeout", cfg.ack_timeout);
+  positive("breaker-timeout", cfg.breaker_timeout);
+  positive("close-timeout", cfg.close_timeout);
+  if (cfg.silence_timeout.count() < 0)
+    add("silence-timeout", "must not be negative (0 turns it off)");
+  return problems;
+}
+
+caf::expected<session_actor> spawn_stream_session(caf::actor_system& sys,
+                                                  stream_session_config cfg) {
+  if (auto problems = validate(cfg); !problems.empty())
+    return make_error(engine_errc::invalid_config, to_string(problems));
+  if (!cfg.links || !cfg.sink)
+    return make_error(engine_errc::invalid_config,
+                      "a stream session needs a link factory and a sink");
+  return sys.spawn(session_impl, std::move(cfg));
+}
+
+} // namespace athanor

@@ -1,0 +1,515 @@
+#include "actors/market/subscriber_registry.hpp"
+
+#include <deque>
+#include <unordered_map>
+#include <variant>
+
+#include "caf/actor_system.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include "actors/common/exception_handler.hpp"
+#include "actors/market/lag_meter.hpp"
+#include "actors/market/rate_meter.hpp"
+#include "actors/market/topic_table.hpp"
+#include "messages/error.hpp"
+#include "messages/record_kinds.hpp"
+#include "observability/log.hpp"
+
+namespace athanor {
+
+namespace {
+
+using slot = topic_table::slot;
+
+// Records a subscriber waits for, queued while it has too many batches
+// unanswered. Gaps keep their place between batches.
+using queued_item = std::variant<batch, gap>;
+
+struct subscriber_entry {
+  subscriber_actor handle;
+  caf::actor untyped;
+  std::string name;
+  uint32_t in_flight = 0;
+  std::deque<queued_item> queue;
+  /// symbol -> index into the quotes of the queue's last batch.
+  std::unordered_map<std::string, size_t> conflation;
+  /// Records other than quotes in the queue.
+  uint64_t queued_records = 0;
+  /// When each queue item was queued (actor clock), front first.
+  std::deque<caf::actor_clock::time_point> queued_at;
+  std::shared_ptr<lag_meter> lag;
+  rate_meter delivered_rate;
+  subscriber_stats stats;
+};
+
+struct registry_state {
+  registry_config cfg;
+  topic_table table;
+  topic_table::routing routing;
+  desire_sink_actor session;
+  std::unordered_map<slot, subscriber_entry> subscribers;
+  /// Actor id -> slot.
+  /// By address, not actor id: remote subscribers' ids repeat across
+  /// nodes.
+  std::unordered_map<caf::actor_addr, slot> slots;
+  slot next_slot = 0;
+  registry_stats totals;
+  static inline const char* name = "athanor.subscriber_registry";
+};
+
+using registry_pointer = registry_actor::stateful_pointer<registry_state>;
+
+bool subscribable(channel x) {
+  return x != channel::corrections && x != channel::cancel_errors;
+}
+
+// Returns the problem with a topic list, naming the entry; empty if fine.
+std::string check_topics(const std::vector<topic>& topics) {
+  for (size_t i = 0; i < topics.size(); ++i) {
+    auto& x = topics[i];
+    auto where = "topics[" + std::to_string(i) + "]";
+    if (!subscribable(x.kind))
+      return where + ".channel: " + to_string(x.kind)
+             + " come with trades; subscribe to trades";
+    if (x.symbol.empty())
+      return where + ".symbol: must not be empty";
+    if (x.symbol.size() > 32)
+      return where + ".symbol: longer than 32 characters";
+  }
+  return {};
+}
+
+class registry_logic : public std::enable_shared_from_this<registry_logic> {
+ public:
+  explicit registry_logic(registry_pointer self) : self_(self) {}
+
+  registry_state& st() {
+    return self_->state;
+  }
+
+  // -- subscriptions ----------------------------------------------------------
+
+  caf::result<std::vector<topic>> subscribe(subscriber_actor& sub,
+                                            const std::vector<topic>& topics,
+                                            const trace& cause) {
+    if (!sub)
+      return make_error(engine_errc::invalid_subscription,
+                        "subscriber: invalid handle");
+    if (auto problem = check_topics(topics); !problem.empty())
+      return make_error(engine_errc::invalid_subscription, problem);
+    auto s = slot_of(sub);
+    auto changed = st().table.add(s, topics);
+    auto result = st().table.topics_of(s);
+    auto& entry = st().subscribers.at(s);
+    entry.stats.topics = result;
+    log::info("registry", "subscribe", cause,
+              {{"registry", st().cfg.name},
+               {"subscriber", entry.name},
+               {"topics", topics.size()},
+               {"total", result.size()}});
+    if (changed)
+      publish_desired(cause);
+    return result;
+  }
+
+  caf::result<std::vector<topic>> unsubscribe(subscriber_actor& sub,
+                                              const std::vector<topic>& topics,
+                                              const trace& cause) {
+    auto i = st().slots.find(sub.address());
+    if (i == st().slots.end())
+      return std::vector<topic>{};
+    auto s = i->second;
+    auto changed = st().table.remove(s, topics);
+    auto result = st().table.topics_of(s);
+    auto& entry = st().subscribers.at(s);
+    entry.stats.topics = result;
+    log::info("registry", "unsubscribe", cause,
+              {{"registry", st().cfg.name},
+               {"subscriber", entry.name},
+               {"topics", topics.size()},
+               {"total", result.size()}});
+    if (result.empty())
+      forget(s);
+    if (changed)
+      publish_desired(cause);
+    return result;
+  }
+
+  /// The subscriber's slot, made on first sight.
+  slot slot_of(subscriber_actor& sub) {
+    auto i = st().slots.find(sub.address());
+    if (i != st().slots.end())
+      return i->second;
+    auto s = st().next_slot++;
+    st().slots.emplace(sub.address(), s);
+    auto& entry = st().subscribers[s];
+    entry.handle = sub;
+    entry.untyped = caf::actor_cast<caf::actor>(sub);
+    entry.name = "actor-" + std::to_string(sub.id());
+    // A remote one: its node ("HOSTHASH#PID") shortened to the process.
+    if (sub.node() != self_->node()) {
+      auto node = to_string(sub.node());
+      entry.name += "@" + node.substr(node.find('#') + 1);
+    }
+    entry.stats.id = sub.id();
+    entry.stats.name = entry.name;
+    entry.lag = std::make_shared<lag_meter>(st().cfg.lag_threshold);
+    self_->monitor(sub);
+    return s;
+  }
+
+  void forget(slot s) {
+    auto i = st().subscribers.find(s);
+    if (i == st().subscribers.end())
+      return;
+    self_->demonitor(i->second.handle.address());
+    st().slots.erase(i->second.handle.address());
+    st().subscribers.erase(i);
+  }
+
+  void on_down(const caf::down_msg& msg) {
+    auto i = st().slots.find(msg.source);
+    if (i == st().slots.end())
+      return;
+    auto s = i->second;
+    auto& entry = st().subscribers.at(s);
+    ++st().totals.subscribers_lost;
+    auto cause = trace::root();
+    log::warn("registry", "subscriber_down", cause,
+              {{"registry", st().cfg.name},
+               {"subscriber", entry.name},
+               {"reason", render(msg.reason)},
+               {"queued_records", entry.queued_records}});
+    st().slots.erase(i);
+    st().subscribers.erase(s);
+    if (st().table.remove_all(s))
+      publish_desired(cause);
+  }
+
+  void publish_desired(const trace& cause) {
+    st().totals.desired = st().table.desired();
+    if (st().session)
+      self_->send(st().session, desire_atom::value, st().totals.desired,
+                  cause.caused());
+  }
+
+  void attach(desire_sink_actor& session) {
+    st().session = std::move(session);
+    log::info("registry", "session_attached",
+              {{"registry", st().cfg.name}});
+    self_->send(st().session, desire_atom::value, st().table.desired(),
+                trace::root());
+  }
+
+  // -- data -------------------------------------------------------------------
+
+  void on_batch(const batch& data) {
+    ++st().totals.batches_in;
+    st().totals.records_in += data.size();
+    auto& routing = st().routing;
+    st().table.route(data, routing);
+    if (!routing.whole.empty()) {
+      // Subscribers that want all of it share the incoming message itself:
+      // moving it out of the mailbox element copies no record. `data` is
+      // moved-from afterwards; only `whole` refers to the batch.
+      auto shared = self_->current_mailbox_element()->move_content_to_message();
+      auto& whole = shared.get_as<batch>(0);
+      auto lag = feed_lag_ns(whole);
+      for (auto s : routing.whole) {
+        auto& entry = st().subscribers.at(s);
+        if (ready(entry))
+          send_batch(s, entry, shared, whole.size(), lag);
+        else
+          enqueue(entry, whole);
+      }
+    }
+    for (auto& [s, part] : routing.parts) {
+      auto& entry = st().subscribers.at(s);
+      if (ready(entry)) {
+        auto records = part.size();
+        auto lag = feed_lag_ns(part);
+        send_batch(s, entry, caf::make_message(std::move(part)), records,
+                   lag);
+      } else {
+        enqueue(entry, part);
+      }
+    }
+    routing.clear();
+  }
+
+  bool ready(const subscriber_entry& entry) const {
+    return entry.queue.empty()
+           && entry.in_flight < self_->state.cfg.max_in_flight;
+  }
+
+  void send_batch(slot s, subscriber_entry& entry, const caf::message& msg,
+                  size_t records, int64_t feed_lag,
+                  caf::timespan waited = caf::timespan{0}) {
+    if (feed_lag > 0)
+      note_lag(entry, caf::timespan{feed_lag} + waited);
+    ++entry.in_flight;
+    ++entry.stats.delivered_batches;
+    entry.stats.delivered_records += records;
+    entry.delivered_rate.record(self_->clock().now(), records);
+    auto keep = shared_from_this();
+    self_->request(entry.untyped, caf::infinite, msg)
+      .then([this, keep, s]() { on_handled(s); },
+            [this, keep, s](caf::error&) { on_handled(s); });
+  }
+
+  void note_lag(subscriber_entry& entry, caf::timespan lag) {
+    auto ms = static_cast<double>(lag.count()) / 1e6;
+    switch (entry.lag->record(self_->clock().now(), lag)) {
+      case lag_meter::change::above:
+        log::warn("registry", "subscriber_lag_high",
+                  {{"registry", st().cfg.name},
+                   {"subscriber", entry.name},
+                   {"lag_ms", ms}});
+        break;
+      case lag_meter::change::below:
+        log::info("registry", "subscriber_lag_normal",
+                  {{"registry", st().cfg.name},
+                   {"subscriber", entry.name},
+                   {"lag_ms", ms}});
+        break;
+      case lag_meter::change::none:
+        break;
+    }
+  }
+
+  void on_handled(slot s) {
+    auto i = st().subscribers.find(s);
+    if (i == st().subscribers.end())
+      return;
+    auto& entry = i->second;
+    if (entry.in_flight > 0)
+      --entry.in_flight;
+    flush(s, entry);
+  }
+
+  // Sends what the queue holds, as far as the in-flight bound allows. A gap
+  // at the front goes at once: it is small and must precede newer data.
+  void flush(slot s, subscriber_entry& entry) {
+    while (!entry.queue.empty()) {
+      auto& front = entry.queue.front();
+      if (auto* g = std::get_if<gap>(&front)) {
+        self_->send(entry.handle, std::move(*g));
+      } else if (entry.in_flight < st().cfg.max_in_flight) {
+        auto data = std::move(std::get<batch>(front));
+        entry.queued_records -= data.size() - data.quotes.size();
+        auto records = data.size();
+        auto lag = feed_lag_ns(data);
+        auto waited = self_->clock().now() - entry.queued_at.front();
+        send_batch(s, entry, caf::make_message(std::move(data)), records, lag,
+                   waited);
+      } else {
+        return;
+      }
+      entry.queue.pop_front();
+      entry.queued_at.pop_front();
+      if (entry.queue.empty())
+        entry.conflation.clear();
+    }
+  }
+
+  void enqueue(subscriber_entry& entry, const batch& data) {
+    auto others = data.size() - data.quotes.size();
+    // Once a gap is queued, everything is dropped until the subscriber has
+    // caught up to it: otherwise small batches between ever more gaps would
+    // let memory grow after all.
+    bool behind_gap = !entry.queue.empty()
+                      && std::holds_alternative<gap>(entry.queue.back());
+    if (behind_gap
+        || entry.queued_records + others > st().cfg.max_queued_records) {
+      drop(entry, data);
+      return;
+    }
+    auto& tail = open_tail(entry, data);
+    for (auto& q : data.quotes) {
+      auto [pos, fresh] = entry.conflation.emplace(q.symbol, tail.quotes.size());
+      if (fresh) {
+        tail.quotes.push_back(q);
+      } else {
+        tail.quotes[pos->second] = q;
+        ++entry.stats.conflated_quotes;
+      }
+    }
+    for_each_kind(tail, data, [](auto& to, auto& from) {
+      // Quotes were conflated above.
+      if constexpr (!std::is_same_v<std::decay_t<decltype(to)>,
+                                    std::vector<quote>>)
+        to.insert(to.end(), from.begin(), from.end());
+    });
+    tail.received_at = data.received_at;
+    tail.epoch = data.epoch;
+    entry.queued_records += others;
+  }
+
+  batch& open_tail(subscriber_entry& entry, const batch& data) {
+    if (entry.queue.empty()
+        || !std::holds_alternative<batch>(entry.queue.back())) {
+      entry.conflation.clear();
+      batch fresh;
+      fresh.received_at = data.received_at;
+      fresh.epoch = data.epoch;
+      entry.queue.emplace_back(std::move(fresh));
+      entry.queued_at.push_back(self_->clock().now());
+    }
+    return std::get<batch>(entry.queue.back());
+  }
+
+  // Trades and other records are never dropped silently: the subscriber
+  // gets a gap, after what it already has queued, saying how many.
+  void drop(subscriber_entry& entry, const batch& data) {
+    auto lost = data.size();
+    entry.stats.dropped_records += lost;
+    if (!entry.queue.empty()) {
+      if (auto* g = std::get_if<gap>(&entry.queue.back())) {
+        g->dropped += lost;
+        return;
+      }
+    }
+    gap marker;
+    marker.reason = gap_reason::slow_subscriber;
+    marker.topics = entry.stats.topics;
+    marker.since = data.received_at;
+    marker.epoch = data.epoch;
+    marker.dropped = lost;
+    ++entry.stats.gaps;
+    entry.conflation.clear();
+    log::warn("registry", "subscriber_overflow",
+              {{"registry", st().cfg.name},
+               {"subscriber", entry.name},
+               {"queued_records", entry.queued_records}});
+    entry.queue.emplace_back(std::move(marker));
+    entry.queued_at.push_back(self_->clock().now());
+  }
+
+  void on_gap(const gap& upstream) {
+    for (auto& [s, entry] : st().subscribers) {
+      gap marker = upstream;
+      marker.topics = entry.stats.topics;
+      ++entry.stats.gaps;
+      if (entry.queue.empty())
+        self_->send(entry.handle, std::move(marker));
+      else {
+        entry.queue.emplace_back(std::move(marker));
+        entry.queued_at.push_back(self_->clock().now());
+      }
+    }
+  }
+
+  // -- queries ----------------------------------------------------------------
+
+  registry_stats stats() {
+    auto result = st().totals;
+    result.desired = st().table.desired();
+    for (auto& [s, entry] : st().subscribers) {
+      auto x = entry.stats;
+      x.in_flight = entry.in_flight;
+      x.queued_records = entry.queued_records;
+      for (auto& item : entry.queue)
+        if (auto* b = std::get_if<batch>(&item))
+          x.queued_records += b->quotes.size();
+      result.subscribers.push_back(std::move(x));
+    }
+    std::sort(result.subscribers.begin(), result.subscribers.end(),
+              [](auto& x, auto& y) { return x.id < y.id; });
+    return result;
+  }
+
+  metric_samples metrics() {
+    metric_samples result;
+    std::map<std::string, std::string> labels{{"registry", st().cfg.name}};
+    auto snap = stats();
+    result.push_back({"athanor_registry_batches_total", metric_kind::counter,
+                      labels, static_cast<double>(snap.batches_in)});
+    result.push_back({"athanor_registry_records_total", metric_kind::counter,
+                      labels, static_cast<double>(snap.records_in)});
+    result.push_back({"athanor_registry_subscribers_lost_total",
+                      metric_kind::counter, labels,
+                      static_cast<double>(snap.subscribers_lost)});
+    result.push_back({"athanor_registry_subscribers", metric_kind::gauge,
+                      labels,
+                      static_cast<double>(snap.subscribers.size())});
+    for (auto& x : snap.subscribers) {
+      auto with = labels;
+      with["subscriber"] = x.name;
+      auto add = [&](const char* name, metric_kind kind, double value) {
+        result.push_back({name, kind, with, value});
+      };
+      add("athanor_subscriber_in_flight", metric_kind::gauge, x.in_flight);
+      add("athanor_subscriber_queued_records", metric_kind::gauge,
+          static_cast<double>(x.queued_records));
+      add("athanor_subscriber_delivered_records_total", metric_kind::counter,
+          static_cast<double>(x.delivered_records));
+      add("athanor_subscriber_conflated_quotes_total", metric_kind::counter,
+          static_cast<double>(x.conflated_quotes));
+      add("athanor_subscriber_dropped_records_total", metric_kind::counter,
+          static_cast<double>(x.dropped_records));
+      add("athanor_subscriber_gaps_total", metric_kind::counter,
+          static_cast<double>(x.gaps));
+    }
+    for (auto& [s, entry] : st().subscribers) {
+      auto with = labels;
+      with["subscriber"] = entry.name;
+      result.push_back({"athanor_subscriber_lag_ms", metric_kind::gauge, with,
+                        entry.lag->last_ms()});
+      result.push_back({"athanor_subscriber_lag_max_ms", metric_kind::gauge,
+                        with, entry.lag->max_ms()});
+      result.push_back({"athanor_subscriber_records_per_second",
+                        metric_kind::gauge, with,
+                        entry.delivered_rate.per_second(self_->clock().now())});
+      result.push_back({"athanor_subscriber_late_batches_total",
+                        metric_kind::counter, with,
+                        static_cast<double>(entry.lag->late())});
+    }
+    return result;
+  }
+
+ private:
+  registry_pointer self_;
+};
+
+registry_actor::behavior_type registry_impl(registry_pointer self,
+                                            registry_config cfg) {
+  self->set_exception_handler(exception_to_exit_reason);
+  self->state.cfg = std::move(cfg);
+  auto logic = std::make_shared<registry_logic>(self);
+  self->set_down_handler([logic](caf::down_msg& msg) { logic->on_down(msg); });
+  return {
+    [logic](subscribe_atom, subscriber_actor& sub, std::vector<topic>& topics,
+            trace& cause) { return logic->subscribe(sub, topics, cause); },
+    [logic](unsubscribe_atom, subscriber_actor& sub,
+            std::vector<topic>& topics,
+            trace& cause) { return logic->unsubscribe(sub, topics, cause); },
+    [logic](const batch& data) { logic->on_batch(data); },
+    [logic](const gap& marker) { logic->on_gap(marker); },
+    [logic](attach_atom, desire_sink_actor& session) {
+      logic->attach(session);
+    },
+    [logic](caf::get_atom) { return logic->stats(); },
+    [logic](metrics_atom) { return logic->metrics(); },
+  };
+}
+
+} // namespace
+
+std::vector<config_problem> validate(const registry_config& cfg,
+                                     const std::string& prefix) {
+  std::vector<config_problem> problems;
+  if (cfg.max_in_flight == 0)
+    problems.push_back({prefix + "max-in-flight", "must be at least 1"});
+  if (cfg.max_queued_records == 0)
+    problems.push_back({prefix + "max-queued-records", "must be at least 1"});
+  return problems;
+}
+
+caf::expected<registry_actor> spawn_subscriber_registry(caf::actor_system& sys,
+                                                        registry_config cfg) {
+  if (auto problems = validate(cfg); !problems.empty())
+    return make_error(engine_errc::invalid_config, to_string(problems));
+  return sys.spawn(registry_impl, std::move(cfg));
+}
+
+} // namespace athanor

@@ -1,0 +1,232 @@
+#include "actors/market/topic_table.hpp"
+
+#include <algorithm>
+
+namespace athanor {
+
+namespace {
+
+uint32_t bit(channel x) {
+  return 1u << static_cast<uint32_t>(x);
+}
+
+size_t index(channel x) {
+  return static_cast<size_t>(x);
+}
+
+channel channel_of(const bar& x) {
+  switch (x.kind) {
+    case bar_kind::minute: return channel::bars;
+    case bar_kind::updated: return channel::updated_bars;
+    case bar_kind::daily: return channel::daily_bars;
+  }
+  return channel::bars;
+}
+
+// Channels whose records a batch holds.
+uint32_t present_channels(const batch& data) {
+  uint32_t result = 0;
+  if (!data.trades.empty() || !data.corrections.empty()
+      || !data.cancel_errors.empty())
+    result |= bit(channel::trades);
+  if (!data.quotes.empty())
+    result |= bit(channel::quotes);
+  for (auto& x : data.bars)
+    result |= bit(channel_of(x));
+  if (!data.statuses.empty())
+    result |= bit(channel::statuses);
+  if (!data.lulds.empty())
+    result |= bit(channel::lulds);
+  if (!data.imbalances.empty())
+    result |= bit(channel::imbalances);
+  if (!data.orderbooks.empty())
+    result |= bit(channel::orderbooks);
+  return result;
+}
+
+void erase_slot(std::vector<topic_table::slot>& xs, topic_table::slot s) {
+  xs.erase(std::remove(xs.begin(), xs.end(), s), xs.end());
+}
+
+} // namespace
+
+topic_table::subscriber* topic_table::find(slot s) {
+  auto i = subscribers_.find(s);
+  return i == subscribers_.end() ? nullptr : &i->second;
+}
+
+bool topic_table::add(slot s, const std::vector<topic>& topics) {
+  auto& sub = subscribers_[s];
+  bool changed = false;
+  for (auto& t : topics) {
+    auto pos = std::lower_bound(sub.topics.begin(), sub.topics.end(), t);
+    if (pos != sub.topics.end() && *pos == t)
+      continue;
+    sub.topics.insert(pos, t);
+    if (t.symbol == "*") {
+      sub.wildcards |= bit(t.kind);
+      auto& holders = wildcard_[index(t.kind)];
+      holders.push_back(s);
+      changed |= holders.size() == 1;
+    } else {
+      auto& holders = by_symbol_[index(t.kind)][t.symbol];
+      holders.push_back(s);
+      changed |= holders.size() == 1;
+    }
+  }
+  if (sub.topics.empty())
+    subscribers_.erase(s);
+  return changed;
+}
+
+bool topic_table::remove(slot s, const std::vector<topic>& topics) {
+  auto* sub = find(s);
+  if (sub == nullptr)
+    return false;
+  bool changed = false;
+  for (auto& t : topics) {
+    auto pos = std::lower_bound(sub->topics.begin(), sub->topics.end(), t);
+    if (pos == sub->topics.end() || !(*pos == t))
+      continue;
+    sub->topics.erase(pos);
+    if (t.symbol == "*") {
+      sub->wildcards &= ~bit(t.kind);
+      auto& holders = wildcard_[index(t.kind)];
+      erase_slot(holders, s);
+      changed |= holders.empty();
+    } else {
+      auto& table = by_symbol_[index(t.kind)];
+      auto i = table.find(t.symbol);
+      erase_slot(i->second, s);
+      if (i->second.empty()) {
+        table.erase(i);
+        changed = true;
+      }
+    }
+  }
+  if (sub->topics.empty())
+    subscribers_.erase(s);
+  return changed;
+}
+
+bool topic_table::remove_all(slot s) {
+  auto* sub = find(s);
+  if (sub == nullptr)
+    return false;
+  auto topics = sub->topics;
+  return remove(s, topics);
+}
+
+std::vector<topic> topic_table::topics_of(slot s) const {
+  auto i = subscribers_.find(s);
+  return i == subscribers_.end() ? std::vector<topic>{} : i->second.topics;
+}
+
+size_t topic_table::ref_count(const topic& x) const {
+  if (x.symbol == "*")
+    return wildcard_[index(x.kind)].size();
+  auto& table = by_symbol_[index(x.kind)];
+  auto i = table.find(x.symbol);
+  return i == table.end() ? 0 : i->second.size();
+}
+
+subscription_set topic_table::desired() const {
+  subscription_set result;
+  for (auto ch : all_channels) {
+    auto& symbols = result[ch];
+    for (auto& [symbol, holders] : by_symbol_[index(ch)])
+      symbols.push_back(symbol);
+    if (!wildcard_[index(ch)].empty())
+      symbols.push_back("*");
+    std::sort(symbols.begin(), symbols.end());
+  }
+  return result;
+}
+
+batch& topic_table::part_of(slot s, routing& out, const batch& data) {
+  auto& sub = subscribers_[s];
+  if (sub.routed_for != round_) {
+    sub.routed_for = round_;
+    sub.part = out.parts.size();
+    out.parts.emplace_back(s, batch{});
+    auto& fresh = out.parts.back().second;
+    fresh.received_at = data.received_at;
+    fresh.epoch = data.epoch;
+  }
+  return out.parts[sub.part].second;
+}
+
+template <class Record>
+void topic_table::route_records(const std::vector<Record>& records,
+                                std::vector<Record> batch::*member,
+                                channel kind, routing& out,
+                                const batch& data) {
+  if (records.empty())
+    return;
+  auto& wildcard = partial_wildcard_[index(kind)];
+  auto& table = by_symbol_[index(kind)];
+  if (wildcard.empty() && table.empty())
+    return;
+  for (auto& record : records) {
+    for (auto s : wildcard)
+      (part_of(s, out, data).*member).push_back(record);
+    auto i = table.find(record.symbol);
+    if (i == table.end())
+      continue;
+    for (auto s : i->second) {
+      auto& sub = subscribers_[s];
+      // Wildcard holders got it above.
+      if (sub.whole || (sub.wildcards & bit(kind)) != 0)
+        continue;
+      (part_of(s, out, data).*member).push_back(record);
+    }
+  }
+}
+
+void topic_table::route(const batch& data, routing& out) {
+  ++round_;
+  out.clear();
+  auto present = present_channels(data);
+  if (present == 0)
+    return;
+  for (auto& [s, sub] : subscribers_) {
+    sub.whole = (present & ~sub.wildcards) == 0;
+    if (sub.whole)
+      out.whole.push_back(s);
+  }
+  for (auto ch : all_channels) {
+    auto& partial = partial_wildcard_[index(ch)];
+    partial.clear();
+    for (auto s : wildcard_[index(ch)])
+      if (!subscribers_[s].whole)
+        partial.push_back(s);
+  }
+  route_records(data.trades, &batch::trades, channel::trades, out, data);
+  route_records(data.quotes, &batch::quotes, channel::quotes, out, data);
+  route_records(data.corrections, &batch::corrections, channel::trades, out,
+                data);
+  route_records(data.cancel_errors, &batch::cancel_errors, channel::trades,
+                out, data);
+  route_records(data.statuses, &batch::statuses, channel::statuses, out, data);
+  route_records(data.lulds, &batch::lulds, channel::lulds, out, data);
+  route_records(data.imbalances, &batch::imbalances, channel::imbalances, out,
+                data);
+  route_records(data.orderbooks, &batch::orderbooks, channel::orderbooks, out,
+                data);
+  if (!data.bars.empty()) {
+    // Bars of one batch may be of several kinds: route one kind at a time.
+    std::vector<bar> of_kind;
+    for (auto kind : {channel::bars, channel::updated_bars,
+                      channel::daily_bars}) {
+      of_kind.clear();
+      for (auto& x : data.bars)
+        if (channel_of(x) == kind)
+          of_kind.push_back(x);
+      route_records(of_kind, &batch::bars, kind, out, data);
+    }
+  }
+  for (auto& [s, sub] : subscribers_)
+    sub.whole = false;
+}
+
+} // namespace athanor

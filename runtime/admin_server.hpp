@@ -1,0 +1,54 @@
+#pragma once
+
+// The admin endpoint: an HTTP server (transport::server, its own I/O
+// thread) whose requests the admin actor answers.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "caf/expected.hpp"
+#include "caf/fwd.hpp"
+
+#include "actors/admin/admin.hpp"
+
+namespace athanor {
+
+namespace transport {
+class server;
+} // namespace transport
+
+struct admin_server_options {
+  /// Loopback by default: the admin shows internals.
+  std::string address = "127.0.0.1";
+  /// 0 picks any free port.
+  uint16_t port = 0;
+  admin_config admin;
+};
+
+class admin_server {
+ public:
+  /// Binds and starts serving; fails if the address cannot be bound.
+  static caf::expected<std::unique_ptr<admin_server>>
+  start(caf::actor_system& sys, admin_server_options opts);
+
+  /// Stops the server and the admin actor.
+  ~admin_server();
+
+  admin_server(const admin_server&) = delete;
+  admin_server& operator=(const admin_server&) = delete;
+
+  uint16_t port() const;
+
+  /// http://ADDRESS:PORT
+  std::string url() const;
+
+ private:
+  admin_server() = default;
+
+  std::string address_;
+  admin_actor admin_;
+  std::unique_ptr<transport::server> server_;
+};
+
+} // namespace athanor

@@ -1,0 +1,861 @@
+#include "runtime/config.hpp"
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+
+#include "caf/actor_system_config.hpp"
+#include "caf/config_option_adder.hpp"
+#include "caf/settings.hpp"
+
+#include "journal/journal.hpp"
+
+extern char** environ;
+
+namespace athanor {
+
+namespace {
+
+// -- the option table ---------------------------------------------------------
+
+// Options whose value is one word from a fixed set.
+struct word_option {
+  std::string value;
+};
+
+// Visits every option of `cfg` with (category, name, description, field).
+// Declaring, reading, rendering and the help text all walk this one table,
+// so an option cannot be declared but never read, or read but not listed.
+template<class Config, class F>
+void for_each_option(Config& cfg, F&& f) {
+  auto& b = cfg.breaker;
+  const char* brk = "athanor.breaker";
+  f(brk, "failure-threshold", "consecutive failures that trip the breaker",
+    b.failure_threshold);
+  f(brk, "failure-rate-threshold",
+    "failure rate in percent (0, 100] that trips the breaker; unset: off",
+    b.failure_rate_threshold);
+  f(brk, "window-type", "failure-rate window: count or time", b.window);
+  f(brk, "window-size", "calls in a count window", b.window_size);
+  f(brk, "window-duration", "span of a time window", b.window_duration);
+  f(brk, "minimum-calls", "calls the window needs before the rate counts",
+    b.minimum_calls);
+  f(brk, "slow-call-duration",
+    "calls at least this slow count as failures; 0s: off",
+    b.slow_call_duration);
+  f(brk, "open-duration", "how long the first trip keeps the breaker open",
+    b.open_duration);
+  f(brk, "max-open-duration", "cap of the growing open duration",
+    b.max_open_duration);
+  f(brk, "open-backoff-multiplier",
+    "open duration growth per consecutive trip (>= 1)",
+    b.open_backoff_multiplier);
+  f(brk, "open-jitter", "open duration jitter fraction in [0, 1)",
+    b.open_jitter);
+  f(brk, "half-open-max-probes", "concurrent probes in HALF_OPEN",
+    b.half_open_max_probes);
+  f(brk, "success-threshold", "successful probes that close the breaker",
+    b.success_threshold);
+  f(brk, "min-attempt-interval", "minimum time between two permits",
+    b.min_attempt_interval);
+  f(brk, "probe-timeout", "a probe silent this long counts as failed",
+    b.probe_timeout);
+  f(brk, "max-outstanding-permits",
+    "permits without an outcome that are remembered",
+    b.max_outstanding_permits);
+  f(brk, "seed", "seed of the open-duration jitter", b.seed);
+
+  auto& s = cfg.supervisor;
+  const char* sup = "athanor.supervisor";
+  f(sup, "max-restarts", "restarts allowed within period; one more escalates",
+    s.max_restarts);
+  f(sup, "period", "the restart-intensity window", s.period);
+  f(sup, "shutdown-deadline", "an ordered shutdown kills what is left after",
+    s.shutdown_deadline);
+  auto backoff = [&f](const char* category, auto& x) {
+    f(category, "initial-delay", "first delay", x.initial);
+    f(category, "max-delay", "largest delay", x.max);
+    f(category, "multiplier", "growth per attempt (>= 1)", x.multiplier);
+    f(category, "jitter", "jitter fraction in [0, 1)", x.jitter);
+    f(category, "stable-period", "a run this long resets the delay",
+      x.stable_period);
+    f(category, "seed", "seed of the jitter", x.seed);
+  };
+  backoff("athanor.supervisor.restart-backoff", s.restart_backoff);
+  backoff("athanor.reconnect", cfg.reconnect);
+
+  auto& st = cfg.stream;
+  const char* stm = "athanor.stream";
+  f(stm, "encoding", "json or msgpack on the wire", st.encoding);
+  f(stm, "connect-timeout", "from an attempt to the server's welcome",
+    st.connect_timeout);
+  f(stm, "auth-timeout", "from the auth message to its answer",
+    st.auth_timeout);
+  f(stm, "ack-timeout", "from a subscription change to its ack",
+    st.ack_timeout);
+  f(stm, "silence-timeout",
+    "no quote or trade of a subscribed symbol this long reconnects; 0s: off",
+    st.silence_timeout);
+  f(stm, "limit-backoff", "least wait after 406 or 429 (doubles per repeat)",
+    st.limit_backoff);
+  f(stm, "limit-backoff-max", "cap of the wait after 406 or 429",
+    st.limit_backoff_max);
+  f(stm, "ping-interval", "WebSocket ping interval", st.ping_interval);
+  f(stm, "pong-timeout", "a ping unanswered this long drops the connection",
+    st.pong_timeout);
+  f(stm, "close-timeout", "how long a clean close may take", st.close_timeout);
+  f(stm, "ca-file", "extra trusted CA certificates (PEM); empty: system only",
+    st.ca_file);
+  f(stm, "deflate", "offer permessage-deflate", st.deflate);
+  f(stm, "max-in-flight-frames", "frames read ahead before reading pauses",
+    st.max_in_flight_frames);
+  f(stm, "lag-threshold",
+    "event-to-receive (and to-subscriber) lag logged above this",
+    st.lag_threshold);
+
+  const char* reg = "athanor.registry";
+  f(reg, "max-in-flight", "batches a subscriber may hold unanswered",
+    cfg.registry.max_in_flight);
+  f(reg, "max-queued-records",
+    "records (other than conflated quotes) queued per subscriber before "
+    "drops",
+    cfg.registry.max_queued_records);
+
+  auto& x = cfg.execution;
+  const char* jnl = "athanor.journal";
+  f(jnl, "path", "the executor's journal file; empty: the default path",
+    x.journal_path);
+  f(jnl, "full-sync", "fsync every journal commit", x.journal_full_sync);
+  const char* rst = "athanor.rest";
+  f(rst, "requests-per-minute", "own REST rate limit; 0: off",
+    x.requests_per_minute);
+  f(rst, "request-timeout", "deadline of one REST request",
+    x.request_timeout);
+  f(rst, "max-attempts", "attempts of one GET before its error is returned",
+    x.max_attempts);
+  const char* exe = "athanor.executor";
+  f(exe, "ready-timeout", "how long orders wait for the trading stream",
+    x.ready_timeout);
+  f(exe, "default-deadline", "deadline of a plan that sets none",
+    x.default_deadline);
+  f(exe, "event-timeout", "an open order silent this long is looked up",
+    x.event_timeout);
+  f(exe, "cancel-grace", "wait for cancels after a plan's deadline",
+    x.cancel_grace);
+  f(exe, "in-run",
+    "athanor run also runs the executor and the trading stream; false "
+    "leaves both to another process",
+    x.in_run);
+
+  const char* adm = "athanor.admin";
+  f(adm, "address", "admin endpoint bind address", cfg.admin.address);
+  f(adm, "port", "admin endpoint port; 0: any free port", cfg.admin.port);
+  const char* gw = "athanor.gateway";
+  f(gw, "address", "gateway bind address", cfg.gateway_listen.address);
+  f(gw, "port", "gateway port; 0: any free port (on with "
+                "ATHANOR_GATEWAY_KEY/SECRET)",
+    cfg.gateway_listen.port);
+
+  auto& r = cfg.remote;
+  const char* rem = "athanor.remote";
+  f(rem, "publish",
+    "HOST:PORT where athanor run publishes its front over BASP; empty: off",
+    r.publish);
+  f(rem, "certificate", "TLS: this node's certificate (PEM); empty: plain",
+    r.certificate);
+  f(rem, "key", "TLS: this node's private key (PEM)", r.key);
+  f(rem, "ca-file", "TLS: the CA a peer's certificate must verify against",
+    r.ca_file);
+  f(rem, "max-attempts",
+    "athanor attach: failed attempts in a row before giving up; 0: never",
+    r.max_attempts);
+
+  auto& e = cfg.endpoints;
+  const char* alp = "athanor.alpaca";
+  f(alp, "base-url", "trading REST base; env ALPACA_BASE_URL", e.base_url);
+  f(alp, "data-url", "market-data REST base; env ALPACA_DATA_URL", e.data_url);
+  f(alp, "data-stream-url",
+    "market-data stream base; env ALPACA_DATA_STREAM_URL", e.data_stream_url);
+  f(alp, "feed", "iex, sip, delayed_sip or test; env ALPACA_FEED", e.feed);
+
+  const char* lg = "athanor.log";
+  f(lg, "format", "human or json (JSON lines)", cfg.logging.fmt);
+  f(lg, "level", "trace, debug, info, warn, error, critical or off",
+    cfg.logging.min_level);
+
+  f("athanor", "scheduler-threads", "actor threads; 0: one per core",
+    cfg.scheduler_threads);
+}
+
+// Environment variables that set options, with the SDKs' aliases.
+struct env_binding {
+  const char* option;
+  std::vector<const char*> names;
+};
+
+const std::vector<env_binding>& env_bindings() {
+  static const std::vector<env_binding> bindings{
+    {"athanor.alpaca.base-url", {"ALPACA_BASE_URL", "APCA_API_BASE_URL"}},
+    {"athanor.alpaca.data-url", {"ALPACA_DATA_URL", "APCA_API_DATA_URL"}},
+    {"athanor.alpaca.data-stream-url", {"ALPACA_DATA_STREAM_URL"}},
+    {"athanor.alpaca.feed", {"ALPACA_FEED"}},
+    {"athanor.log.format", {"ATHANOR_LOG_FORMAT"}},
+    {"athanor.log.level", {"ATHANOR_LOG_LEVEL"}},
+  };
+  return bindings;
+}
+
+// -- rendering values ---------------------------------------------------------
+
+std::string render_duration(std::chrono::nanoseconds x) {
+  struct unit {
+    int64_t ns;
+    const char* suffix;
+  };
+  static constexpr unit units[] = {{3'600'000'000'000, "h"},
+                                   {60'000'000'000, "min"},
+                                   {1'000'000'000, "s"},
+                                   {1'000'000, "ms"},
+                                   {1'000, "us"}};
+  auto count = x.count();
+  if (count == 0)
+    return "0s";
+  for (auto& u : units)
+    if (count % u.ns == 0)
+      return std::to_string(count / u.ns) + u.suffix;
+  return std::to_string(count) + "ns";
+}
+
+std::string render_double(double x) {
+  std::ostringstream out;
+  out.precision(15);
+  out << x;
+  auto str = out.str();
+  if (str.find_first_of(".eE") == std::string::npos)
+    str += ".0";
+  return str;
+}
+
+std::string quote(const std::string& x) {
+  std::string result = "\"";
+  for (auto c : x) {
+    if (c == '"' || c == '\\')
+      result += '\\';
+    result += c;
+  }
+  return result + '"';
+}
+
+std::string to_word(window_kind x) {
+  return x == window_kind::count ? "count" : "time";
+}
+
+std::string render_value(uint32_t x) {
+  return std::to_string(x);
+}
+std::string render_value(uint64_t x) {
+  return std::to_string(x);
+}
+std::string render_value(double x) {
+  return render_double(x);
+}
+std::string render_value(const std::string& x) {
+  return quote(x);
+}
+std::string render_value(std::chrono::nanoseconds x) {
+  return render_duration(x);
+}
+std::string render_value(bool x) {
+  return quote(x ? "true" : "false");
+}
+std::string render_value(protocol::codec x) {
+  return quote(protocol::to_string(x));
+}
+std::string render_value(window_kind x) {
+  return quote(to_word(x));
+}
+std::string render_value(log::format x) {
+  return quote(log::to_string(x));
+}
+std::string render_value(log::level x) {
+  return quote(log::to_string(x));
+}
+
+// -- the CAF side -------------------------------------------------------------
+
+// What CAF stores an option as.
+template<class T>
+struct caf_type {
+  using type = T;
+};
+template<>
+struct caf_type<uint32_t> {
+  using type = size_t;
+};
+template<>
+struct caf_type<uint64_t> {
+  using type = size_t;
+};
+template<>
+struct caf_type<std::optional<double>> {
+  using type = double;
+};
+template<>
+struct caf_type<std::chrono::nanoseconds> {
+  using type = caf::timespan;
+};
+template<>
+struct caf_type<window_kind> {
+  using type = std::string;
+};
+// CAF 0.17 parses "--flag=true" for no bool option, so flags are words.
+template<>
+struct caf_type<bool> {
+  using type = std::string;
+};
+template<>
+struct caf_type<protocol::codec> {
+  using type = std::string;
+};
+template<>
+struct caf_type<log::format> {
+  using type = std::string;
+};
+template<>
+struct caf_type<log::level> {
+  using type = std::string;
+};
+
+template<class T>
+const char* type_label() {
+  using U = typename caf_type<T>::type;
+  if constexpr (std::is_same_v<U, size_t>)
+    return "a non-negative integer";
+  else if constexpr (std::is_same_v<U, double>)
+    return "a number";
+  else if constexpr (std::is_same_v<U, caf::timespan>)
+    return "a duration such as 500ms, 30s or 2min";
+
+  else
+    return "a string";
+}
+
+class engine_system_config : public caf::actor_system_config {
+ public:
+  engine_system_config() {
+    engine_config defaults;
+    for_each_option(defaults, [this](const char* category, const char* name,
+                                     const char* description, auto& field) {
+      using T = std::decay_t<decltype(field)>;
+      opt_group{custom_options_, category}
+        .template add<typename caf_type<T>::type>(name, description);
+      type_labels[std::string{category} + "." + name] = type_label<T>();
+    });
+  }
+
+  std::map<std::string, std::string> type_labels;
+};
+
+static_assert(std::is_same_v<size_t, uint64_t>,
+              "option_reader assumes a 64-bit size_t");
+
+class option_reader {
+ public:
+  option_reader(const caf::actor_system_config& cfg,
+                std::vector<config_problem>& problems)
+      : cfg_(cfg), problems_(problems) {}
+
+  template<class T>
+  void
+  operator()(const char* category, const char* name, const char*, T& field) {
+    auto key = std::string{category} + "." + name;
+    using U = typename caf_type<T>::type;
+    auto value = caf::get_if<U>(&cfg_, key);
+    if (!value)
+      return;
+    assign(key, *value, field);
+  }
+
+ private:
+  void assign(const std::string& key, size_t value, uint32_t& field) {
+    if (value > std::numeric_limits<uint32_t>::max())
+      problems_.push_back({key, "must be at most 4294967295"});
+    else
+      field = static_cast<uint32_t>(value);
+  }
+  // size_t and uint64_t are one type here; a static_assert below says so.
+  void assign(const std::string&, size_t value, uint64_t& field) {
+    field = value;
+  }
+  void assign(const std::string&, double value, double& field) {
+    field = value;
+  }
+  void assign(const std::string&, double value, std::optional<double>& field) {
+    field = value;
+  }
+  void assign(const std::string&, const std::string& value,
+              std::string& field) {
+    field = value;
+  }
+  void assign(const std::string&, caf::timespan value,
+              std::chrono::nanoseconds& field) {
+    field = value;
+  }
+  void assign(const std::string& key, const std::string& value,
+              bool& field) {
+    if (value == "true" || value == "on" || value == "yes")
+      field = true;
+    else if (value == "false" || value == "off" || value == "no")
+      field = false;
+    else
+      problems_.push_back({key, "must be true or false (got '" + value + "')"});
+  }
+  void assign(const std::string& key, const std::string& value,
+              protocol::codec& field) {
+    if (value == "json")
+      field = protocol::codec::json;
+    else if (value == "msgpack")
+      field = protocol::codec::msgpack;
+    else
+      problems_.push_back(
+        {key, "must be json or msgpack (got '" + value + "')"});
+  }
+  void assign(const std::string& key, const std::string& value,
+              window_kind& field) {
+    if (value == "count")
+      field = window_kind::count;
+    else if (value == "time")
+      field = window_kind::time;
+    else
+      problems_.push_back({key, "must be count or time (got '" + value + "')"});
+  }
+  void assign(const std::string& key, const std::string& value,
+              log::format& field) {
+    if (auto x = log::parse_format(value))
+      field = *x;
+    else
+      problems_.push_back({key, "must be human or json (got '" + value + "')"});
+  }
+  void assign(const std::string& key, const std::string& value,
+              log::level& field) {
+    if (auto x = log::parse_level(value))
+      field = *x;
+    else
+      problems_.push_back(
+        {key, "must be one of trace, debug, info, warn, error, critical, off "
+              "(got '"
+                + value + "')"});
+  }
+
+  const caf::actor_system_config& cfg_;
+  std::vector<config_problem>& problems_;
+};
+
+// Returns the option an argument like "--athanor.x.y=1" names.
+std::string option_name(const std::string& arg) {
+  auto body = arg.substr(arg.find_first_not_of('-'));
+  return body.substr(0, body.find('='));
+}
+
+std::string option_value(const std::string& arg) {
+  auto eq = arg.find('=');
+  return eq == std::string::npos ? std::string{} : arg.substr(eq + 1);
+}
+
+// Parses one command-line option on its own, so every bad one is reported.
+std::optional<config_problem> probe_option(const std::string& arg) {
+  engine_system_config probe;
+  std::istringstream no_file;
+  auto err = probe.parse(caf::actor_system_config::string_list{arg}, no_file);
+  if (!err)
+    return std::nullopt;
+  auto name = option_name(arg);
+  auto label = probe.type_labels.find(name);
+  if (label == probe.type_labels.end())
+    return config_problem{name, "unknown option"};
+  return config_problem{name, "cannot parse '" + option_value(arg) + "' as "
+                                + label->second};
+}
+
+// -- validation ---------------------------------------------------------------
+
+void validate_url(const std::string& option, const std::string& url,
+                  std::initializer_list<const char*> schemes,
+                  std::vector<config_problem>& problems) {
+  for (auto scheme : schemes) {
+    std::string prefix = std::string{scheme} + "://";
+    if (url.compare(0, prefix.size(), prefix) == 0
+        && url.size() > prefix.size())
+      return;
+  }
+  std::string allowed;
+  for (auto scheme : schemes)
+    allowed += (allowed.empty() ? "" : " or ") + std::string{scheme} + "://";
+  problems.push_back({option, "must start with " + allowed
+                                + " and name a "
+                                  "host (got '"
+                                + url + "')"});
+}
+
+void validate(const engine_config& cfg, std::vector<config_problem>& problems) {
+  auto add_all = [&](std::vector<config_problem> xs) {
+    problems.insert(problems.end(), xs.begin(), xs.end());
+  };
+  add_all(validate(cfg.breaker, "athanor.breaker."));
+  add_all(validate(cfg.supervisor, "athanor.supervisor."));
+  add_all(validate(cfg.reconnect, "athanor.reconnect."));
+  auto& st = cfg.stream;
+  auto positive = [&](const char* option, std::chrono::nanoseconds x) {
+    if (x.count() <= 0)
+      problems.push_back({std::string{"athanor.stream."} + option,
+                          "must be positive"});
+  };
+  positive("connect-timeout", st.connect_timeout);
+  positive("auth-timeout", st.auth_timeout);
+  positive("ack-timeout", st.ack_timeout);
+  positive("limit-backoff", st.limit_backoff);
+  positive("ping-interval", st.ping_interval);
+  positive("pong-timeout", st.pong_timeout);
+  positive("close-timeout", st.close_timeout);
+  positive("lag-threshold", st.lag_threshold);
+  if (st.silence_timeout.count() < 0)
+    problems.push_back({"athanor.stream.silence-timeout",
+                        "must not be negative (0s turns it off)"});
+  if (st.limit_backoff_max < st.limit_backoff)
+    problems.push_back({"athanor.stream.limit-backoff-max",
+                        "must be at least limit-backoff"});
+  if (st.max_in_flight_frames == 0)
+    problems.push_back({"athanor.stream.max-in-flight-frames",
+                        "must be at least 1"});
+  if (!st.ca_file.empty() && !std::ifstream{st.ca_file})
+    problems.push_back({"athanor.stream.ca-file",
+                        "cannot read '" + st.ca_file + "'"});
+  if (cfg.registry.max_in_flight == 0)
+    problems.push_back({"athanor.registry.max-in-flight",
+                        "must be at least 1"});
+  if (cfg.registry.max_queued_records == 0)
+    problems.push_back({"athanor.registry.max-queued-records",
+                        "must be at least 1"});
+  auto& x = cfg.execution;
+  auto positive_x = [&](const char* option, std::chrono::nanoseconds d) {
+    if (d.count() <= 0)
+      problems.push_back({option, "must be positive"});
+  };
+  positive_x("athanor.rest.request-timeout", x.request_timeout);
+  positive_x("athanor.executor.ready-timeout", x.ready_timeout);
+  positive_x("athanor.executor.default-deadline", x.default_deadline);
+  positive_x("athanor.executor.event-timeout", x.event_timeout);
+  positive_x("athanor.executor.cancel-grace", x.cancel_grace);
+  if (x.max_attempts == 0)
+    problems.push_back({"athanor.rest.max-attempts", "must be at least 1"});
+  for (auto [name, x] : {std::pair{"athanor.admin", &cfg.admin},
+                         std::pair{"athanor.gateway", &cfg.gateway_listen}}) {
+    if (x->port > 65535)
+      problems.push_back({std::string{name} + ".port",
+                          "must be at most 65535 (got "
+                            + std::to_string(x->port) + ")"});
+    if (x->address.empty())
+      problems.push_back({std::string{name} + ".address",
+                          "must not be empty"});
+  }
+  auto& r = cfg.remote;
+  if (!r.publish.empty() && !parse_host_port(r.publish))
+    problems.push_back({"athanor.remote.publish",
+                        "must be HOST:PORT (got '" + r.publish + "')"});
+  auto tls_files = {std::pair{"certificate", &r.certificate},
+                    std::pair{"key", &r.key},
+                    std::pair{"ca-file", &r.ca_file}};
+  bool any_tls = false;
+  for (auto [name, path] : tls_files)
+    any_tls = any_tls || !path->empty();
+  for (auto [name, path] : tls_files) {
+    auto option = std::string{"athanor.remote."} + name;
+    if (any_tls && path->empty())
+      problems.push_back({option, "must be set too: TLS needs certificate, "
+                                  "key and ca-file"});
+    else if (!path->empty() && !std::ifstream{*path})
+      problems.push_back({option, "cannot read '" + *path + "'"});
+  }
+  auto& e = cfg.endpoints;
+  validate_url("athanor.alpaca.base-url", e.base_url, {"https", "http"},
+               problems);
+  validate_url("athanor.alpaca.data-url", e.data_url, {"https", "http"},
+               problems);
+  validate_url("athanor.alpaca.data-stream-url", e.data_stream_url,
+               {"wss", "ws"}, problems);
+  if (e.feed != "iex" && e.feed != "sip" && e.feed != "delayed_sip"
+      && e.feed != "test")
+    problems.push_back(
+      {"athanor.alpaca.feed",
+       "must be iex, sip, delayed_sip or test (got '" + e.feed + "')"});
+}
+
+// Reads a credential from the first set variable of `names`; two set to
+// different values is a problem rather than a silent choice.
+secret read_credential(const environment& env,
+                       std::initializer_list<const char*> names,
+                       std::string& source,
+                       std::vector<config_problem>& problems) {
+  std::optional<std::string> value;
+  std::string first;
+  for (auto name : names) {
+    auto i = env.find(name);
+    if (i == env.end() || i->second.empty())
+      continue;
+    if (!value) {
+      value = i->second;
+      first = name;
+    } else if (*value != i->second) {
+      problems.push_back(
+        {name, "disagrees with " + first + "; set only one of them"});
+    }
+  }
+  source = first;
+  return value ? secret{*value} : secret{};
+}
+
+void read_credentials(const environment& env, loaded_config& result) {
+  auto& problems = result.problems;
+  std::string key_source;
+  std::string secret_source;
+  auto& alpaca = result.config.alpaca;
+  alpaca.key_id = read_credential(env, {"ALPACA_API_KEY", "APCA_API_KEY_ID"},
+                                  key_source, problems);
+  alpaca.secret_key = read_credential(
+    env, {"ALPACA_API_SECRET", "APCA_API_SECRET_KEY"}, secret_source, problems);
+  if (alpaca.key_id.empty() != alpaca.secret_key.empty())
+    problems.push_back(
+      {alpaca.key_id.empty() ? "ALPACA_API_KEY" : "ALPACA_API_SECRET",
+       "is missing: set both the key id and the secret, or neither to use "
+       "the built-in simulator"});
+  result.alpaca_source = key_source;
+  auto& gateway = result.config.gateway;
+  std::string unused;
+  gateway.key_id = read_credential(env, {"ATHANOR_GATEWAY_KEY"}, unused,
+                                   problems);
+  gateway.secret_key = read_credential(env, {"ATHANOR_GATEWAY_SECRET"}, unused,
+                                       problems);
+  if (gateway.key_id.empty() != gateway.secret_key.empty())
+    problems.push_back(
+      {gateway.key_id.empty() ? "ATHANOR_GATEWAY_KEY"
+                              : "ATHANOR_GATEWAY_SECRET",
+       "is missing: the gateway needs both, or neither to stay off"});
+}
+
+} // namespace
+
+std::optional<std::pair<std::string, uint16_t>>
+parse_host_port(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+    return std::nullopt;
+  auto digits = text.substr(colon + 1);
+  if (digits.size() > 5
+      || digits.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  auto port = std::stoul(digits);
+  if (port > 65535)
+    return std::nullopt;
+  return std::pair{text.substr(0, colon), static_cast<uint16_t>(port)};
+}
+
+std::string journal_path_of(const engine_config& cfg, const environment& env,
+                            const std::string& command) {
+  if (!cfg.execution.journal_path.empty())
+    return cfg.execution.journal_path;
+  std::string dir;
+  if (auto i = env.find("XDG_STATE_HOME"); i != env.end() && !i->second.empty())
+    dir = i->second + "/athanor";
+  else if (auto j = env.find("HOME"); j != env.end() && !j->second.empty())
+    dir = j->second + "/.local/state/athanor";
+  else
+    dir = ".";
+  if (!cfg.uses_simulator())
+    return dir + "/journal.db";
+  // The simulator's orders vanish with it, so its plans are kept apart.
+  // Every `run` starts a simulator of its own: its journal lives (and
+  // dies) with it, and two runs never contend for one file.
+  return command == "run" ? std::string{memory_journal}
+                          : dir + "/journal-sim.db";
+}
+
+environment process_environment() {
+  environment result;
+  auto wanted = [](const std::string& name) {
+    return name.rfind("ALPACA_", 0) == 0 || name.rfind("APCA_", 0) == 0
+           || name.rfind("ATHANOR_", 0) == 0 || name == "HOME"
+           || name == "XDG_STATE_HOME";
+  };
+  for (auto entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    std::string line{*entry};
+    auto eq = line.find('=');
+    if (eq == std::string::npos)
+      continue;
+    auto name = line.substr(0, eq);
+    if (wanted(name))
+      result.emplace(std::move(name), line.substr(eq + 1));
+  }
+  return result;
+}
+
+loaded_config load_config(const std::vector<std::string>& args,
+                          const environment& env) {
+  loaded_config result;
+  auto& problems = result.problems;
+  // Sort the arguments: subcommand and positionals, --config-file, the
+  // engine's options and CAF's own.
+  std::optional<std::string> config_file;
+  std::vector<std::string> option_args;
+  for (auto& arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      result.help_requested = true;
+    } else if (arg.rfind("--config-file=", 0) == 0) {
+      config_file = option_value(arg);
+    } else if (arg.rfind("--athanor.", 0) == 0) {
+      option_args.push_back(arg);
+    } else if (arg.rfind("--", 0) == 0) {
+      result.caf_arguments.push_back(arg);
+    } else if (result.subcommand.empty()) {
+      result.subcommand = arg;
+    } else {
+      result.arguments.push_back(arg);
+    }
+  }
+  std::vector<std::string> good_args;
+  for (auto& arg : option_args) {
+    if (auto problem = probe_option(arg))
+      problems.push_back(std::move(*problem));
+    else
+      good_args.push_back(arg);
+  }
+  // Command line over environment: drop environment values for options the
+  // command line sets.
+  std::set<std::string> set_on_cli;
+  for (auto& arg : good_args)
+    set_on_cli.insert(option_name(arg));
+  for (auto& binding : env_bindings()) {
+    if (set_on_cli.count(binding.option) > 0)
+      continue;
+    for (auto name : binding.names) {
+      auto i = env.find(name);
+      if (i != env.end() && !i->second.empty()) {
+        good_args.push_back(std::string{"--"} + binding.option + "="
+                            + i->second);
+        break;
+      }
+    }
+  }
+  // The environment goes first so the command line wins.
+  std::stable_partition(good_args.begin(), good_args.end(),
+                        [&](const std::string& arg) {
+                          return set_on_cli.count(option_name(arg)) == 0;
+                        });
+  std::stringstream ini;
+  if (config_file) {
+    std::ifstream file{*config_file};
+    if (!file)
+      problems.push_back({"config-file", "cannot read '" + *config_file + "'"});
+    else
+      ini << file.rdbuf();
+  }
+  engine_system_config cfg;
+  if (auto err = cfg.parse(good_args, ini))
+    problems.push_back({config_file ? *config_file : std::string{"arguments"},
+                        caf::to_string(err)});
+  option_reader reader{cfg, problems};
+  for_each_option(result.config, reader);
+  read_credentials(env, result);
+  validate(result.config, problems);
+  return result;
+}
+
+std::string render_ini(const engine_config& cfg) {
+  std::ostringstream out;
+  out << "; Athanor configuration (CAF's INI format). Precedence: defaults <\n"
+         "; this file (--config-file=PATH) < environment < command line\n"
+         "; (--athanor.breaker.failure-threshold=5). Credentials come from\n"
+         "; the environment only: ALPACA_API_KEY / ALPACA_API_SECRET (or the\n"
+         "; SDKs' APCA_API_KEY_ID / APCA_API_SECRET_KEY); without them the\n"
+         "; engine runs against its built-in simulator.\n";
+  if (!cfg.alpaca.empty())
+    out << "; alpaca credentials: key fingerprint " << cfg.alpaca.fingerprint()
+        << "\n";
+  else
+    out << "; alpaca credentials: none (built-in simulator)\n";
+  if (!cfg.gateway.empty())
+    out << "; gateway credentials: key fingerprint "
+        << cfg.gateway.fingerprint() << "\n";
+  else
+    out << "; gateway credentials: none (gateway off)\n";
+  std::string current;
+  auto copy = cfg;
+  for_each_option(copy, [&](const char* category, const char* name,
+                            const char* description, auto& field) {
+    if (current != category) {
+      current = category;
+      out << "\n[" << category << "]\n";
+    }
+    out << "; " << description << "\n";
+    using T = std::decay_t<decltype(field)>;
+    if constexpr (std::is_same_v<T, std::optional<double>>) {
+      if (field)
+        out << name << " = " << render_double(*field) << "\n";
+      else
+        out << "; " << name << " = 50.0\n";
+    } else {
+      out << name << " = " << render_value(field) << "\n";
+    }
+  });
+  return out.str();
+}
+
+std::string help_text() {
+  std::ostringstream out;
+  out << "usage: athanor COMMAND [--config-file=PATH] [--athanor.OPTION=VALUE"
+         "...]\n\n"
+         "commands:\n"
+         "  run [--symbols A,B] [--channels quotes,trades,bars] [--limit N]\n"
+         "      [--json]   stream market data: a live view on a terminal, else\n"
+         "                 one JSON line per record (Alpaca's shape) on stdout;\n"
+         "                 without credentials from a built-in simulator;\n"
+         "      [--publish HOST:PORT]  also serve other processes over BASP\n"
+         "  attach HOST:PORT [--symbols ...] [--channels ...] [--limit N]\n"
+         "      [--json]   print the records of an engine published elsewhere,\n"
+         "                 re-attaching when it restarts\n"
+         "  execute PLAN.json [--json] [--engine HOST:PORT]\n"
+         "                 execute a rebalance plan exactly once and print a\n"
+         "                 result per item; the same plan_id again prints the\n"
+         "                 recorded result; without credentials on a built-in\n"
+         "                 simulator; --engine: on a running engine published\n"
+         "                 with `run --publish`\n"
+         "  check-config   validate configuration and environment, print the\n"
+         "                 effective configuration (secrets as fingerprints)\n"
+         "  --version      print the version\n\n"
+         "options (defaults in brackets):\n";
+  engine_config defaults;
+  for_each_option(defaults, [&](const char* category, const char* name,
+                                const char* description, auto& field) {
+    using T = std::decay_t<decltype(field)>;
+    out << "  --" << category << "." << name << "\n      " << description;
+    if constexpr (std::is_same_v<T, std::optional<double>>)
+      out << " [unset]\n";
+    else
+      out << " [" << render_value(field) << "]\n";
+  });
+  out << "\nenvironment:\n";
+  for (auto& binding : env_bindings()) {
+    out << "  ";
+    for (size_t i = 0; i < binding.names.size(); ++i)
+      out << (i > 0 ? " | " : "") << binding.names[i];
+    out << "  ->  " << binding.option << "\n";
+  }
+  out << "  ALPACA_API_KEY | APCA_API_KEY_ID, ALPACA_API_SECRET | "
+         "APCA_API_SECRET_KEY\n"
+         "  ATHANOR_GATEWAY_KEY, ATHANOR_GATEWAY_SECRET\n";
+  return out.str();
+}
+
+} // namespace athanor

@@ -1,0 +1,186 @@
+#pragma once
+
+// The engine's configuration: defaults < config file (CAF's INI format) <
+// environment < command line. Credentials come from the environment only.
+// Loading reports every problem at once, each naming its option.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/resilience/backoff.hpp"
+#include "actors/resilience/breaker_policy.hpp"
+#include "actors/resilience/supervisor_config.hpp"
+#include "messages/config_problem.hpp"
+#include "messages/secret.hpp"
+#include "observability/log.hpp"
+#include "protocol/market_data.hpp"
+
+namespace athanor {
+
+/// Where Alpaca lives. `ws://`/`http://` URLs are accepted (local simulator).
+struct alpaca_endpoints {
+  std::string base_url = "https://paper-api.alpaca.markets";
+  std::string data_url = "https://data.alpaca.markets";
+  std::string data_stream_url = "wss://stream.data.alpaca.markets";
+  /// One of iex, sip, delayed_sip, test.
+  std::string feed = "iex";
+};
+
+/// How every stream session talks to its upstream.
+struct stream_settings {
+  /// JSON or MessagePack on the wire.
+  protocol::codec encoding = protocol::codec::msgpack;
+  std::chrono::nanoseconds connect_timeout = std::chrono::seconds{15};
+  std::chrono::nanoseconds auth_timeout = std::chrono::seconds{10};
+  std::chrono::nanoseconds ack_timeout = std::chrono::seconds{10};
+  /// No quote or trade of a subscribed symbol for this long reconnects; 0
+  /// turns the watchdog off.
+  std::chrono::nanoseconds silence_timeout = std::chrono::seconds{30};
+  /// The least wait after 406 or 429, doubling per repeat up to the max.
+  std::chrono::nanoseconds limit_backoff = std::chrono::seconds{30};
+  std::chrono::nanoseconds limit_backoff_max = std::chrono::seconds{120};
+  std::chrono::nanoseconds ping_interval = std::chrono::seconds{10};
+  std::chrono::nanoseconds pong_timeout = std::chrono::seconds{5};
+  std::chrono::nanoseconds close_timeout = std::chrono::seconds{1};
+  /// Extra CA certificates (PEM) to trust besides the system store.
+  std::string ca_file;
+  bool deflate = false;
+  /// Frames read ahead of the session before reading pauses.
+  uint64_t max_in_flight_frames = 64;
+  /// Lag (event time to receive, and to each subscriber) logged above this.
+  std::chrono::nanoseconds lag_threshold = std::chrono::milliseconds{25};
+};
+
+/// Fan-out limits per subscriber.
+struct fanout_settings {
+  uint64_t max_in_flight = 8;
+  uint64_t max_queued_records = 100'000;
+};
+
+/// The executor, its journal and the REST client.
+struct execution_settings {
+  /// The journal file; empty: $XDG_STATE_HOME/athanor/journal.db (or
+  /// ~/.local/state/...), with "-sim" before ".db" on the built-in simulator
+  /// (in memory for `athanor run` there).
+  std::string journal_path;
+  /// fsync every journal commit (survives power loss, not only a crash).
+  bool journal_full_sync = true;
+  /// Our own REST limit; 0 turns it off (the server's word still holds).
+  uint64_t requests_per_minute = 200;
+  std::chrono::nanoseconds request_timeout = std::chrono::seconds{10};
+  uint64_t max_attempts = 5;
+  std::chrono::nanoseconds ready_timeout = std::chrono::seconds{30};
+  std::chrono::nanoseconds default_deadline = std::chrono::minutes{5};
+  std::chrono::nanoseconds event_timeout = std::chrono::seconds{10};
+  std::chrono::nanoseconds cancel_grace = std::chrono::seconds{10};
+  /// `athanor run` also runs the executor and the account's trading stream
+  /// (order updates on the gateway's /stream, order metrics).
+  bool in_run = true;
+};
+
+/// A local listening endpoint (admin, gateway).
+struct listen_settings {
+  /// Loopback by default.
+  std::string address = "127.0.0.1";
+  /// 0 picks any free port.
+  uint64_t port = 0;
+};
+
+/// Other processes reaching the engine over CAF's middleman (BASP).
+struct remote_settings {
+  /// "HOST:PORT" where `athanor run` publishes its front (`--publish`);
+  /// empty: not published. Port 0 picks any free port.
+  std::string publish;
+  /// TLS through caf_openssl when set: this node's certificate and key
+  /// (PEM) and the CA file a peer's certificate must verify against. All
+  /// three or none.
+  std::string certificate;
+  std::string key;
+  std::string ca_file;
+  /// `athanor attach`: failed attempts in a row before it gives up; 0:
+  /// never (it waits out engine restarts).
+  uint64_t max_attempts = 0;
+
+  bool tls() const {
+    return !certificate.empty();
+  }
+};
+
+/// "HOST:PORT" split; nullopt unless both parts are there and the port is a
+/// number up to 65535.
+std::optional<std::pair<std::string, uint16_t>>
+parse_host_port(const std::string& text);
+
+struct engine_config {
+  /// Upstream credentials; empty means "run against the built-in simulator".
+  credentials alpaca;
+  /// Credentials local clients use at the gateway; empty turns it off.
+  credentials gateway;
+  alpaca_endpoints endpoints;
+  log::options logging;
+  /// The default breaker config for every endpoint (its `endpoint` label is
+  /// set per endpoint).
+  breaker_config breaker;
+  supervisor_config supervisor;
+  /// The stream sessions' reconnect schedule.
+  backoff_config reconnect;
+  stream_settings stream;
+  fanout_settings registry;
+  execution_settings execution;
+  /// The admin endpoint (/healthz, /readyz, /metrics, /status).
+  listen_settings admin;
+  /// Where the gateway for local Alpaca clients listens (it is on when
+  /// `gateway` credentials are set).
+  listen_settings gateway_listen;
+  remote_settings remote;
+  /// CAF scheduler threads; 0 means one per core.
+  size_t scheduler_threads = 0;
+
+  bool uses_simulator() const {
+    return alpaca.empty();
+  }
+};
+
+/// Environment variables by name; tests pass their own.
+using environment = std::map<std::string, std::string>;
+
+/// Returns the process environment's Athanor-relevant variables.
+environment process_environment();
+
+struct loaded_config {
+  engine_config config;
+  /// Every problem found; the config is unusable unless this is empty.
+  std::vector<config_problem> problems;
+  /// The first positional argument (`run`, `check-config`...), if any.
+  std::string subcommand;
+  /// Positional arguments after the subcommand.
+  std::vector<std::string> arguments;
+  /// CAF's own options (`--scheduler.*`, `--middleman.*`) to pass on to the
+  /// actor system's config.
+  std::vector<std::string> caf_arguments;
+  /// Where each credential came from, e.g. "ALPACA_API_KEY".
+  std::string alpaca_source;
+  bool help_requested = false;
+};
+
+/// Loads the configuration from `args` (without the program name) and `env`.
+loaded_config load_config(const std::vector<std::string>& args,
+                          const environment& env);
+
+/// Renders `cfg` as an INI document that `load_config` accepts: every option
+/// with its value. Credentials appear as fingerprints in comments only.
+std::string render_ini(const engine_config& cfg);
+
+/// Returns the journal path `cfg` asks for (see execution_settings), with
+/// `env`'s XDG_STATE_HOME or HOME for the default.
+/// `command` is "run" or "execute": on the simulator `run` keeps its
+/// journal in memory (`memory_journal`).
+std::string journal_path_of(const engine_config& cfg, const environment& env,
+                            const std::string& command = "execute");
+
+/// Returns the help text listing every option.
+std::string help_text();
+
+} // namespace athanor

@@ -1,0 +1,100 @@
+#include "runtime/engine.hpp"
+
+#include "caf/actor_system.hpp"
+#include "caf/scoped_actor.hpp"
+
+#include "messages/error.hpp"
+#include "transport/io_thread.hpp"
+
+namespace athanor {
+
+namespace {
+
+// How long a blocking call waits for an engine actor's answer.
+constexpr auto call_timeout = std::chrono::seconds{10};
+
+} // namespace
+
+engine::engine(caf::actor_system& sys) : sys_(sys) {}
+
+caf::expected<std::unique_ptr<engine>> engine::start(caf::actor_system& sys,
+                                                     engine_options opts) {
+  std::unique_ptr<engine> result{new engine(sys)};
+  result->io_ = std::make_shared<transport::io_thread>();
+  auto cfg = std::move(opts.connections);
+  cfg.upstreams = std::move(opts.upstreams);
+  cfg.links = make_ws_link_factory(result->io_, opts.link);
+  result->shutdown_deadline_ = cfg.shutdown_deadline;
+  auto sup = spawn_connection_supervisor(sys, std::move(cfg));
+  if (!sup)
+    return sup.error();
+  result->connections_ = *sup;
+  return result;
+}
+
+engine::~engine() {
+  stop();
+}
+
+caf::expected<lease> engine::subscribe(const std::string& upstream,
+                                       subscriber_actor subscriber,
+                                       std::vector<topic> topics) {
+  caf::scoped_actor self{sys_};
+  caf::expected<lease> result{caf::error{}};
+  self
+    ->request(connections_, call_timeout, lease_atom::value, upstream,
+              caf::actor_cast<caf::actor>(subscriber))
+    .receive([&](lease& x) { result = std::move(x); },
+             [&](caf::error& err) { result = std::move(err); });
+  if (!result)
+    return result;
+  caf::error failed;
+  self
+    ->request(result->registry, call_timeout, subscribe_atom::value,
+              subscriber, std::move(topics), trace::root())
+    .receive([](std::vector<topic>&) {},
+             [&](caf::error& err) { failed = std::move(err); });
+  if (failed) {
+    self->send(connections_, release_atom::value, result->id);
+    return failed;
+  }
+  return result;
+}
+
+caf::expected<std::vector<upstream_health>> engine::health() {
+  caf::scoped_actor self{sys_};
+  caf::expected<std::vector<upstream_health>> result{caf::error{}};
+  self->request(connections_, call_timeout, caf::get_atom::value)
+    .receive([&](std::vector<upstream_health>& x) { result = std::move(x); },
+             [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+caf::expected<metric_samples> engine::metrics() {
+  caf::scoped_actor self{sys_};
+  caf::expected<metric_samples> result{caf::error{}};
+  self->request(connections_, call_timeout, metrics_atom::value)
+    .receive([&](metric_samples& x) { result = std::move(x); },
+             [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+void engine::stop() {
+  if (connections_) {
+    caf::scoped_actor self{sys_};
+    self->monitor(connections_);
+    self->send(connections_, shutdown_atom::value);
+    bool down = false;
+    self->receive_while([&] { return !down; })(
+      [&](caf::down_msg&) { down = true; },
+      caf::after(shutdown_deadline_ + std::chrono::seconds{1}) >> [&] {
+        self->send_exit(connections_, caf::exit_reason::kill);
+        down = true;
+      });
+    connections_ = nullptr;
+  }
+  // Links still alive (if any) keep the I/O thread until they go.
+  io_.reset();
+}
+
+} // namespace athanor

@@ -1,0 +1,71 @@
+#pragma once
+
+// The running engine: the I/O thread, the link factory and the connection
+// supervisor, wired together inside an actor system that the caller owns.
+// The `athanor` binary, the integration tests and the benchmarks all start
+// the engine through this class.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "caf/expected.hpp"
+#include "caf/fwd.hpp"
+
+#include "actors/market/connection_supervisor.hpp"
+#include "actors/market/ws_link.hpp"
+
+namespace athanor {
+
+struct engine_options {
+  /// The upstreams lessees can ask for.
+  std::vector<upstream_spec> upstreams;
+  ws_link_options link;
+  /// Restart intensity, restart backoff and shutdown deadline; `upstreams`
+  /// and `links` are filled in by the engine.
+  connection_supervisor_config connections;
+};
+
+class engine {
+ public:
+  /// Starts the engine in `sys`, which must outlive it.
+  static caf::expected<std::unique_ptr<engine>>
+  start(caf::actor_system& sys, engine_options opts);
+
+  /// Stops the engine (see stop()).
+  ~engine();
+
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  connection_supervisor_actor connections() const {
+    return connections_;
+  }
+
+  /// Leases `upstream` for `subscriber` and subscribes it to `topics`. The
+  /// lease ends when the subscriber dies. Blocks; for host code and tests,
+  /// never call it from inside an actor.
+  caf::expected<lease> subscribe(const std::string& upstream,
+                                 subscriber_actor subscriber,
+                                 std::vector<topic> topics);
+
+  /// Returns every upstream's health. Blocks.
+  caf::expected<std::vector<upstream_health>> health();
+
+  /// Returns the counters and gauges of every engine actor. Blocks.
+  caf::expected<metric_samples> metrics();
+
+  /// Closes every connection cleanly and waits until the supervisor is
+  /// gone (bounded by its shutdown deadline plus a second). Idempotent.
+  void stop();
+
+ private:
+  engine(caf::actor_system& sys);
+
+  caf::actor_system& sys_;
+  std::shared_ptr<transport::io_thread> io_;
+  connection_supervisor_actor connections_;
+  caf::timespan shutdown_deadline_;
+};
+
+} // namespace athanor

@@ -1,0 +1,72 @@
+#pragma once
+
+// The gateway: a local endpoint that speaks Alpaca's market-data stream
+// protocol (same paths, JSON or MessagePack by Content-Type), so programs
+// written for Alpaca's SDKs point at Athanor instead and share its one
+// upstream connection. One gateway_client actor per connection; the server
+// (transport::server, its own I/O thread) only moves frames. A client
+// whose unsent frames exceed `max_queued_bytes` gets Alpaca's 407 and is
+// closed, without slowing anyone else. With `trade_updates`, /stream speaks
+// Alpaca's trading stream and relays a trading desk's order updates.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "caf/expected.hpp"
+#include "caf/fwd.hpp"
+
+#include "actors/gateway/gateway_client.hpp"
+#include "actors/trading/trade_update_relay.hpp"
+
+namespace athanor {
+
+struct gateway_server_options {
+  std::string address = "127.0.0.1";
+  uint16_t port = 0;
+  /// ATHANOR_GATEWAY_KEY / ATHANOR_GATEWAY_SECRET.
+  credentials accepted;
+  connection_supervisor_actor connections;
+  /// Path -> upstream name, e.g. "/v2/iex" -> "market".
+  std::map<std::string, std::string> routes;
+  /// Serve Alpaca's trading stream on /stream: the order updates given to
+  /// trade_updates() (by a trading desk) reach every listening client.
+  bool trade_updates = false;
+  size_t max_queued_bytes = 16u << 20;
+};
+
+class gateway_server {
+ public:
+  static caf::expected<std::unique_ptr<gateway_server>>
+  start(caf::actor_system& sys, gateway_server_options opts);
+
+  /// Closes every client connection and stops serving.
+  ~gateway_server();
+
+  gateway_server(const gateway_server&) = delete;
+  gateway_server& operator=(const gateway_server&) = delete;
+
+  uint16_t port() const;
+
+  /// ws://ADDRESS:PORT
+  std::string url() const;
+
+  /// The listener to give a trading desk (invalid without trade_updates).
+  order_listener_actor trade_updates() const;
+
+  /// Answers metrics_atom for the /stream side (invalid without it).
+  caf::actor metrics_source() const;
+
+  /// Opaque; shared with the client links.
+  struct shared;
+
+ private:
+  gateway_server() = default;
+
+  std::string address_;
+  std::shared_ptr<shared> shared_;
+  trade_update_relay_actor relay_;
+};
+
+} // namespace athanor

@@ -1,0 +1,148 @@
+#define CAF_SUITE actors.remote_front
+#include "actors/remote/remote_front.hpp"
+
+#include "fixture.hpp"
+
+#include "messages/error.hpp"
+
+using namespace athanor;
+
+namespace {
+
+struct record {
+  size_t leases = 0;
+  std::vector<uint64_t> released;
+  size_t subscribes = 0;
+  size_t unsubscribes = 0;
+};
+
+// The registry: keeps each subscriber's topics, answers with what is left.
+caf::behavior registry_impl(caf::event_based_actor*,
+                            std::shared_ptr<record> r) {
+  auto topics = std::make_shared<std::map<caf::actor_addr, size_t>>();
+  return {
+    [=](subscribe_atom, const subscriber_actor& who,
+        std::vector<topic>& xs, const trace&) {
+      ++r->subscribes;
+      (*topics)[who.address()] += xs.size();
+      return std::vector<topic>(xs);
+    },
+    [=](unsubscribe_atom, const subscriber_actor& who,
+        std::vector<topic>& xs, const trace&) {
+      ++r->unsubscribes;
+      auto& n = (*topics)[who.address()];
+      n -= std::min(n, xs.size());
+      return std::vector<topic>(n, topic{});
+    },
+  };
+}
+
+// The connection supervisor: a lease per request, numbered.
+caf::behavior connections_impl(caf::event_based_actor*,
+                               std::shared_ptr<record> r,
+                               caf::actor registry) {
+  return {
+    [=](lease_atom, const std::string& name, const caf::actor&) {
+      lease x;
+      x.id = ++r->leases;
+      x.upstream = name;
+      x.registry = caf::actor_cast<registry_actor>(registry);
+      return x;
+    },
+    [=](release_atom, uint64_t id) { r->released.push_back(id); },
+  };
+}
+
+caf::behavior subscriber_impl(caf::event_based_actor*) {
+  return {[](const batch&) {}, [](const gap&) {}};
+}
+
+struct fixture : fixture_base {
+  std::shared_ptr<record> r = std::make_shared<record>();
+  caf::actor registry = sys.spawn(registry_impl, r);
+  caf::actor connections = sys.spawn(connections_impl, r, registry);
+  remote_front_actor front;
+  caf::actor sub = sys.spawn(subscriber_impl);
+
+  fixture() {
+    remote_front_config cfg;
+    cfg.connections = caf::actor_cast<connection_supervisor_actor>(connections);
+    front = spawn_remote_front(sys, std::move(cfg));
+    sched.run();
+  }
+
+  ~fixture() {
+    for (auto x : {registry, connections, sub,
+                   caf::actor_cast<caf::actor>(front)})
+      caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  std::vector<topic> quotes(std::vector<std::string> symbols) {
+    std::vector<topic> result;
+    for (auto& s : symbols)
+      result.push_back({channel::quotes, s});
+    return result;
+  }
+
+  subscriber_actor as_subscriber(const caf::actor& x) {
+    return caf::actor_cast<subscriber_actor>(x);
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(remote_front_tests, fixture)
+
+CAF_TEST(a subscriber leases once and subscribes at the registry) {
+  auto first = fetch<std::vector<topic>>(front, subscribe_atom::value,
+                                         as_subscriber(sub), quotes({"AAPL"}));
+  CAF_CHECK_EQUAL(first.size(), 1u);
+  auto second = fetch<std::vector<topic>>(front, subscribe_atom::value,
+                                          as_subscriber(sub),
+                                          quotes({"MSFT", "SPY"}));
+  CAF_CHECK_EQUAL(second.size(), 2u);
+  CAF_CHECK_EQUAL(r->leases, 1u);
+  CAF_CHECK_EQUAL(r->subscribes, 2u);
+  auto metrics = fetch<metric_samples>(front, metrics_atom::value);
+  CAF_REQUIRE(!metrics.empty());
+  CAF_CHECK_EQUAL(metrics[0].name, "athanor_remote_subscribers");
+  CAF_CHECK_EQUAL(metrics[0].value, 1.0);
+}
+
+CAF_TEST(a subscriber that goes away releases its lease) {
+  fetch<std::vector<topic>>(front, subscribe_atom::value, as_subscriber(sub),
+                            quotes({"AAPL"}));
+  caf::anon_send_exit(sub, caf::exit_reason::remote_link_unreachable);
+  sched.run();
+  CAF_CHECK_EQUAL(caf::deep_to_string(r->released), "[1]");
+}
+
+CAF_TEST(unsubscribing from everything releases the lease) {
+  fetch<std::vector<topic>>(front, subscribe_atom::value, as_subscriber(sub),
+                            quotes({"AAPL", "MSFT"}));
+  auto left = fetch<std::vector<topic>>(front, unsubscribe_atom::value,
+                                        as_subscriber(sub), quotes({"AAPL"}));
+  CAF_CHECK_EQUAL(left.size(), 1u);
+  CAF_CHECK(r->released.empty());
+  left = fetch<std::vector<topic>>(front, unsubscribe_atom::value,
+                                   as_subscriber(sub), quotes({"MSFT"}));
+  CAF_CHECK(left.empty());
+  CAF_CHECK_EQUAL(caf::deep_to_string(r->released), "[1]");
+}
+
+CAF_TEST(plans are refused where no executor runs) {
+  plan p;
+  p.plan_id = "p";
+  auto response = self->request(front, caf::infinite, execute_atom::value, p,
+                                trace::root());
+  sched.run();
+  bool refused = false;
+  response.receive([](plan_result&) {},
+                   [&](caf::error& err) {
+                     refused = errc_of(err) == engine_errc::invalid_config;
+                   });
+  CAF_CHECK(refused);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,0 +1,182 @@
+#define CAF_SUITE runtime.config
+#include "runtime/config.hpp"
+
+#include "caf/test/unit_test.hpp"
+
+#include <cstdio>
+#include <fstream>
+
+#include <sstream>
+#include <unistd.h>
+
+using namespace athanor;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::set<std::string> options_of(const std::vector<config_problem>& xs) {
+  std::set<std::string> result;
+  for (auto& x : xs)
+    result.insert(x.option);
+  return result;
+}
+
+std::string write_temp(const std::string& text) {
+  auto path = std::string{"/tmp/athanor-config-test-"}
+              + std::to_string(::getpid()) + ".ini";
+  std::ofstream out{path};
+  out << text;
+  return path;
+}
+
+} // namespace
+
+CAF_TEST(defaults are valid and mean the simulator) {
+  auto loaded = load_config({"check-config"}, {});
+  CAF_CHECK(loaded.problems.empty());
+  CAF_CHECK_EQUAL(loaded.subcommand, "check-config");
+  CAF_CHECK(loaded.config.uses_simulator());
+  CAF_CHECK_EQUAL(loaded.config.endpoints.feed, "iex");
+  CAF_CHECK_EQUAL(loaded.config.breaker.failure_threshold, 5u);
+}
+
+CAF_TEST(every bad value is reported at once naming its option) {
+  auto loaded = load_config(
+    {"check-config", "--athanor.breaker.failure-threshold=0",
+     "--athanor.breaker.open-duration=-5s", "--athanor.breaker.window-size=abc",
+     "--athanor.breaker.failure-rate-threshold=150",
+     "--athanor.alpaca.feed=nasdaq", "--athanor.log.format=xml",
+     "--athanor.alpaca.base-url=ftp://example", "--athanor.nonsense=1"},
+    {});
+  std::set<std::string> expected{"athanor.breaker.failure-threshold",
+                                 "athanor.breaker.open-duration",
+                                 "athanor.breaker.window-size",
+                                 "athanor.breaker.failure-rate-threshold",
+                                 "athanor.alpaca.feed",
+                                 "athanor.log.format",
+                                 "athanor.alpaca.base-url",
+                                 "athanor.nonsense"};
+  CAF_CHECK_EQUAL(options_of(loaded.problems), expected);
+}
+
+CAF_TEST(the command line beats the environment which beats the file) {
+  auto path = write_temp("[athanor.alpaca]\n"
+                         "feed=\"sip\"\n"
+                         "base-url=\"http://file:1\"\n"
+                         "data-url=\"http://file:2\"\n"
+                         "[athanor.breaker]\n"
+                         "failure-threshold=7\n"
+                         "open-duration=45s\n");
+  environment env{{"ALPACA_BASE_URL", "http://env:1"},
+                  {"APCA_API_DATA_URL", "http://env:2"}};
+  auto loaded = load_config({"check-config", "--config-file=" + path,
+                             "--athanor.alpaca.base-url=http://cli:1",
+                             "--athanor.breaker.failure-threshold=9"},
+                            env);
+  std::remove(path.c_str());
+  CAF_REQUIRE(loaded.problems.empty());
+  auto& cfg = loaded.config;
+  CAF_CHECK_EQUAL(cfg.endpoints.feed, "sip"); // file
+  CAF_CHECK_EQUAL(cfg.endpoints.data_url, "http://env:2"); // env alias
+  CAF_CHECK_EQUAL(cfg.endpoints.base_url, "http://cli:1"); // cli
+  CAF_CHECK_EQUAL(cfg.breaker.failure_threshold, 9u); // cli
+  CAF_CHECK_EQUAL(cfg.breaker.open_duration, std::chrono::nanoseconds{45s});
+}
+
+CAF_TEST(credentials come from either naming scheme) {
+  auto seeds = load_config({}, {{"ALPACA_API_KEY", "k1"},
+                                {"ALPACA_API_SECRET", "s1"}});
+  CAF_CHECK(seeds.problems.empty());
+  CAF_CHECK(!seeds.config.uses_simulator());
+  CAF_CHECK_EQUAL(seeds.config.alpaca.key_id.reveal(), "k1");
+  CAF_CHECK_EQUAL(seeds.alpaca_source, "ALPACA_API_KEY");
+  auto sdk = load_config({}, {{"APCA_API_KEY_ID", "k2"},
+                              {"APCA_API_SECRET_KEY", "s2"}});
+  CAF_CHECK(sdk.problems.empty());
+  CAF_CHECK_EQUAL(sdk.config.alpaca.secret_key.reveal(), "s2");
+}
+
+CAF_TEST(half set or conflicting credentials are problems) {
+  auto half = load_config({}, {{"ALPACA_API_KEY", "k1"}});
+  CAF_CHECK_EQUAL(options_of(half.problems),
+                  std::set<std::string>{"ALPACA_API_SECRET"});
+  auto clash = load_config({}, {{"ALPACA_API_KEY", "k1"},
+                                {"APCA_API_KEY_ID", "k2"},
+                                {"ALPACA_API_SECRET", "s"}});
+  CAF_CHECK_EQUAL(options_of(clash.problems),
+                  std::set<std::string>{"APCA_API_KEY_ID"});
+  auto gateway = load_config({}, {{"ATHANOR_GATEWAY_SECRET", "g"}});
+  CAF_CHECK_EQUAL(options_of(gateway.problems),
+                  std::set<std::string>{"ATHANOR_GATEWAY_KEY"});
+}
+
+CAF_TEST(a missing config file is a problem) {
+  auto loaded = load_config({"--config-file=/nonexistent/athanor.ini"}, {});
+  CAF_CHECK_EQUAL(options_of(loaded.problems),
+                  std::set<std::string>{"config-file"});
+}
+
+CAF_TEST(the rendered config loads back to the same values) {
+  auto first = load_config({"--athanor.breaker.failure-rate-threshold=42.5",
+                            "--athanor.breaker.window-type=time",
+                            "--athanor.log.format=json",
+                            "--athanor.reconnect.initial-delay=250ms"},
+                           {});
+  CAF_REQUIRE(first.problems.empty());
+  auto text = render_ini(first.config);
+  auto path = write_temp(text);
+  auto second = load_config({"--config-file=" + path}, {});
+  std::remove(path.c_str());
+  CAF_REQUIRE(second.problems.empty());
+  CAF_CHECK_EQUAL(render_ini(second.config), text);
+  CAF_CHECK_EQUAL(second.config.breaker.failure_rate_threshold, 42.5);
+  CAF_CHECK(second.config.breaker.window == window_kind::time);
+  CAF_CHECK(second.config.logging.fmt == log::format::json);
+  CAF_CHECK_EQUAL(second.config.reconnect.initial,
+                  std::chrono::nanoseconds{250ms});
+}
+
+CAF_TEST(the example config lists every option with its default) {
+  std::ifstream file{ATHANOR_SOURCE_DIR "/config/athanor.example.ini"};
+  CAF_REQUIRE(file.good());
+  std::stringstream text;
+  text << file.rdbuf();
+  CAF_CHECK_EQUAL(text.str(), render_ini(engine_config{}));
+}
+
+CAF_TEST(positional arguments and CAF options are kept apart) {
+  auto loaded = load_config({"execute", "plan.json",
+                             "--scheduler.max-threads=2",
+                             "--athanor.log.level=debug"},
+                            {});
+  CAF_CHECK(loaded.problems.empty());
+  CAF_CHECK_EQUAL(loaded.subcommand, "execute");
+  CAF_CHECK_EQUAL(loaded.arguments, std::vector<std::string>{"plan.json"});
+  CAF_CHECK_EQUAL(loaded.caf_arguments,
+                  std::vector<std::string>{"--scheduler.max-threads=2"});
+  CAF_CHECK(loaded.config.logging.min_level == log::level::debug);
+}
+
+CAF_TEST(stream and registry options are read and validated together) {
+  auto good = load_config({"run", "--athanor.stream.encoding=json",
+                           "--athanor.stream.deflate=true",
+                           "--athanor.stream.silence-timeout=0s",
+                           "--athanor.registry.max-queued-records=500"},
+                          {});
+  CAF_CHECK(good.problems.empty());
+  CAF_CHECK(good.config.stream.encoding == protocol::codec::json);
+  CAF_CHECK(good.config.stream.deflate);
+  CAF_CHECK_EQUAL(good.config.stream.silence_timeout.count(), 0);
+  CAF_CHECK_EQUAL(good.config.registry.max_queued_records, 500u);
+  auto bad = load_config({"run", "--athanor.stream.encoding=xml",
+                          "--athanor.stream.pong-timeout=0s",
+                          "--athanor.registry.max-in-flight=0"},
+                         {});
+  std::vector<std::string> options;
+  for (auto& x : bad.problems)
+    options.push_back(x.option);
+  CAF_CHECK_EQUAL(options, (std::vector<std::string>{
+                             "athanor.stream.encoding",
+                             "athanor.stream.pong-timeout",
+                             "athanor.registry.max-in-flight"}));
+}
