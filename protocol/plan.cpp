@@ -1,5 +1,6 @@
 #include "protocol/plan.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include <rapidjson/error/en.h>
