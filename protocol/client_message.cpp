@@ -120,16 +120,20 @@ bool decode_dom(const json_value& doc, client_message& out,
 
 namespace {
 
-// Client messages only: their limits fit any real one.
+// Client messages only.
 bool unpack_to_dom(const std::string& frame, rapidjson::Document& doc,
                    decode_problem& problem) {
   msgpack::object_handle handle;
   try {
     // The object API allocates what a header claims (an array of 2^32
-    // elements), so client messages get limits that fit any real one.
-    msgpack::unpack_limit limits{/*array*/ 4096,    /*map*/ 64,
-                                 /*str*/ 64 * 1024, /*bin*/ 64 * 1024,
-                                 /*ext*/ 64,        /*depth*/ 8};
+    // elements). Every element takes at least one byte of the frame, so
+    // the frame's own size bounds what a real message can hold: a
+    // 200,000-symbol subscribe passes, a lying header cannot allocate more
+    // than a few objects per byte received.
+    auto bytes = frame.size();
+    msgpack::unpack_limit limits{/*array*/ bytes,  /*map*/ bytes / 2,
+                                 /*str*/ bytes,    /*bin*/ bytes,
+                                 /*ext*/ 64,       /*depth*/ 8};
     handle = msgpack::unpack(frame.data(), frame.size(), nullptr, nullptr,
                              limits);
   } catch (const msgpack::unpack_error& e) {

@@ -356,3 +356,33 @@ CAF_TEST(bad client messages name the field) {
   CAF_CHECK(!decode_client_message(codec::json, "{", msg, problem));
   CAF_CHECK(!decode_client_message(codec::msgpack, "\x81", msg, problem));
 }
+
+CAF_TEST(a whole-market subscribe decodes in both codecs) {
+  subscription_set wanted;
+  for (int i = 0; i < 200000; ++i)
+    wanted[channel::quotes].push_back("S" + std::to_string(i));
+  wanted[channel::trades] = {"AAPL", "MSFT"};
+  for (auto c : {codec::json, codec::msgpack}) {
+    client_message msg;
+    decode_problem problem;
+    CAF_REQUIRE(
+      decode_client_message(c, encode_subscribe(c, wanted), msg, problem));
+    CAF_CHECK_EQUAL(msg.channels[channel::quotes].size(), 200000u);
+    CAF_CHECK(msg.channels == wanted);
+  }
+}
+
+CAF_TEST(a msgpack header claiming more elements than its frame holds is refused) {
+  // {"action": "subscribe", "quotes": array32 claiming 2^31 elements}.
+  std::string frame = "\x82\xa6"
+                      "action"
+                      "\xa9"
+                      "subscribe"
+                      "\xa6"
+                      "quotes"
+                      "\xdd\x80\x00\x00\x00";
+  client_message msg;
+  decode_problem problem;
+  CAF_CHECK(!decode_client_message(codec::msgpack, frame, msg, problem));
+  CAF_CHECK_EQUAL(problem.field, "message");
+}
