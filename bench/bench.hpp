@@ -43,4 +43,6 @@ int run_orders(const options& opts);
 
 int run_remote(const options& opts);
 
+int run_registry(const options& opts);
+
 } // namespace athanor::bench

@@ -1,5 +1,6 @@
 // athanor-bench: benchmarks that print figures beside a baseline measured in
-// the same run. `athanor-bench decode|e2e|orders|remote [--seconds=S]`.
+// the same run. `athanor-bench decode|e2e|orders|remote|registry
+// [--seconds=S]`.
 
 #include <cstdio>
 #include <cstdlib>
@@ -30,7 +31,9 @@ int main(int argc, char** argv) {
       opts.seconds = 2.0;
     return athanor::bench::run_remote(opts);
   }
-  std::fprintf(stderr, "usage: athanor-bench decode|e2e|orders|remote [--seconds=S] "
+  if (which == "registry")
+    return athanor::bench::run_registry(opts);
+  std::fprintf(stderr, "usage: athanor-bench decode|e2e|orders|remote|registry [--seconds=S] "
                        "[--subscribers=N]\n");
   return 64;
 }

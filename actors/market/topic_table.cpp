@@ -48,6 +48,16 @@ void erase_slot(std::vector<topic_table::slot>& xs, topic_table::slot s) {
   xs.erase(std::remove(xs.begin(), xs.end(), s), xs.end());
 }
 
+// Returns `topics` sorted and without repeats. Adding or removing k topics
+// among a subscriber's n then costs one pass over both (O(n + k log k)),
+// never a vector insert or erase per topic (O(k * n): 400 k topics took
+// 44 s to remove that way).
+std::vector<topic> sorted_unique(std::vector<topic> topics) {
+  std::sort(topics.begin(), topics.end());
+  topics.erase(std::unique(topics.begin(), topics.end()), topics.end());
+  return topics;
+}
+
 } // namespace
 
 topic_table::subscriber* topic_table::find(slot s) {
@@ -55,24 +65,52 @@ topic_table::subscriber* topic_table::find(slot s) {
   return i == subscribers_.end() ? nullptr : &i->second;
 }
 
+bool topic_table::hold(slot s, subscriber& sub, const topic& t) {
+  if (t.symbol == "*") {
+    sub.wildcards |= bit(t.kind);
+    auto& holders = wildcard_[index(t.kind)];
+    holders.push_back(s);
+    return holders.size() == 1;
+  }
+  auto& holders = by_symbol_[index(t.kind)][t.symbol];
+  holders.push_back(s);
+  return holders.size() == 1;
+}
+
+bool topic_table::let_go(slot s, subscriber& sub, const topic& t) {
+  if (t.symbol == "*") {
+    sub.wildcards &= ~bit(t.kind);
+    auto& holders = wildcard_[index(t.kind)];
+    erase_slot(holders, s);
+    return holders.empty();
+  }
+  auto& table = by_symbol_[index(t.kind)];
+  auto i = table.find(t.symbol);
+  erase_slot(i->second, s);
+  if (!i->second.empty())
+    return false;
+  table.erase(i);
+  return true;
+}
+
 bool topic_table::add(slot s, const std::vector<topic>& topics) {
   auto& sub = subscribers_[s];
+  auto wanted = sorted_unique(topics);
+  std::vector<topic> fresh;
+  std::set_difference(wanted.begin(), wanted.end(), sub.topics.begin(),
+                      sub.topics.end(), std::back_inserter(fresh));
   bool changed = false;
-  for (auto& t : topics) {
-    auto pos = std::lower_bound(sub.topics.begin(), sub.topics.end(), t);
-    if (pos != sub.topics.end() && *pos == t)
-      continue;
-    sub.topics.insert(pos, t);
-    if (t.symbol == "*") {
-      sub.wildcards |= bit(t.kind);
-      auto& holders = wildcard_[index(t.kind)];
-      holders.push_back(s);
-      changed |= holders.size() == 1;
-    } else {
-      auto& holders = by_symbol_[index(t.kind)][t.symbol];
-      holders.push_back(s);
-      changed |= holders.size() == 1;
-    }
+  for (auto& t : fresh)
+    changed |= hold(s, sub, t);
+  if (!fresh.empty()) {
+    std::vector<topic> merged;
+    merged.reserve(sub.topics.size() + fresh.size());
+    std::merge(std::make_move_iterator(sub.topics.begin()),
+               std::make_move_iterator(sub.topics.end()),
+               std::make_move_iterator(fresh.begin()),
+               std::make_move_iterator(fresh.end()),
+               std::back_inserter(merged));
+    sub.topics = std::move(merged);
   }
   if (sub.topics.empty())
     subscribers_.erase(s);
@@ -83,27 +121,20 @@ bool topic_table::remove(slot s, const std::vector<topic>& topics) {
   auto* sub = find(s);
   if (sub == nullptr)
     return false;
+  auto unwanted = sorted_unique(topics);
+  std::vector<topic> kept;
+  kept.reserve(sub->topics.size());
   bool changed = false;
-  for (auto& t : topics) {
-    auto pos = std::lower_bound(sub->topics.begin(), sub->topics.end(), t);
-    if (pos == sub->topics.end() || !(*pos == t))
-      continue;
-    sub->topics.erase(pos);
-    if (t.symbol == "*") {
-      sub->wildcards &= ~bit(t.kind);
-      auto& holders = wildcard_[index(t.kind)];
-      erase_slot(holders, s);
-      changed |= holders.empty();
-    } else {
-      auto& table = by_symbol_[index(t.kind)];
-      auto i = table.find(t.symbol);
-      erase_slot(i->second, s);
-      if (i->second.empty()) {
-        table.erase(i);
-        changed = true;
-      }
-    }
+  auto u = unwanted.begin();
+  for (auto& t : sub->topics) {
+    while (u != unwanted.end() && *u < t)
+      ++u;
+    if (u != unwanted.end() && *u == t)
+      changed |= let_go(s, *sub, t);
+    else
+      kept.push_back(std::move(t));
   }
+  sub->topics = std::move(kept);
   if (sub->topics.empty())
     subscribers_.erase(s);
   return changed;
@@ -113,8 +144,11 @@ bool topic_table::remove_all(slot s) {
   auto* sub = find(s);
   if (sub == nullptr)
     return false;
-  auto topics = sub->topics;
-  return remove(s, topics);
+  bool changed = false;
+  for (auto& t : sub->topics)
+    changed |= let_go(s, *sub, t);
+  subscribers_.erase(s);
+  return changed;
 }
 
 std::vector<topic> topic_table::topics_of(slot s) const {

@@ -77,6 +77,11 @@ class topic_table {
 
   batch& part_of(slot s, routing& out, const batch& data);
 
+  /// Records that `s` holds (lets go of) `t`; returns whether `t` gained
+  /// its first (lost its last) holder.
+  bool hold(slot s, subscriber& sub, const topic& t);
+  bool let_go(slot s, subscriber& sub, const topic& t);
+
   subscriber* find(slot s);
 
   std::unordered_map<slot, subscriber> subscribers_;
