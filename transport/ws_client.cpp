@@ -297,7 +297,8 @@ class client_impl : public ws_client::impl,
         self->pong_timer_.expires_after(self->opts_.pong_timeout);
         self->pong_timer_.async_wait([self](beast::error_code ec) {
           if (!ec && self->open_)
-            self->finish({ws_end::pong_timeout, 0, 0, "no pong in time"});
+            self->do_close(
+              ws_closed{ws_end::pong_timeout, 0, 0, "no pong in time"});
         });
       }
       self->arm_ping();
@@ -306,14 +307,19 @@ class client_impl : public ws_client::impl,
 
   // -- ending -----------------------------------------------------------------
 
-  void do_close() {
+  // Sends a close frame and waits at most close_timeout for the peer's:
+  // a server keeps the slot of a connection dropped without one. `cause`,
+  // when set, is what the end reports, however the close goes.
+  void do_close(std::optional<ws_closed> cause = std::nullopt) {
     if (finished_ || closing_)
       return;
     if (!open_) {
-      finish({ws_end::closed, 0, 0, "closed before the upgrade"});
+      finish(cause.value_or(
+        ws_closed{ws_end::closed, 0, 0, "closed before the upgrade"}));
       return;
     }
     closing_ = true;
+    cause_ = std::move(cause);
     close_timer_.expires_after(opts_.close_timeout);
     close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (!ec)
@@ -335,6 +341,8 @@ class client_impl : public ws_client::impl,
   void finish(ws_closed how) {
     if (finished_)
       return;
+    if (cause_)
+      how = std::move(*cause_);
     finished_ = true;
     open_ = false;
     beast::error_code ignored;
@@ -373,6 +381,8 @@ class client_impl : public ws_client::impl,
   bool closing_ = false;
   bool finished_ = false;
   bool certificate_rejected_ = false;
+  /// Why we are closing, when it is not the caller's close().
+  std::optional<ws_closed> cause_;
 };
 
 // Stands in for a client whose URL was bad; its end was already reported.

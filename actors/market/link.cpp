@@ -1,6 +1,35 @@
 #include "actors/market/link.hpp"
 
+#include <algorithm>
+
 namespace athanor {
+
+void link_slot::open(std::unique_ptr<link> x, uint64_t epoch) {
+  close_current();
+  current_ = std::move(x);
+  epoch_ = epoch;
+}
+
+void link_slot::close_current() {
+  if (!current_)
+    return;
+  current_->close();
+  closing_.emplace_back(epoch_, std::move(current_));
+}
+
+void link_slot::drop_current() {
+  current_.reset();
+}
+
+bool link_slot::closed(uint64_t epoch) {
+  auto i = std::find_if(closing_.begin(), closing_.end(),
+                        [epoch](auto& x) { return x.first == epoch; });
+  if (i == closing_.end())
+    return false;
+  closing_.erase(i);
+  return true;
+}
+
 
 link_frame decode_link_frame(uint64_t epoch, protocol::codec encoding,
                              std::string& frame, timestamp_ns received_at) {

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "caf/actor.hpp"
 
@@ -29,6 +31,46 @@ class link {
 
   /// Starts a clean close; link_closed follows.
   virtual void close() = 0;
+};
+
+/// A session's current link, and the links it asked to close. An ending
+/// the engine decides (a timeout, the watchdog, a server error) sends a
+/// close frame rather than dropping TCP: a server keeps the slot of a
+/// connection dropped without one (a ghost session) and answers the next
+/// attempt with 406 until it expires. A closing link is kept until its
+/// link_closed, which the transport sends within its close timeout.
+class link_slot {
+ public:
+  explicit operator bool() const {
+    return current_ != nullptr;
+  }
+
+  link* operator->() const {
+    return current_.get();
+  }
+
+  /// Makes `x`, opened with `epoch`, the current link.
+  void open(std::unique_ptr<link> x, uint64_t epoch);
+
+  /// Starts a clean close of the current link (if any) and lets it go.
+  void close_current();
+
+  /// Lets go of the current link, which reported its end already.
+  void drop_current();
+
+  /// Takes the link_closed of a link the session let go; returns whether it
+  /// was one (it is destroyed then).
+  bool closed(uint64_t epoch);
+
+  /// Returns how many links are still closing.
+  size_t closing() const {
+    return closing_.size();
+  }
+
+ private:
+  std::unique_ptr<link> current_;
+  uint64_t epoch_ = 0;
+  std::vector<std::pair<uint64_t, std::unique_ptr<link>>> closing_;
 };
 
 /// What a session asks a link factory for.

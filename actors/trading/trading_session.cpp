@@ -26,7 +26,7 @@ struct trading_counters {
 struct trading_state {
   trading_session_config cfg;
   std::unique_ptr<backoff_policy> backoff;
-  std::unique_ptr<link> current;
+  link_slot current;
   std::vector<order_listener_actor> listeners;
   session_status status;
   trading_counters counters;
@@ -111,7 +111,8 @@ class trading_logic : public std::enable_shared_from_this<trading_logic> {
     req.epoch = st().status.epoch;
     req.trading = true;
     req.session = caf::actor_cast<caf::actor>(self_);
-    st().current = st().cfg.links->open(std::move(req));
+    st().current.open(st().cfg.links->open(std::move(req)),
+                      st().status.epoch);
   }
 
   void on_opened(const link_opened& x) {
@@ -158,7 +159,7 @@ class trading_logic : public std::enable_shared_from_this<trading_logic> {
       return;
     if (!msg.authorized) {
       // A wrong key does not become right by retrying.
-      st().current.reset();
+      st().current.close_current();
       auto err = make_error(engine_errc::auth_failed,
                             "the trading stream refused the key");
       set_state(session_state::failed, &err);
@@ -196,9 +197,11 @@ class trading_logic : public std::enable_shared_from_this<trading_logic> {
   // -- ending -----------------------------------------------------------------
 
   void on_closed(const link_closed& x) {
-    if (x.epoch != st().status.epoch || !st().current)
+    if (x.epoch != st().status.epoch || !st().current) {
+      st().current.closed(x.epoch);
       return;
-    st().current.reset();
+    }
+    st().current.drop_current();
     if (st().status.state == session_state::stopped) {
       self_->quit();
       return;
@@ -221,7 +224,7 @@ class trading_logic : public std::enable_shared_from_this<trading_logic> {
       ++st().counters.disconnects;
       st().backoff->note_run(self_->clock().now() - st().ready_at);
     }
-    st().current.reset();
+    st().current.close_current();
     set_state(session_state::backing_off, &err);
     self_->delayed_send(self_, st().backoff->next_delay(), retry_atom::value,
                         st().generation);
@@ -245,7 +248,7 @@ class trading_logic : public std::enable_shared_from_this<trading_logic> {
                                       + to_string(st().status.state)));
         return;
       case session_state::stopped:
-        st().current.reset();
+        st().current.drop_current();
         self_->quit();
         return;
       default:

@@ -215,6 +215,8 @@ CAF_TEST(a stalled server is detected by the pong deadline) {
   opts.url = url();
   opts.ping_interval = 100ms;
   opts.pong_timeout = 200ms;
+  // The close frame that follows the missed pong gets no answer either.
+  opts.close_timeout = 300ms;
   auto client = ws_client::connect(io, opts, rec.events());
   login(*client, rec);
   // Pongs come while the server is healthy.
