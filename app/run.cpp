@@ -161,10 +161,15 @@ int run_command(const loaded_config& loaded, const run_request& request) {
     request.symbols, request.channels,
     caf::actor_cast<subscriber_actor>(printer));
   if (!subscribed) {
-    std::fprintf(stderr, "athanor: cannot subscribe: %s\n",
+    // A topic the feed does not offer is the command line's fault.
+    bool refused = errc_of(subscribed.error())
+                   == engine_errc::invalid_subscription;
+    std::fprintf(stderr, "athanor: %scannot subscribe: %s\n",
+                 refused ? "--channels: " : "",
                  render(subscribed.error()).c_str());
     caf::anon_send_exit(printer, caf::exit_reason::user_shutdown);
-    return exit_status::software;
+    (*rt)->stop();
+    return refused ? exit_status::config : exit_status::software;
   }
   outcome.wait(signals);
   (*rt)->stop();

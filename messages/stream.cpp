@@ -37,6 +37,7 @@ std::string to_string(gap_reason x) {
     case gap_reason::silent_stream: return "silent_stream";
     case gap_reason::restart: return "restart";
     case gap_reason::slow_subscriber: return "slow_subscriber";
+    case gap_reason::refused: return "refused";
   }
   return "gap_reason(?)";
 }

@@ -64,6 +64,9 @@ enum class gap_reason : uint8_t {
   restart,
   /// This subscriber fell behind and records meant for it were dropped.
   slow_subscriber,
+  /// The server refused these topics: no data will come for them until
+  /// they are subscribed again (the subscription no longer holds them).
+  refused,
 };
 
 std::string to_string(gap_reason x);
@@ -186,6 +189,8 @@ struct session_counters {
   uint64_t server_errors = 0;
   uint64_t subscription_changes = 0;
   uint64_t ack_timeouts = 0;
+  /// Topics the server refused on their own (kept out of the connection).
+  uint64_t refused_topics = 0;
   uint64_t watchdog_trips = 0;
   uint64_t gaps = 0;
   uint64_t breaker_refusals = 0;
@@ -283,8 +288,8 @@ typename Inspector::result_type inspect(Inspector& f, session_counters& x) {
   return f(caf::meta::type_name("athanor.session_counters"), x.connects,
            x.disconnects, x.frames, x.records, x.malformed_frames,
            x.rejected_records, x.unknown_records, x.server_errors,
-           x.subscription_changes, x.ack_timeouts, x.watchdog_trips, x.gaps,
-           x.breaker_refusals);
+           x.subscription_changes, x.ack_timeouts, x.refused_topics,
+           x.watchdog_trips, x.gaps, x.breaker_refusals);
 }
 
 template<class Inspector>

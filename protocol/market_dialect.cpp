@@ -12,6 +12,56 @@ bool subscribable(channel x) {
 
 } // namespace
 
+std::string to_string(feed_family x) {
+  switch (x) {
+    case feed_family::stocks: return "stocks";
+    case feed_family::crypto: return "crypto";
+    case feed_family::options: return "options";
+    case feed_family::news: return "news";
+    case feed_family::unknown: return "unknown";
+  }
+  return "feed_family(?)";
+}
+
+feed_family family_of_endpoint(const std::string& url) {
+  auto scheme = url.find("://");
+  auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  if (slash == std::string::npos)
+    return feed_family::unknown;
+  auto path = url.substr(slash);
+  auto starts = [&](const char* prefix) { return path.rfind(prefix, 0) == 0; };
+  if (starts("/v2/"))
+    return feed_family::stocks;
+  if (starts("/v1beta3/crypto/") || starts("/v1beta2/crypto")
+      || starts("/v1beta1/crypto"))
+    return feed_family::crypto;
+  if (starts("/v1beta1/indicative") || starts("/v1beta1/opra"))
+    return feed_family::options;
+  if (starts("/v1beta1/news"))
+    return feed_family::news;
+  return feed_family::unknown;
+}
+
+bool offers(feed_family family, channel ch) {
+  switch (family) {
+    case feed_family::stocks:
+      return ch != channel::orderbooks;
+    case feed_family::crypto:
+      return ch == channel::trades || ch == channel::quotes
+             || ch == channel::bars || ch == channel::updated_bars
+             || ch == channel::daily_bars || ch == channel::orderbooks;
+    case feed_family::options:
+      return ch == channel::trades || ch == channel::quotes;
+    case feed_family::news:
+      // News has a channel of its own, which this engine does not stream
+      // yet.
+      return false;
+    case feed_family::unknown:
+      return true;
+  }
+  return true;
+}
+
 subscription_set normalize(subscription_set x) {
   for (auto ch : all_channels) {
     auto& xs = x[ch];
@@ -41,24 +91,114 @@ size_t count(const subscription_set& x) {
   return result;
 }
 
+namespace {
+
+subscription_set intersection(const subscription_set& x,
+                              const subscription_set& y) {
+  subscription_set result;
+  for (auto ch : all_channels)
+    std::set_intersection(x[ch].begin(), x[ch].end(), y[ch].begin(),
+                          y[ch].end(), std::back_inserter(result[ch]));
+  return result;
+}
+
+subscription_set union_of(const subscription_set& x,
+                          const subscription_set& y) {
+  subscription_set result;
+  for (auto ch : all_channels)
+    std::set_union(x[ch].begin(), x[ch].end(), y[ch].begin(), y[ch].end(),
+                   std::back_inserter(result[ch]));
+  return result;
+}
+
+// Splits a refused change: one piece per channel if it spans several, else
+// its symbols in two halves. Finding one bad topic among n costs about
+// 2 log n round trips.
+std::vector<subscription_set> split(const subscription_set& x) {
+  std::vector<subscription_set> pieces;
+  for (auto ch : all_channels) {
+    if (x[ch].empty())
+      continue;
+    pieces.emplace_back();
+    pieces.back()[ch] = x[ch];
+  }
+  if (pieces.size() > 1)
+    return pieces;
+  auto& only = pieces.front();
+  for (auto ch : all_channels) {
+    auto& xs = only[ch];
+    if (xs.size() < 2)
+      continue;
+    auto middle = xs.begin() + static_cast<std::ptrdiff_t>(xs.size() / 2);
+    subscription_set low;
+    subscription_set high;
+    low[ch].assign(xs.begin(), middle);
+    high[ch].assign(middle, xs.end());
+    return {std::move(low), std::move(high)};
+  }
+  return pieces;
+}
+
+// Returns the first `n` topics of `x`, channel by channel.
+subscription_set first_topics(subscription_set x, size_t n) {
+  for (auto ch : all_channels) {
+    auto& xs = x[ch];
+    if (xs.size() > n)
+      xs.resize(n);
+    n -= xs.size();
+  }
+  return x;
+}
+
+} // namespace
+
 bool subscription_tracker::set_desired(subscription_set desired) {
   desired = normalize(std::move(desired));
   if (desired == desired_)
     return false;
   desired_ = std::move(desired);
+  // A refused topic that nobody wants any more is forgotten: asked for
+  // again later, it is tried again.
+  refused_ = intersection(refused_, desired_);
   return true;
+}
+
+bool subscription_tracker::settled() const {
+  return !in_flight_ && probes_.empty()
+         && confirmed_ == difference(desired_, refused_);
 }
 
 std::optional<subscription_tracker::change>
 subscription_tracker::next_change() {
   if (in_flight_ || (given_up_ && *given_up_ == desired_))
     return std::nullopt;
-  if (auto remove = difference(confirmed_, desired_); !remove.empty())
-    in_flight_ = change{false, std::move(remove)};
-  else if (auto add = difference(desired_, confirmed_); !add.empty())
-    in_flight_ = change{true, std::move(add)};
-  else
+  auto wanted = difference(desired_, refused_);
+  if (auto remove = difference(confirmed_, wanted); !remove.empty()) {
+    in_flight_ = change{false,
+                        first_topics(std::move(remove), max_change_topics)};
+    return in_flight_;
+  }
+  auto missing = difference(wanted, confirmed_);
+  while (!probes_.empty()) {
+    auto piece = intersection(probes_.front().symbols, missing);
+    probes_.pop_front();
+    if (!piece.empty()) {
+      if (count(piece) > max_change_topics) {
+        // Too big to send whole: its other half goes next.
+        probes_.push_front(change{true, difference(piece,
+                                                   first_topics(
+                                                     piece,
+                                                     max_change_topics))});
+        piece = first_topics(std::move(piece), max_change_topics);
+      }
+      in_flight_ = change{true, std::move(piece)};
+      return in_flight_;
+    }
+  }
+  if (missing.empty())
     return std::nullopt;
+  in_flight_ = change{true,
+                      first_topics(std::move(missing), max_change_topics)};
   return in_flight_;
 }
 
@@ -77,9 +217,23 @@ void subscription_tracker::on_ack(const subscription_set& server_set) {
     given_up_ = desired_;
 }
 
-void subscription_tracker::on_refused() {
+std::vector<topic> subscription_tracker::on_refused() {
+  auto sent = std::move(in_flight_);
   in_flight_.reset();
-  given_up_ = desired_;
+  if (!sent || !sent->subscribe) {
+    given_up_ = desired_;
+    return {};
+  }
+  if (count(sent->symbols) == 1) {
+    refused_ = union_of(refused_, sent->symbols);
+    for (auto ch : all_channels)
+      if (!sent->symbols[ch].empty())
+        return {topic{ch, sent->symbols[ch].front()}};
+  }
+  auto pieces = split(sent->symbols);
+  for (auto i = pieces.rbegin(); i != pieces.rend(); ++i)
+    probes_.push_front(change{true, std::move(*i)});
+  return {};
 }
 
 void subscription_tracker::on_timeout() {
@@ -90,6 +244,7 @@ void subscription_tracker::on_disconnect() {
   in_flight_.reset();
   confirmed_ = subscription_set{};
   given_up_.reset();
+  probes_.clear();
 }
 
 std::string to_string(dialect_event::kind_t x) {

@@ -5,8 +5,10 @@
 // changes to send so the server's set follows the set consumers want.
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "messages/engine_errc.hpp"
 #include "messages/secret.hpp"
@@ -27,12 +29,43 @@ subscription_set difference(const subscription_set& x,
 /// Returns the number of (channel, symbol) pairs in `x`.
 size_t count(const subscription_set& x);
 
+/// What an endpoint streams, told by its URL's path.
+enum class feed_family : uint8_t {
+  /// /v2/{iex,sip,delayed_sip,boats,overnight,test}: US stocks.
+  stocks,
+  /// /v1beta3/crypto/{us,us-1,eu-1}.
+  crypto,
+  /// /v1beta1/{indicative,opra}.
+  options,
+  /// /v1beta1/news.
+  news,
+  /// A path we do not know: nothing is refused locally.
+  unknown,
+};
+
+std::string to_string(feed_family x);
+
+/// Returns the family of the stream endpoint `url` (scheme, host, path).
+feed_family family_of_endpoint(const std::string& url);
+
+/// Returns whether a `family` endpoint accepts subscriptions to `ch`. The
+/// server refuses a whole change that holds one channel it lacks (a stock
+/// feed has no orderbooks, crypto no statuses, lulds or imbalances), so
+/// such a topic is refused before it reaches the shared connection.
+bool offers(feed_family family, channel ch);
+
 /// Keeps the server's subscription set in step with the desired one: one
 /// change in flight at a time, unsubscribes before subscribes (so a symbol
 /// limit is never crossed on the way), the whole set again after every
-/// reconnect, and no endless retries of a change the server refuses.
+/// reconnect, and no endless retries of a change the server refuses. A
+/// refused subscribe is split until the topics the server refuses are
+/// found; those stay out, everything else is subscribed.
 class subscription_tracker {
  public:
+  /// No change carries more topics than this: a whole-market universe goes
+  /// upstream in bounded frames (each acknowledged before the next).
+  static constexpr size_t max_change_topics = 4000;
+
   struct change {
     /// Subscribe when true, unsubscribe when false.
     bool subscribe = true;
@@ -49,10 +82,13 @@ class subscription_tracker {
   /// The server confirmed its full current set.
   void on_ack(const subscription_set& server_set);
 
-  /// The server refused the change in flight (e.g. symbol limit). The same
-  /// desired set is not tried again until it changes or the connection is
-  /// renewed.
-  void on_refused();
+  /// The server refused the change in flight (400, 405, 410). A subscribe
+  /// of several topics is split, per channel and then in halves, and the
+  /// pieces go next, one at a time; a topic refused on its own is refused
+  /// for good (while consumers want it: not after a reconnect either) and
+  /// returned, so its subscribers can be told. A refused unsubscribe gives
+  /// up on the desired set until it changes or the connection is renewed.
+  std::vector<topic> on_refused();
 
   /// The change in flight got no answer in time; it may be sent again.
   void on_timeout();
@@ -68,19 +104,26 @@ class subscription_tracker {
     return confirmed_;
   }
 
+  /// The topics the server refused alone, kept out of every change.
+  const subscription_set& refused() const {
+    return refused_;
+  }
+
   bool in_flight() const {
     return in_flight_.has_value();
   }
 
-  /// Returns whether the server's set equals the desired set.
-  bool settled() const {
-    return !in_flight_ && confirmed_ == desired_;
-  }
+  /// Returns whether the server's set equals the desired set less the
+  /// refused topics.
+  bool settled() const;
 
  private:
   subscription_set desired_;
   subscription_set confirmed_;
   std::optional<change> in_flight_;
+  /// Pieces of a refused subscribe, tried before anything else is added.
+  std::deque<change> probes_;
+  subscription_set refused_;
   /// The desired set the server refused, or that an ack left unreached.
   std::optional<subscription_set> given_up_;
 };

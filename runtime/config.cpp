@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <random>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -66,7 +67,8 @@ void for_each_option(Config& cfg, F&& f) {
   f(brk, "max-outstanding-permits",
     "permits without an outcome that are remembered",
     b.max_outstanding_permits);
-  f(brk, "seed", "seed of the open-duration jitter", b.seed);
+  f(brk, "seed", "seed of the open-duration jitter; 0: drawn per process",
+    b.seed);
 
   auto& s = cfg.supervisor;
   const char* sup = "athanor.supervisor";
@@ -82,7 +84,7 @@ void for_each_option(Config& cfg, F&& f) {
     f(category, "jitter", "jitter fraction in [0, 1)", x.jitter);
     f(category, "stable-period", "a run this long resets the delay",
       x.stable_period);
-    f(category, "seed", "seed of the jitter", x.seed);
+    f(category, "seed", "seed of the jitter; 0: drawn per process", x.seed);
   };
   backoff("athanor.supervisor.restart-backoff", s.restart_backoff);
   backoff("athanor.reconnect", cfg.reconnect);
@@ -701,6 +703,40 @@ environment process_environment() {
   return result;
 }
 
+breaker_config with_process_jitter(breaker_config x) {
+  x.open_jitter = 0.2;
+  x.seed = 0;
+  return x;
+}
+
+backoff_config with_process_jitter(backoff_config x) {
+  x.jitter = 0.2;
+  x.seed = 0;
+  return x;
+}
+
+supervisor_config with_process_jitter(supervisor_config x) {
+  x.restart_backoff = with_process_jitter(x.restart_backoff);
+  return x;
+}
+
+namespace {
+
+void draw_unset_seeds(engine_config& cfg) {
+  std::random_device entropy;
+  // 63 bits: CAF's INI and command line read integers as int64_t, and a
+  // rendered config must load back.
+  auto draw = [&](uint64_t& seed) {
+    while (seed == 0)
+      seed = ((uint64_t{entropy()} << 32) | entropy()) >> 1;
+  };
+  draw(cfg.breaker.seed);
+  draw(cfg.reconnect.seed);
+  draw(cfg.supervisor.restart_backoff.seed);
+}
+
+} // namespace
+
 loaded_config load_config(const std::vector<std::string>& args,
                           const environment& env) {
   loaded_config result;
@@ -768,6 +804,7 @@ loaded_config load_config(const std::vector<std::string>& args,
   option_reader reader{cfg, problems};
   for_each_option(result.config, reader);
   read_credentials(env, result);
+  draw_unset_seeds(result.config);
   validate(result.config, problems);
   return result;
 }

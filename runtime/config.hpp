@@ -39,7 +39,7 @@ struct stream_settings {
   /// turns the watchdog off.
   std::chrono::nanoseconds silence_timeout = std::chrono::seconds{30};
   /// The least wait after 406 or 429, doubling per repeat up to the max.
-  std::chrono::nanoseconds limit_backoff = std::chrono::seconds{30};
+  std::chrono::nanoseconds limit_backoff = std::chrono::seconds{1};
   std::chrono::nanoseconds limit_backoff_max = std::chrono::seconds{120};
   std::chrono::nanoseconds ping_interval = std::chrono::seconds{10};
   std::chrono::nanoseconds pong_timeout = std::chrono::seconds{5};
@@ -113,6 +113,15 @@ struct remote_settings {
 std::optional<std::pair<std::string, uint16_t>>
 parse_host_port(const std::string& text);
 
+/// The engine's defaults differ from the plain structs' in two ways:
+/// jitter is on (a fleet that lost its connections together must not retry
+/// in lockstep) and the seed is 0, which `load_config` replaces with one
+/// drawn anew by each process. A configured seed is kept, so a schedule can
+/// be reproduced.
+breaker_config with_process_jitter(breaker_config x);
+backoff_config with_process_jitter(backoff_config x);
+supervisor_config with_process_jitter(supervisor_config x);
+
 struct engine_config {
   /// Upstream credentials; empty means "run against the built-in simulator".
   credentials alpaca;
@@ -122,10 +131,10 @@ struct engine_config {
   log::options logging;
   /// The default breaker config for every endpoint (its `endpoint` label is
   /// set per endpoint).
-  breaker_config breaker;
-  supervisor_config supervisor;
+  breaker_config breaker = with_process_jitter(breaker_config{});
+  supervisor_config supervisor = with_process_jitter(supervisor_config{});
   /// The stream sessions' reconnect schedule.
-  backoff_config reconnect;
+  backoff_config reconnect = with_process_jitter(backoff_config{});
   stream_settings stream;
   fanout_settings registry;
   execution_settings execution;

@@ -173,7 +173,15 @@ gateway_client_impl(client_pointer self, gateway_client_config cfg) {
         send(self, protocol::encode_batch(self->state.cfg.encoding, x));
     },
     [self](gap& x) {
-      send(self, protocol::encode_gap(self->state.cfg.encoding, x));
+      if (x.reason != gap_reason::refused) {
+        send(self, protocol::encode_gap(self->state.cfg.encoding, x));
+        return;
+      }
+      // What Alpaca itself would have answered this client's subscribe.
+      std::string topics;
+      for (auto& t : x.topics)
+        topics += (topics.empty() ? "" : ", ") + to_string(t);
+      refuse(self, 410, "invalid subscribe action for this feed: " + topics);
     },
   };
 }

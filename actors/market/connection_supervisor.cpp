@@ -158,7 +158,9 @@ class supervisor_logic {
     conn.backoff = std::make_unique<backoff_policy>(st().cfg.restart_backoff);
     conn.status.endpoint = spec.session.url;
     conn.status.fingerprint = spec.session.creds.fingerprint();
-    auto registry = spawn_subscriber_registry(self_->system(), spec.registry);
+    auto reg_cfg = spec.registry;
+    reg_cfg.family = protocol::family_of_endpoint(spec.session.url);
+    auto registry = spawn_subscriber_registry(self_->system(), reg_cfg);
     // Validated with the config; a failure here is a bug worth a crash.
     if (!registry)
       throw std::logic_error("registry config: " + render(registry.error()));

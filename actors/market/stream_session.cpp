@@ -23,8 +23,9 @@ double to_ms(nanoseconds x) {
   return static_cast<double>(x.count()) / 1e6;
 }
 
-bool watches_liveness(const subscription_set& desired) {
-  return !desired[channel::trades].empty() || !desired[channel::quotes].empty();
+bool watches_liveness(const subscription_set& confirmed) {
+  return !confirmed[channel::trades].empty()
+         || !confirmed[channel::quotes].empty();
 }
 
 // How a connection ended, as the session acts on it.
@@ -36,10 +37,13 @@ struct ending {
   /// Data may be lost for this reason; none when the loss is not ours to
   /// report (e.g. the connection never streamed).
   gap_reason gap = gap_reason::reconnect;
+  /// The link reported its end itself: nothing is left to close.
+  bool link_gone = false;
 };
 
 ending ending_of(const link_closed& x) {
   ending result;
+  result.link_gone = true;
   result.detail = to_string(x.reason);
   if (!x.detail.empty())
     result.detail += ": " + x.detail;
@@ -86,10 +90,12 @@ struct session_state_data {
   stream_session_config cfg;
   std::unique_ptr<protocol::market_dialect> dialect;
   std::unique_ptr<backoff_policy> backoff;
+  /// The wait after 406 or 429: a server still holding our old session.
+  std::unique_ptr<backoff_policy> limit_backoff;
   std::unique_ptr<lag_meter> lag;
   rate_meter record_rate;
   protocol::subscription_tracker tracker;
-  std::unique_ptr<link> current;
+  link_slot current;
   std::vector<session_listener_actor> listeners;
   session_status status;
   session_counters counters;
@@ -104,7 +110,6 @@ struct session_state_data {
   uint64_t watchdog_generation = 0;
   bool watchdog_armed = false;
   uint32_t silence_streak = 0;
-  uint32_t limit_streak = 0;
   caf::actor_clock::time_point authenticated_at;
   caf::actor_clock::time_point last_live;
   /// Receive time of the last data delivered (wall clock, for gaps).
@@ -222,7 +227,8 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
     req.session = caf::actor_cast<caf::actor>(self_);
     log::write(log::level::debug, "stream_session", "connect", &st().attempt,
                {{"endpoint", st().cfg.url}, {"epoch", req.epoch}});
-    st().current = st().cfg.links->open(std::move(req));
+    auto epoch = req.epoch;
+    st().current.open(st().cfg.links->open(std::move(req)), epoch);
   }
 
   void report_outcome(call_outcome outcome) {
@@ -349,7 +355,6 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
   void on_authenticated() {
     report_outcome(call_outcome::success);
     st().authenticated_at = now();
-    st().limit_streak = 0;
     ++st().counters.connects;
     if (st().tracker.desired().empty()) {
       enter_streaming();
@@ -369,22 +374,43 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
       enter_streaming();
     else
       ++st().timer_generation; // The ack timer is done.
+    // The watchdog watches what the server confirmed: a topic it refused
+    // sends nothing, and that silence is not the stream's.
+    arm_watchdog();
     push_change();
   }
 
+  // One consumer's bad topic must not silence the others: the tracker
+  // splits the refused change until it finds the topics the server refuses
+  // alone; their subscribers are told with a gap of reason `refused`.
   void on_refused(const protocol::dialect_event& ev) {
-    st().tracker.on_refused();
+    auto refused = st().tracker.on_refused();
     auto err = make_error(ev.errc, std::to_string(ev.code) + " " + ev.message);
     st().status.last_error = render(err);
     st().status.last_errc = to_string(ev.errc);
-    log::error("stream_session", "subscription_refused", st().attempt,
+    log::write(refused.empty() ? log::level::warn : log::level::error,
+               "stream_session",
+               refused.empty() ? "subscription_refused" : "topics_refused",
+               &st().attempt,
                {{"endpoint", st().cfg.url},
                 {"code", ev.code},
-                {"message", ev.message}});
+                {"message", ev.message},
+                {"topics", refused.size()},
+                {"first", refused.empty() ? "" : to_string(refused.front())}});
+    if (!refused.empty()) {
+      ++st().counters.refused_topics;
+      gap msg;
+      msg.reason = gap_reason::refused;
+      msg.topics = std::move(refused);
+      msg.since = st().last_data_at;
+      msg.epoch = st().status.epoch;
+      self_->send(st().cfg.sink, std::move(msg));
+    }
     if (st().status.state == session_state::subscribing)
       enter_streaming();
     else
       ++st().timer_generation;
+    push_change();
   }
 
   void enter_streaming() {
@@ -413,8 +439,10 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
   }
 
   void on_closed(const link_closed& closed) {
-    if (closed.epoch != st().status.epoch || !st().current)
+    if (closed.epoch != st().status.epoch || !st().current) {
+      st().current.closed(closed.epoch);
       return;
+    }
     if (st().status.state == session_state::stopped) {
       self_->quit();
       return;
@@ -445,7 +473,10 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
     auto state = st().status.state;
     bool was_streaming = state == session_state::subscribing
                          || state == session_state::streaming;
-    st().current.reset();
+    if (end.link_gone)
+      st().current.drop_current();
+    else
+      st().current.close_current();
     ++st().counters.disconnects;
     st().tracker.on_disconnect();
     st().watchdog_armed = false;
@@ -454,7 +485,9 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
     report_outcome(outcome_of(end.errc));
     if (was_streaming) {
       report_gap(end.gap);
-      st().backoff->note_run(now() - st().authenticated_at);
+      auto ran = now() - st().authenticated_at;
+      st().backoff->note_run(ran);
+      st().limit_backoff->note_run(ran);
     }
     if (is_fatal(end.errc)) {
       set_state(session_state::failed, st().attempt, &err);
@@ -462,16 +495,13 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
     }
     auto delay = st().backoff->next_delay();
     if (end.long_wait) {
-      auto wait = grow_with_jitter(st().cfg.limit_backoff, 2.0,
-                                   st().limit_streak++,
-                                   st().cfg.limit_backoff_max, 0.0, 0.5);
-      delay = std::max(delay, wait);
+      delay = std::max(delay, st().limit_backoff->next_delay());
     }
     back_off(err, delay);
   }
 
   void back_off(const caf::error& err, nanoseconds delay) {
-    st().current.reset();
+    st().current.close_current();
     set_state(session_state::backing_off, st().attempt, &err);
     log::info("stream_session", "retry_scheduled", st().attempt,
               {{"endpoint", st().cfg.url}, {"delay_ms", to_ms(delay)}});
@@ -529,7 +559,7 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
   void arm_watchdog() {
     if (st().watchdog_armed || st().cfg.silence_timeout.count() == 0
         || st().status.state != session_state::streaming
-        || !watches_liveness(st().tracker.desired()))
+        || !watches_liveness(st().tracker.confirmed()))
       return;
     st().watchdog_armed = true;
     self_->delayed_send(self_, silence_threshold(), watchdog_atom::value,
@@ -541,7 +571,7 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
       return;
     st().watchdog_armed = false;
     if (st().status.state != session_state::streaming
-        || !watches_liveness(st().tracker.desired()))
+        || !watches_liveness(st().tracker.confirmed()))
       return;
     auto silent = now() - st().last_live;
     auto threshold = silence_threshold();
@@ -629,6 +659,7 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
     counter("athanor_session_subscription_changes_total",
             c.subscription_changes);
     counter("athanor_session_ack_timeouts_total", c.ack_timeouts);
+    counter("athanor_session_refused_topics_total", c.refused_topics);
     counter("athanor_session_watchdog_trips_total", c.watchdog_trips);
     counter("athanor_session_gaps_total", c.gaps);
     counter("athanor_session_breaker_refusals_total", c.breaker_refusals);
@@ -652,12 +683,27 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
   session_pointer self_;
 };
 
+// The wait after 406 or 429: from `limit_backoff`, doubling up to
+// `limit_backoff_max`, jittered like the reconnects but drawn apart from
+// them, and reset by the same stable run.
+backoff_config limit_schedule(const stream_session_config& cfg) {
+  backoff_config result;
+  result.initial = cfg.limit_backoff;
+  result.max = cfg.limit_backoff_max;
+  result.multiplier = 2.0;
+  result.jitter = cfg.backoff.jitter;
+  result.stable_period = cfg.backoff.stable_period;
+  result.seed = cfg.backoff.seed ^ 0x406406406406ULL;
+  return result;
+}
+
 session_actor::behavior_type session_impl(session_pointer self,
                                           stream_session_config cfg) {
   self->set_exception_handler(exception_to_exit_reason);
   auto& st = self->state;
   st.dialect = std::make_unique<protocol::market_dialect>(cfg.encoding);
   st.backoff = std::make_unique<backoff_policy>(cfg.backoff);
+  st.limit_backoff = std::make_unique<backoff_policy>(limit_schedule(cfg));
   st.lag = std::make_unique<lag_meter>(cfg.lag_threshold);
   st.status.endpoint = cfg.url;
   // Epochs never repeat across restarts: the high half counts incarnations.

@@ -38,9 +38,12 @@ struct stream_session_config {
                          std::chrono::seconds{60},
                          0x5eed};
   /// After 406 (connection limit) or an upgrade refused with 429, wait at
-  /// least this long, doubling per repeat up to `limit_backoff_max`: Alpaca
-  /// keeps a dropped session's slot for up to ~90 s.
-  caf::timespan limit_backoff = std::chrono::seconds{30};
+  /// least this long, doubling per repeat (jittered as `backoff`) up to
+  /// `limit_backoff_max`; a stable run starts it over. A server keeps a
+  /// session dropped without a close frame for seconds to ~90 s: starting
+  /// small finds a 3 s ghost gone within seconds (Alpaca's SDKs retry 406
+  /// within 0.5-1 s) and reaches a 90 s one in seven attempts.
+  caf::timespan limit_backoff = std::chrono::seconds{1};
   caf::timespan limit_backoff_max = std::chrono::seconds{120};
   /// From the attempt to the server's welcome.
   caf::timespan connect_timeout = std::chrono::seconds{15};

@@ -64,13 +64,17 @@ bool subscribable(channel x) {
 }
 
 // Returns the problem with a topic list, naming the entry; empty if fine.
-std::string check_topics(const std::vector<topic>& topics) {
+std::string check_topics(const std::vector<topic>& topics,
+                         protocol::feed_family family) {
   for (size_t i = 0; i < topics.size(); ++i) {
     auto& x = topics[i];
     auto where = "topics[" + std::to_string(i) + "]";
     if (!subscribable(x.kind))
       return where + ".channel: " + to_string(x.kind)
              + " come with trades; subscribe to trades";
+    if (!protocol::offers(family, x.kind))
+      return where + ".channel: " + to_string(x.kind) + " (" + to_string(x)
+             + ") is not offered by a " + to_string(family) + " feed";
     if (x.symbol.empty())
       return where + ".symbol: must not be empty";
     if (x.symbol.size() > 32)
@@ -95,7 +99,8 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     if (!sub)
       return make_error(engine_errc::invalid_subscription,
                         "subscriber: invalid handle");
-    if (auto problem = check_topics(topics); !problem.empty())
+    if (auto problem = check_topics(topics, st().cfg.family);
+        !problem.empty())
       return make_error(engine_errc::invalid_subscription, problem);
     auto s = slot_of(sub);
     auto changed = st().table.add(s, topics);
@@ -386,6 +391,10 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
   }
 
   void on_gap(const gap& upstream) {
+    if (upstream.reason == gap_reason::refused) {
+      on_refused(upstream);
+      return;
+    }
     for (auto& [s, entry] : st().subscribers) {
       gap marker = upstream;
       marker.topics = entry.stats.topics;
@@ -397,6 +406,41 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
         entry.queued_at.push_back(self_->clock().now());
       }
     }
+  }
+
+  // The server refused some topics: each subscriber holding one is told,
+  // and loses it, so the desired set stops asking for it (asked for again,
+  // it is tried again). Nobody else hears anything.
+  void on_refused(const gap& upstream) {
+    auto refused = upstream.topics;
+    std::sort(refused.begin(), refused.end());
+    bool changed = false;
+    for (auto& [s, entry] : st().subscribers) {
+      std::vector<topic> lost;
+      auto& held = entry.stats.topics;
+      std::set_intersection(held.begin(), held.end(), refused.begin(),
+                            refused.end(), std::back_inserter(lost));
+      if (lost.empty())
+        continue;
+      changed |= st().table.remove(s, lost);
+      held = st().table.topics_of(s);
+      gap marker = upstream;
+      marker.topics = std::move(lost);
+      ++entry.stats.gaps;
+      log::warn("registry", "topics_refused",
+                {{"registry", st().cfg.name},
+                 {"subscriber", entry.name},
+                 {"topics", marker.topics.size()},
+                 {"first", to_string(marker.topics.front())}});
+      if (entry.queue.empty())
+        self_->send(entry.handle, std::move(marker));
+      else {
+        entry.queue.emplace_back(std::move(marker));
+        entry.queued_at.push_back(self_->clock().now());
+      }
+    }
+    if (changed)
+      publish_desired(trace::root());
   }
 
   // -- queries ----------------------------------------------------------------

@@ -9,12 +9,16 @@
 
 #include "messages/config_problem.hpp"
 #include "messages/handles.hpp"
+#include "protocol/market_dialect.hpp"
 
 namespace athanor {
 
 struct registry_config {
   /// Names the upstream this registry serves in logs and metrics.
   std::string name = "market";
+  /// What the upstream streams: topics on channels it lacks are refused at
+  /// subscribe time, before they can poison the shared connection.
+  protocol::feed_family family = protocol::feed_family::unknown;
   /// Batches a subscriber may hold unanswered before the registry queues.
   uint32_t max_in_flight = 8;
   /// Records other than quotes a subscriber may have queued; beyond it new

@@ -117,6 +117,17 @@ CAF_TEST(bad run options are all reported by name) {
   CAF_CHECK_NOT_EQUAL(p.err().find("--limit: 'x'"), std::string::npos);
 }
 
+CAF_TEST(a channel the stock feed lacks is refused naming it) {
+  child_process p{athanor_binary,
+                  {"run", "--symbols=AAPL", "--channels=quotes,orderbooks",
+                   "--json"}};
+  CAF_CHECK_EQUAL(p.wait(20s), 78);
+  CAF_CHECK_NOT_EQUAL(p.err().find("--channels: "), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(p.err().find("orderbooks"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(p.err().find("not offered by a stocks feed"),
+                      std::string::npos);
+}
+
 namespace {
 
 const char* small_plan = R"({"plan_id": "cli-1", "items": [

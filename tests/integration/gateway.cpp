@@ -289,4 +289,87 @@ CAF_TEST(a client that cannot keep up gets 407 while others go on) {
   busy_engine->reset();
 }
 
+CAF_TEST(a 5000 symbol msgpack subscribe is acknowledged and streams) {
+  auto c = protocol::codec::msgpack;
+  std::map<std::string, std::string> headers{
+    {"Content-Type", "application/msgpack"}};
+  ws_client client{gateway->port(), "/v2/iex", headers};
+  CAF_REQUIRE(client.open());
+  CAF_CHECK_EQUAL(control_of(decoded(client, c)), "connected");
+  client.send(protocol::encode_auth(c, gateway_creds), true);
+  CAF_CHECK_EQUAL(control_of(decoded(client, c)), "authenticated");
+  subscription_set want;
+  for (int i = 0; i < 4999; ++i)
+    want[channel::quotes].push_back("S" + std::to_string(i));
+  want[channel::quotes].push_back("AAPL");
+  client.send(protocol::encode_subscribe(c, want), true);
+  size_t acked = 0;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (acked == 0 && std::chrono::steady_clock::now() < deadline) {
+    auto f = decoded(client, c);
+    for (auto& x : f.controls) {
+      CAF_CHECK(x.kind != stream_control::error);
+      if (x.kind == stream_control::subscription)
+        acked = x.subscriptions[channel::quotes].size();
+    }
+  }
+  CAF_CHECK_EQUAL(acked, 5000u);
+  // The simulator spreads its rate over every subscribed symbol.
+  size_t quotes = 0;
+  deadline = std::chrono::steady_clock::now() + 10s;
+  while (quotes < 20 && std::chrono::steady_clock::now() < deadline)
+    quotes += decoded(client, c).data.quotes.size();
+  CAF_CHECK_GREATER_OR_EQUAL(quotes, 20u);
+}
+
+CAF_TEST(a 200000 symbol client that leaves barely pauses the others) {
+  auto streaming = subscribed_client();
+  CAF_REQUIRE_GREATER_OR_EQUAL(quotes_seen(*streaming, 5), 5u);
+  std::atomic<bool> done{false};
+  std::atomic<int64_t> longest_ms{0};
+  std::thread reader{[&] {
+    auto last = std::chrono::steady_clock::now();
+    while (!done) {
+      if (!streaming->read(2s))
+        continue;
+      auto now = std::chrono::steady_clock::now();
+      auto pause = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     now - last)
+                     .count();
+      longest_ms = std::max<int64_t>(longest_ms, pause);
+      last = now;
+    }
+  }};
+  {
+    ws_client whale{gateway->port(), "/v2/iex", ws_client_options{}};
+    CAF_REQUIRE(whale.open());
+    CAF_CHECK_EQUAL(control_of(decoded(whale)), "connected");
+    whale.send(protocol::encode_auth(protocol::codec::json, gateway_creds),
+               false);
+    CAF_CHECK_EQUAL(control_of(decoded(whale)), "authenticated");
+    subscription_set want;
+    for (int i = 0; i < 200000; ++i)
+      want[channel::quotes].push_back("W" + std::to_string(i));
+    whale.send(protocol::encode_subscribe(protocol::codec::json, want),
+               false);
+    size_t acked = 0;
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (acked == 0 && std::chrono::steady_clock::now() < deadline) {
+      auto f = decoded(whale);
+      for (auto& x : f.controls)
+        if (x.kind == stream_control::subscription)
+          acked = x.subscriptions[channel::quotes].size();
+    }
+    CAF_CHECK_EQUAL(acked, 200000u);
+    // Gone without a word: the registry drops every topic at once.
+    whale.reset();
+  }
+  std::this_thread::sleep_for(3s);
+  done = true;
+  reader.join();
+  CAF_MESSAGE("longest pause of the other client: " << longest_ms << " ms");
+  CAF_CHECK_LESS(longest_ms.load(), 1000);
+  CAF_CHECK_GREATER_OR_EQUAL(quotes_seen(*streaming, 5), 5u);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

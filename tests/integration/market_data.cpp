@@ -14,6 +14,7 @@
 #include "caf/event_based_actor.hpp"
 #include "caf/scoped_actor.hpp"
 
+#include "messages/error.hpp"
 #include "messages/register.hpp"
 #include "observability/log.hpp"
 #include "sim/simulator.hpp"
@@ -129,6 +130,9 @@ struct fixture {
   std::unique_ptr<sim::simulator> sim;
   std::unique_ptr<engine> eng;
   bool tls = false;
+  /// How long the simulator keeps the slot of a session dropped without a
+  /// close frame.
+  std::chrono::nanoseconds ghost{0};
 
   void start_sim(bool with_tls = false, double rate = 2000) {
     tls = with_tls;
@@ -140,6 +144,7 @@ struct fixture {
     }
     opts.market.tick = 5ms;
     opts.market.records_per_second = rate;
+    opts.market.ghost_period = ghost;
     sim = std::make_unique<sim::simulator>(std::move(opts));
   }
 
@@ -311,6 +316,94 @@ CAF_TEST(a tcp reset means a gap and a new connection) {
   start_sim();
   survives([](sim::market_hub& hub) { hub.reset_all(); },
            gap_reason::reconnect, market_spec());
+}
+
+CAF_TEST(a reset with a 3 s ghost streams again within 8 s on the real defaults) {
+  ghost = 3s;
+  start_sim();
+  auto spec = market_spec();
+  // The engine's own schedule, not the shortened one of the other tests.
+  stream_session_config defaults;
+  spec.session.backoff = defaults.backoff;
+  spec.session.limit_backoff = defaults.limit_backoff;
+  spec.session.limit_backoff_max = defaults.limit_backoff_max;
+  start_engine(spec);
+  auto [who, out] = watch();
+  subscribe(who, quotes_and_trades({"AAPL"}));
+  CAF_REQUIRE(out->wait([&] { return out->batches > 2; }));
+  auto reset_at = std::chrono::steady_clock::now();
+  fault([](sim::market_hub& hub) { hub.reset_all(); });
+  CAF_REQUIRE(out->wait(
+    [&] { return out->last_epoch >= 2 && out->batches_after_gap > 0; },
+    20s));
+  auto outage = std::chrono::steady_clock::now() - reset_at;
+  CAF_MESSAGE("streaming again after "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(outage)
+                   .count()
+              << " ms");
+  CAF_CHECK_LESS(outage, 8s);
+  // The ghost was there: at least one attempt met 406.
+  CAF_CHECK_GREATER_OR_EQUAL(metric("athanor_session_server_errors_total"),
+                             1.0);
+}
+
+CAF_TEST(a disconnect the engine decides frees the server slot at once) {
+  // A ghost that would hold the slot for a minute after an unclean drop.
+  ghost = 60s;
+  start_sim();
+  auto spec = market_spec();
+  spec.session.silence_timeout = 300ms;
+  spec.session.limit_backoff = 30s;
+  spec.session.limit_backoff_max = 30s;
+  start_engine(spec);
+  auto [who, out] = watch();
+  subscribe(who, quotes_and_trades({"AAPL"}));
+  CAF_REQUIRE(out->wait([&] { return out->batches > 2; }));
+  // The upstream goes quiet; the watchdog ends the connection with a close
+  // frame, so the next attempt is let in at once instead of meeting 406.
+  fault([](sim::market_hub& hub) { hub.delay(1s); });
+  CAF_REQUIRE(out->wait([&] { return !out->gaps.empty(); }));
+  CAF_CHECK(out->wait(
+    [&] { return out->last_epoch >= 2 && out->batches_after_gap > 2; }, 10s));
+  CAF_CHECK_EQUAL(metric("athanor_session_server_errors_total"), 0.0);
+  CAF_CHECK_GREATER_OR_EQUAL(metric("athanor_session_watchdog_trips_total"),
+                             1.0);
+}
+
+CAF_TEST(refused topics of one consumer never silence the others) {
+  start_sim();
+  start_engine(market_spec());
+  auto [a, out_a] = watch();
+  auto [b, out_b] = watch();
+  auto [c, out_c] = watch();
+  subscribe(a, {{channel::quotes, "AAPL"}});
+  CAF_REQUIRE(out_a->wait([&] { return out_a->batches > 2; }));
+  // A channel the stock feed lacks is refused at once, before it reaches
+  // the shared connection.
+  auto local = eng->subscribe("market", caf::actor_cast<subscriber_actor>(c),
+                              {{channel::orderbooks, "AAPL"}});
+  CAF_REQUIRE(!local);
+  CAF_CHECK_EQUAL(errc_of(local.error()), engine_errc::invalid_subscription);
+  // A symbol the server refuses (400) rides along with good ones: the
+  // session finds it and keeps it out; everything else streams.
+  subscribe(b, {{channel::trades, "MSFT"}});
+  subscribe(c, {{channel::quotes, "no$such"}, {channel::quotes, "TSLA"}});
+  CAF_CHECK(out_c->wait([&] { return !out_c->gaps.empty(); }));
+  auto a_before = out_a->batches;
+  CAF_CHECK(out_a->wait([&] { return out_a->batches > a_before + 5; }));
+  CAF_CHECK(out_b->wait([&] { return out_b->trades > 2; }));
+  CAF_CHECK(out_c->wait([&] { return out_c->symbols.count("TSLA") > 0; }));
+  {
+    std::lock_guard<std::mutex> guard{out_c->mtx};
+    CAF_REQUIRE_EQUAL(out_c->gaps.size(), 1u);
+    CAF_CHECK_EQUAL(out_c->gaps[0].reason, gap_reason::refused);
+    CAF_CHECK_EQUAL(out_c->gaps[0].topics,
+                    (std::vector<topic>{{channel::quotes, "no$such"}}));
+  }
+  CAF_CHECK(out_a->gaps.empty());
+  CAF_CHECK(out_b->gaps.empty());
+  CAF_CHECK_EQUAL(metric("athanor_session_refused_topics_total"), 1.0);
+  CAF_CHECK_EQUAL(health().state, session_state::streaming);
 }
 
 CAF_TEST(a stalled server is caught by the pong deadline) {

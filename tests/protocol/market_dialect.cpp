@@ -1,6 +1,8 @@
 #define CAF_SUITE protocol.market_dialect
 #include "protocol/market_dialect.hpp"
 
+#include <algorithm>
+
 #include "caf/test/unit_test.hpp"
 
 #include "vectors.hpp"
@@ -102,17 +104,62 @@ CAF_TEST(after a disconnect the whole set is sent again) {
   CAF_CHECK_EQUAL(c->symbols, make_set({"AAPL"}, {"MSFT"}));
 }
 
-CAF_TEST(a refused change is not retried until the desired set changes) {
+CAF_TEST(a refused subscribe is split until the refused topic is found) {
+  // A permissive fake server: it refuses any change holding "BAD", as
+  // Alpaca refuses a whole change for one topic it rejects.
+  subscription_tracker t;
+  t.set_desired(make_set({"A", "B", "BAD", "C", "D"}, {"A", "B"}));
+  subscription_set server;
+  std::vector<topic> refused;
+  size_t round_trips = 0;
+  while (auto c = t.next_change()) {
+    ++round_trips;
+    auto& xs = c->symbols[channel::trades];
+    if (std::find(xs.begin(), xs.end(), "BAD") != xs.end()) {
+      for (auto& x : t.on_refused())
+        refused.push_back(x);
+      continue;
+    }
+    for (auto ch : all_channels)
+      for (auto& x : c->symbols[ch])
+        server[ch].push_back(x);
+    server = normalize(server);
+    t.on_ack(server);
+  }
+  CAF_CHECK_EQUAL(refused, (std::vector<topic>{{channel::trades, "BAD"}}));
+  CAF_CHECK_EQUAL(server, make_set({"A", "B", "C", "D"}, {"A", "B"}));
+  CAF_CHECK(t.settled());
+  // whole, per channel (trades refused, quotes taken), halves: 2 log n.
+  CAF_CHECK_LESS_OR_EQUAL(round_trips, 8u);
+  // Not sent again after a reconnect while consumers still want it.
+  t.on_disconnect();
+  auto again = t.next_change();
+  CAF_REQUIRE(again.has_value());
+  CAF_CHECK_EQUAL(again->symbols,
+                  make_set({"A", "B", "C", "D"}, {"A", "B"}));
+  // Dropped by its consumers and asked for again: tried again.
+  t.on_ack(again->symbols);
+  t.set_desired(make_set({"A", "B", "C", "D"}, {"A", "B"}));
+  t.set_desired(make_set({"A", "B", "BAD", "C", "D"}, {"A", "B"}));
+  auto retry = t.next_change();
+  CAF_REQUIRE(retry.has_value());
+  CAF_CHECK_EQUAL(retry->symbols, make_set({"BAD"}));
+}
+
+CAF_TEST(a refused unsubscribe is not retried until the desired set changes) {
   subscription_tracker t;
   t.set_desired(make_set({"A", "B", "C"}));
   t.next_change();
-  t.on_refused();
-  CAF_CHECK(!t.in_flight());
-  CAF_CHECK(!t.next_change().has_value());
+  t.on_ack(make_set({"A", "B", "C"}));
   t.set_desired(make_set({"A"}));
   auto c = t.next_change();
   CAF_REQUIRE(c.has_value());
-  CAF_CHECK_EQUAL(c->symbols, make_set({"A"}));
+  CAF_CHECK(!c->subscribe);
+  CAF_CHECK(t.on_refused().empty());
+  CAF_CHECK(!t.in_flight());
+  CAF_CHECK(!t.next_change().has_value());
+  t.set_desired(make_set({"A", "B"}));
+  CAF_CHECK(t.next_change().has_value());
 }
 
 CAF_TEST(a timed out change may be sent again) {
@@ -184,4 +231,63 @@ CAF_TEST(changes encode as the protocol vectors do) {
   CAF_CHECK_NOT_EQUAL(frame.find("\"action\":\"unsubscribe\""),
                       std::string::npos);
   CAF_CHECK_NOT_EQUAL(frame.find("\"quotes\":[\"MSFT\"]"), std::string::npos);
+}
+
+CAF_TEST(an endpoint path tells which channels it offers) {
+  using protocol::feed_family;
+  auto family = [](const char* url) { return protocol::family_of_endpoint(url); };
+  CAF_CHECK(family("wss://stream.data.alpaca.markets/v2/iex")
+            == feed_family::stocks);
+  CAF_CHECK(family("ws://127.0.0.1:9/v2/test") == feed_family::stocks);
+  CAF_CHECK(family("wss://stream.data.alpaca.markets/v1beta3/crypto/us")
+            == feed_family::crypto);
+  CAF_CHECK(family("wss://stream.data.alpaca.markets/v1beta1/opra")
+            == feed_family::options);
+  CAF_CHECK(family("wss://stream.data.alpaca.markets/v1beta1/news")
+            == feed_family::news);
+  CAF_CHECK(family("ws://localhost:1/elsewhere") == feed_family::unknown);
+  CAF_CHECK(!protocol::offers(feed_family::stocks, channel::orderbooks));
+  CAF_CHECK(protocol::offers(feed_family::stocks, channel::imbalances));
+  CAF_CHECK(protocol::offers(feed_family::crypto, channel::orderbooks));
+  for (auto ch : {channel::statuses, channel::lulds, channel::imbalances})
+    CAF_CHECK(!protocol::offers(feed_family::crypto, ch));
+  CAF_CHECK(!protocol::offers(feed_family::options, channel::bars));
+  for (auto ch : all_channels)
+    CAF_CHECK(protocol::offers(feed_family::unknown, ch));
+}
+
+CAF_TEST(a whole-market universe goes upstream in bounded changes) {
+  subscription_tracker t;
+  std::vector<std::string> symbols;
+  for (int i = 0; i < 10000; ++i)
+    symbols.push_back("S" + std::to_string(i));
+  t.set_desired(make_set(symbols, symbols));
+  subscription_set server;
+  size_t changes = 0;
+  while (auto c = t.next_change()) {
+    ++changes;
+    CAF_CHECK(c->subscribe);
+    CAF_CHECK_LESS_OR_EQUAL(count(c->symbols),
+                            subscription_tracker::max_change_topics);
+    for (auto ch : all_channels)
+      for (auto& x : c->symbols[ch])
+        server[ch].push_back(x);
+    server = normalize(server);
+    t.on_ack(server);
+  }
+  CAF_CHECK_EQUAL(changes, 5u);
+  CAF_CHECK(t.settled());
+  CAF_CHECK_EQUAL(count(t.confirmed()), 20000u);
+  // And back out, bounded too.
+  t.set_desired({});
+  changes = 0;
+  while (auto c = t.next_change()) {
+    ++changes;
+    CAF_CHECK(!c->subscribe);
+    CAF_CHECK_LESS_OR_EQUAL(count(c->symbols),
+                            subscription_tracker::max_change_topics);
+    t.on_ack(difference(t.confirmed(), c->symbols));
+  }
+  CAF_CHECK_EQUAL(changes, 5u);
+  CAF_CHECK(t.confirmed().empty());
 }

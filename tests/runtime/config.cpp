@@ -180,3 +180,21 @@ CAF_TEST(stream and registry options are read and validated together) {
                              "athanor.stream.pong-timeout",
                              "athanor.registry.max-in-flight"}));
 }
+
+CAF_TEST(jitter is on and seeded per process unless a seed is configured) {
+  auto first = load_config({"run"}, {});
+  auto second = load_config({"run"}, {});
+  CAF_REQUIRE(first.problems.empty());
+  CAF_CHECK_EQUAL(first.config.reconnect.jitter, 0.2);
+  CAF_CHECK_EQUAL(first.config.breaker.open_jitter, 0.2);
+  CAF_CHECK_NOT_EQUAL(first.config.reconnect.seed, 0u);
+  CAF_CHECK_NOT_EQUAL(first.config.reconnect.seed,
+                      second.config.reconnect.seed);
+  CAF_CHECK_NOT_EQUAL(first.config.breaker.seed, second.config.breaker.seed);
+  auto pinned = load_config({"run", "--athanor.reconnect.seed=7",
+                             "--athanor.breaker.seed=9"},
+                            {});
+  CAF_REQUIRE(pinned.problems.empty());
+  CAF_CHECK_EQUAL(pinned.config.reconnect.seed, 7u);
+  CAF_CHECK_EQUAL(pinned.config.breaker.seed, 9u);
+}

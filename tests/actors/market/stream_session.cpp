@@ -1,6 +1,8 @@
 #define CAF_SUITE actors.stream_session
 #include "actors/market/stream_session.hpp"
 
+#include <set>
+
 #include "fixture.hpp"
 
 #include "actors/resilience/breaker.hpp"
@@ -247,6 +249,8 @@ CAF_TEST(a lost connection sends a gap backs off and resubscribes everything) {
   CAF_CHECK_EQUAL(received->gaps[0].since, 42);
   CAF_CHECK_EQUAL(received->gaps[0].epoch, 1u);
   CAF_CHECK_EQUAL(received->order, "bg");
+  // The server ended it: nothing to close.
+  CAF_CHECK(!last_link().close_requested);
   CAF_CHECK(last_link().destroyed);
   advance(999ms);
   CAF_CHECK_EQUAL(links->links.size(), 1u);
@@ -341,29 +345,94 @@ CAF_TEST(an upgrade refused with 4xx is fatal and 5xx is retried) {
   CAF_CHECK_EQUAL(links->links.size(), 2u);
 }
 
-CAF_TEST(a connection limit backs off long enough for a ghost to expire) {
+CAF_TEST(a connection limit retries within a second then doubles to the cap) {
   start();
-  server_sends(protocol::encode_success(codec::json, "connected"));
-  server_sends(
-    protocol::encode_error(codec::json, 406, "connection limit exceeded"));
-  CAF_CHECK_EQUAL(state(), session_state::backing_off);
-  advance(29s);
-  CAF_CHECK_EQUAL(links->links.size(), 1u);
-  advance(1s);
-  CAF_CHECK_EQUAL(links->links.size(), 2u);
-  // A repeat doubles the wait.
+  auto refuse = [&] {
+    server_sends(protocol::encode_success(codec::json, "connected"));
+    server_sends(
+      protocol::encode_error(codec::json, 406, "connection limit exceeded"));
+    CAF_CHECK_EQUAL(state(), session_state::backing_off);
+  };
+  // 1, 2, 4, 8 s (reconnect backoff and limit wait agree), then the limit
+  // wait alone: 16, 32, 64 s (a 90 s ghost is gone by the seventh try),
+  // then 120 s, the cap.
+  size_t expected_links = 1;
+  for (auto wait : {1s, 2s, 4s, 8s, 16s, 32s, 64s, 120s, 120s}) {
+    refuse();
+    advance(wait - 1ms);
+    CAF_CHECK_EQUAL(links->links.size(), expected_links);
+    advance(1ms);
+    CAF_REQUIRE_EQUAL(links->links.size(), ++expected_links);
+  }
+  // An upgrade refused with 429 follows the same schedule.
   server_closes(link_end::rate_limited, 429);
-  advance(59s);
-  CAF_CHECK_EQUAL(links->links.size(), 2u);
+  advance(119s);
+  CAF_CHECK_EQUAL(links->links.size(), expected_links);
   advance(1s);
-  CAF_CHECK_EQUAL(links->links.size(), 3u);
+  CAF_CHECK_EQUAL(links->links.size(), expected_links + 1);
+}
+
+CAF_TEST(a stable run starts the connection limit schedule over) {
+  start();
+  auto refuse = [&] {
+    server_sends(protocol::encode_success(codec::json, "connected"));
+    server_sends(
+      protocol::encode_error(codec::json, 406, "connection limit exceeded"));
+  };
+  for (auto wait : {1s, 2s, 4s}) {
+    refuse();
+    advance(wait);
+  }
+  welcome_and_authenticate();
+  CAF_CHECK_EQUAL(state(), session_state::streaming);
+  advance(61s);
+  server_closes(link_end::connection_lost);
+  advance(1s);
+  auto before = links->links.size();
+  refuse();
+  // Without the reset the wait would be 8 s; now the reconnect backoff's
+  // second step (2 s) is the longer one.
+  advance(2s);
+  CAF_CHECK_EQUAL(links->links.size(), before + 1);
+}
+
+CAF_TEST(connection limit waits are jittered within bounds) {
+  // Jitter keeps a fleet that lost its connections together from retrying
+  // in lockstep.
+  std::set<caf::timespan> first_waits;
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    auto jittered = config();
+    jittered.backoff.jitter = 0.2;
+    jittered.backoff.max = 2s;
+    jittered.backoff.seed = seed;
+    start(jittered);
+    for (std::chrono::milliseconds nominal : {1s, 2s, 4s, 8s}) {
+      server_sends(protocol::encode_success(codec::json, "connected"));
+      server_sends(
+        protocol::encode_error(codec::json, 406, "connection limit exceeded"));
+      auto count = links->links.size();
+      caf::timespan waited{0};
+      while (links->links.size() == count && waited < nominal * 2) {
+        advance(10ms);
+        waited += 10ms;
+      }
+      CAF_CHECK_GREATER_OR_EQUAL(waited, nominal * 8 / 10);
+      CAF_CHECK_LESS_OR_EQUAL(waited, nominal * 12 / 10 + 10ms);
+      if (nominal == 1s)
+        first_waits.insert(waited);
+    }
+    self->send_exit(session, caf::exit_reason::user_shutdown);
+    sched.run();
+    links->links.clear();
+  }
+  CAF_CHECK_GREATER(first_waits.size(), 2u);
 }
 
 CAF_TEST(no welcome or no auth result in time means a new attempt) {
   start();
   advance(15s);
   CAF_CHECK_EQUAL(state(), session_state::backing_off);
-  CAF_CHECK(last_link().destroyed);
+  CAF_CHECK(last_link().close_requested);
   advance(1s);
   CAF_CHECK_EQUAL(links->links.size(), 2u);
   server_sends(protocol::encode_success(codec::json, "connected"));
@@ -389,20 +458,44 @@ CAF_TEST(a subscription ack that never comes forces a reconnect) {
                   (std::vector<std::string>{"AAPL", "TSLA"}));
 }
 
-CAF_TEST(a refused subscription keeps the connection and is not retried) {
+CAF_TEST(a refused topic is found and kept out while the rest streams) {
   start();
   desire(make_set({"AAPL"}));
   stream(make_set({"AAPL"}));
   desire(make_set({"AAPL", "B", "C"}));
-  server_sends(protocol::encode_error(codec::json, 405,
-                                      "symbol limit exceeded"));
+  // The server refuses the change {B, C} whole; the session tries B and C
+  // apart, and only C is refused.
+  CAF_CHECK_EQUAL(sent(2).channels[channel::trades],
+                  (std::vector<std::string>{"B", "C"}));
+  server_sends(protocol::encode_error(codec::json, 410,
+                                      "invalid subscribe action"));
+  CAF_CHECK_EQUAL(state(), session_state::streaming);
+  CAF_CHECK_EQUAL(sent(3).channels[channel::trades],
+                  (std::vector<std::string>{"B"}));
+  ack(make_set({"AAPL", "B"}));
+  CAF_CHECK_EQUAL(sent(4).channels[channel::trades],
+                  (std::vector<std::string>{"C"}));
+  server_sends(protocol::encode_error(codec::json, 410,
+                                      "invalid subscribe action"));
   auto snap = snapshot();
   CAF_CHECK_EQUAL(snap.status.state, session_state::streaming);
-  CAF_CHECK_EQUAL(snap.status.last_errc, "symbol_limit_exceeded");
+  CAF_CHECK_EQUAL(snap.status.last_errc, "invalid_subscription");
   CAF_CHECK(!snap.change_pending);
+  CAF_CHECK_EQUAL(snap.confirmed, make_set({"AAPL", "B"}));
+  // Its subscribers hear of it: a gap of reason refused for C alone.
+  CAF_REQUIRE_EQUAL(received->gaps.size(), 1u);
+  CAF_CHECK_EQUAL(received->gaps[0].reason, gap_reason::refused);
+  CAF_CHECK_EQUAL(received->gaps[0].topics,
+                  (std::vector<topic>{{channel::trades, "C"}}));
+  // Never sent again on this connection, nor after a reconnect.
   advance(20s);
-  CAF_CHECK_EQUAL(last_link().sent.size(), 3u);
+  CAF_CHECK_EQUAL(last_link().sent.size(), 5u);
   CAF_CHECK_EQUAL(links->links.size(), 1u);
+  server_closes(link_end::connection_lost);
+  advance(1s);
+  welcome_and_authenticate();
+  CAF_CHECK_EQUAL(sent(1).channels[channel::trades],
+                  (std::vector<std::string>{"AAPL", "B"}));
 }
 
 CAF_TEST(a silent stream trips the watchdog and reconnects with a gap) {
@@ -546,6 +639,42 @@ CAF_TEST(invalid settings are reported together) {
   CAF_CHECK_EQUAL(problems[0].option, "athanor.session.url");
   CAF_CHECK_EQUAL(problems[1].option, "athanor.session.credentials");
   CAF_CHECK_EQUAL(problems[2].option, "athanor.session.auth-timeout");
+}
+
+CAF_TEST(endings the engine decides close the connection with a close frame) {
+  start();
+  desire(make_set({}, {"AAPL"}));
+  stream(make_set({}, {"AAPL"}));
+  deliver(quotes_of({"AAPL"}));
+  // The watchdog trips: the server must learn it at once, or it keeps the
+  // slot and answers the next attempt with 406.
+  advance(30s);
+  CAF_CHECK_EQUAL(state(), session_state::backing_off);
+  auto& first = *links->links[0];
+  CAF_CHECK(first.close_requested);
+  CAF_CHECK(!first.destroyed);
+  // The closing link's end arrives with its old epoch; only then it goes.
+  link_closed done;
+  done.epoch = first.request.epoch;
+  done.reason = link_end::closed;
+  self->send(session, done);
+  sched.run();
+  CAF_CHECK(first.destroyed);
+  CAF_CHECK_EQUAL(state(), session_state::backing_off);
+}
+
+CAF_TEST(the watchdog watches what the server confirmed) {
+  start();
+  desire(make_set({}, {"AAPL"}));
+  welcome_and_authenticate();
+  // The only topic is refused: nothing is subscribed, so no silence can
+  // be the stream's fault.
+  server_sends(protocol::encode_error(codec::json, 410,
+                                      "invalid subscribe action"));
+  CAF_CHECK_EQUAL(state(), session_state::streaming);
+  advance(5min);
+  CAF_CHECK_EQUAL(snapshot().counters.watchdog_trips, 0u);
+  CAF_CHECK_EQUAL(links->links.size(), 1u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -375,4 +375,53 @@ CAF_TEST(metrics give each subscriber its records per second) {
   CAF_CHECK_EQUAL(rates["actor-" + std::to_string(b.id())], 1.5);
 }
 
+CAF_TEST(a channel the feed lacks is refused and harms nobody) {
+  auto cfg = registry_config{};
+  cfg.family = protocol::feed_family::stocks;
+  start(cfg);
+  auto [a, out_a] = recording();
+  auto [b, out_b] = recording();
+  subscribe(a, {t(channel::quotes, "AAPL")});
+  auto before = desired->size();
+  auto err = subscribe_error(b, {t(channel::quotes, "MSFT"),
+                                 t(channel::orderbooks, "AAPL")});
+  CAF_CHECK_EQUAL(errc_of(err), engine_errc::invalid_subscription);
+  CAF_CHECK_NOT_EQUAL(render(err).find("topics[1].channel: orderbooks"),
+                      std::string::npos);
+  // Nothing of the refused request was taken, and the session was not
+  // told anything.
+  CAF_CHECK_EQUAL(desired->size(), before);
+  CAF_CHECK_EQUAL(desired->back()[channel::quotes],
+                  (std::vector<std::string>{"AAPL"}));
+  batch data;
+  data.quotes.push_back(quote{});
+  data.quotes.back().symbol = "AAPL";
+  publish(data);
+  CAF_CHECK_EQUAL(out_a->batches.size(), 1u);
+}
+
+CAF_TEST(topics the server refused are dropped from their holders alone) {
+  auto [a, out_a] = recording();
+  auto [b, out_b] = recording();
+  subscribe(a, {t(channel::quotes, "AAPL"), t(channel::quotes, "BAD")});
+  subscribe(b, {t(channel::quotes, "AAPL")});
+  gap refused;
+  refused.reason = gap_reason::refused;
+  refused.topics = {t(channel::quotes, "BAD")};
+  self->send(registry, refused);
+  sched.run();
+  CAF_REQUIRE_EQUAL(out_a->gaps.size(), 1u);
+  CAF_CHECK_EQUAL(out_a->gaps[0].reason, gap_reason::refused);
+  CAF_CHECK_EQUAL(out_a->gaps[0].topics,
+                  (std::vector<topic>{t(channel::quotes, "BAD")}));
+  CAF_CHECK(out_b->gaps.empty());
+  // The desired set no longer asks for it; asked for again, it is tried.
+  CAF_CHECK_EQUAL(desired->back()[channel::quotes],
+                  (std::vector<std::string>{"AAPL"}));
+  auto left = subscribe(a, {t(channel::quotes, "BAD")});
+  CAF_CHECK_EQUAL(left.size(), 2u);
+  CAF_CHECK_EQUAL(desired->back()[channel::quotes],
+                  (std::vector<std::string>{"AAPL", "BAD"}));
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
