@@ -21,6 +21,7 @@
 #include "actors/market/subscriber_registry.hpp"
 #include "bench.hpp"
 #include "messages/register.hpp"
+#include "observability/log.hpp"
 
 namespace athanor::bench {
 
@@ -200,6 +201,7 @@ figures measure_size(size_t count) {
 } // namespace
 
 int run_registry(const options&) {
+  log::configure({log::format::human, log::level::error});
   std::printf("registry: one subscriber adds, removes, then drops (dies "
               "holding) N topics\nwhile another receives a trade every "
               "100 us; pause = the longest gap it sees\n\n");
