@@ -10,6 +10,18 @@ bool subscribable(channel x) {
   return x != channel::corrections && x != channel::cancel_errors;
 }
 
+// Applies a sorted-range set operation (std::set_difference, ...) to every
+// channel's symbols of `x` and `y` (both normalized).
+template <class SetOperation>
+subscription_set per_channel(const subscription_set& x,
+                             const subscription_set& y, SetOperation op) {
+  subscription_set result;
+  for (auto ch : all_channels)
+    op(x[ch].begin(), x[ch].end(), y[ch].begin(), y[ch].end(),
+       std::back_inserter(result[ch]));
+  return result;
+}
+
 } // namespace
 
 std::string to_string(feed_family x) {
@@ -69,7 +81,9 @@ subscription_set normalize(subscription_set x) {
       xs.clear();
       continue;
     }
-    std::sort(xs.begin(), xs.end());
+    // Server acks and registry sets come sorted: check in O(n) first.
+    if (!std::is_sorted(xs.begin(), xs.end()))
+      std::sort(xs.begin(), xs.end());
     xs.erase(std::unique(xs.begin(), xs.end()), xs.end());
   }
   return x;
@@ -77,11 +91,7 @@ subscription_set normalize(subscription_set x) {
 
 subscription_set difference(const subscription_set& x,
                             const subscription_set& y) {
-  subscription_set result;
-  for (auto ch : all_channels)
-    std::set_difference(x[ch].begin(), x[ch].end(), y[ch].begin(),
-                        y[ch].end(), std::back_inserter(result[ch]));
-  return result;
+  return per_channel(x, y, [](auto... xs) { std::set_difference(xs...); });
 }
 
 size_t count(const subscription_set& x) {
@@ -95,20 +105,12 @@ namespace {
 
 subscription_set intersection(const subscription_set& x,
                               const subscription_set& y) {
-  subscription_set result;
-  for (auto ch : all_channels)
-    std::set_intersection(x[ch].begin(), x[ch].end(), y[ch].begin(),
-                          y[ch].end(), std::back_inserter(result[ch]));
-  return result;
+  return per_channel(x, y, [](auto... xs) { std::set_intersection(xs...); });
 }
 
 subscription_set union_of(const subscription_set& x,
                           const subscription_set& y) {
-  subscription_set result;
-  for (auto ch : all_channels)
-    std::set_union(x[ch].begin(), x[ch].end(), y[ch].begin(), y[ch].end(),
-                   std::back_inserter(result[ch]));
-  return result;
+  return per_channel(x, y, [](auto... xs) { std::set_union(xs...); });
 }
 
 // Splits a refused change: one piece per channel if it spans several, else

@@ -63,8 +63,10 @@ bool offers(feed_family family, channel ch);
 class subscription_tracker {
  public:
   /// No change carries more topics than this: a whole-market universe goes
-  /// upstream in bounded frames (each acknowledged before the next).
-  static constexpr size_t max_change_topics = 4000;
+  /// upstream in bounded frames (about 600 KB of JSON), each acknowledged
+  /// before the next. Not smaller: every ack lists the server's whole set,
+  /// so n topics in chunks of c cost n^2 / c symbols of acks to decode.
+  static constexpr size_t max_change_topics = 50'000;
 
   struct change {
     /// Subscribe when true, unsubscribe when false.

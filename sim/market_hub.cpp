@@ -89,6 +89,10 @@ struct market_hub::state : std::enable_shared_from_this<market_hub::state> {
   size_t replay_cursor = 0;
   timestamp_ns next_bar_start = 0;
   market_stats stats;
+  /// What the tape generates for, rebuilt only when a subscription changes:
+  /// a 200,000-symbol client would otherwise cost every tick a set of them.
+  std::vector<std::string> tick_symbols;
+  bool interest_changed = true;
 
   explicit state(uint64_t seed) : tape(seed) {}
 
@@ -160,6 +164,7 @@ class md_connection : public transport::ws_handler,
     release_slot(clean);
     auto& xs = hub_->connections;
     xs.erase(std::remove(xs.begin(), xs.end(), shared_from_this()), xs.end());
+    hub_->interest_changed = true;
   }
 
   /// Sends `data`'s records this client subscribed to, split into frames.
@@ -308,24 +313,29 @@ class md_connection : public transport::ws_handler,
           next[static_cast<size_t>(ch)].erase(symbol);
       }
     }
-    // The plan's limits apply to the whole new set, all or nothing.
+    // The plan's limits apply to the whole new set, all or nothing. Only a
+    // plan with a limit pays for counting it (a whole-market set would
+    // otherwise be counted again on every subscribe message).
     auto& plan = hub_->accounts.at(key_);
-    std::set<std::string> counted;
     for (auto ch : {channel::trades, channel::quotes}) {
-      for (auto& symbol : next[static_cast<size_t>(ch)]) {
-        if (symbol == "*" && !plan.wildcard) {
-          error(405, "symbol limit exceeded");
-          return;
-        }
-        if (symbol != "*")
-          counted.insert(symbol);
+      if (!plan.wildcard && next[static_cast<size_t>(ch)].count("*") > 0) {
+        error(405, "symbol limit exceeded");
+        return;
       }
     }
-    if (plan.symbol_limit > 0 && counted.size() > plan.symbol_limit) {
-      error(405, "symbol limit exceeded");
-      return;
+    if (plan.symbol_limit > 0) {
+      std::set<std::string> counted;
+      for (auto ch : {channel::trades, channel::quotes})
+        for (auto& symbol : next[static_cast<size_t>(ch)])
+          if (symbol != "*")
+            counted.insert(symbol);
+      if (counted.size() > plan.symbol_limit) {
+        error(405, "symbol limit exceeded");
+        return;
+      }
     }
     want_ = std::move(next);
+    hub_->interest_changed = true;
     if (!endpoint_.crypto) {
       want_[static_cast<size_t>(channel::corrections)] = want_
         [static_cast<size_t>(channel::trades)];
@@ -368,17 +378,24 @@ void market_hub::state::tick() {
   auto now = clock_type::now();
   if (now < delay_until)
     return;
-  std::set<std::string> interest;
-  bool all = false;
-  for (auto& conn : connections)
-    if (conn->authenticated())
-      conn->interests(interest, all);
-  std::vector<std::string> symbols;
-  if (all)
-    symbols = opts.universe;
-  for (auto& x : interest)
-    if (!all || std::find(symbols.begin(), symbols.end(), x) == symbols.end())
-      symbols.push_back(x);
+  if (interest_changed) {
+    interest_changed = false;
+    std::set<std::string> interest;
+    bool all = false;
+    for (auto& conn : connections)
+      if (conn->authenticated())
+        conn->interests(interest, all);
+    std::set<std::string> known{opts.universe.begin(), opts.universe.end()};
+    tick_symbols = all ? opts.universe : std::vector<std::string>{};
+    for (auto& x : interest) {
+      bool in_universe = known.count(x) > 0;
+      if ((all && in_universe)
+          || (opts.quiet_outside_universe && !in_universe))
+        continue;
+      tick_symbols.push_back(x);
+    }
+  }
+  auto& symbols = tick_symbols;
   auto seconds = std::chrono::duration<double>(opts.tick).count();
   record_credit += opts.records_per_second * seconds;
   auto count = static_cast<size_t>(record_credit);

@@ -48,6 +48,10 @@ struct market_options {
   size_t max_batch = 100;
   /// The symbols "*" stands for.
   std::vector<std::string> universe;
+  /// Symbols outside `universe` are accepted but never trade (as most of a
+  /// whole-market subscription is quiet at any moment); otherwise every
+  /// subscribed symbol shares the rate.
+  bool quiet_outside_universe = false;
   uint64_t seed = 1;
   /// Offer permessage-deflate.
   bool deflate = true;

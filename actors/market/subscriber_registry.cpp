@@ -1,5 +1,6 @@
 #include "actors/market/subscriber_registry.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <unordered_map>
 #include <variant>
@@ -54,6 +55,9 @@ struct registry_state {
   std::unordered_map<caf::actor_addr, slot> slots;
   slot next_slot = 0;
   registry_stats totals;
+  /// Receive time of the newest batch: what a gap's `since` is when its
+  /// sender cannot know (a restarted session starts with nothing).
+  timestamp_ns last_received_at = 0;
   static inline const char* name = "athanor.subscriber_registry";
 };
 
@@ -209,6 +213,7 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
   // -- data -------------------------------------------------------------------
 
   void on_batch(const batch& data) {
+    st().last_received_at = std::max(st().last_received_at, data.received_at);
     ++st().totals.batches_in;
     st().totals.records_in += data.size();
     auto& routing = st().routing;
@@ -397,6 +402,8 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     }
     for (auto& [s, entry] : st().subscribers) {
       gap marker = upstream;
+      if (marker.since == 0)
+        marker.since = st().last_received_at;
       marker.topics = entry.stats.topics;
       ++entry.stats.gaps;
       if (entry.queue.empty())

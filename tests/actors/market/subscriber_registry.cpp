@@ -424,4 +424,21 @@ CAF_TEST(topics the server refused are dropped from their holders alone) {
                   (std::vector<std::string>{"AAPL", "BAD"}));
 }
 
+CAF_TEST(a restart gap says since when data may be missing) {
+  auto [a, out_a] = recording();
+  subscribe(a, {t(channel::quotes, "AAPL")});
+  batch data;
+  data.quotes.push_back(quote{});
+  data.quotes.back().symbol = "AAPL";
+  data.received_at = 1'795'451'234'000'000'000;
+  publish(data);
+  // A restarted session knows nothing of what came before it.
+  gap restarted;
+  restarted.reason = gap_reason::restart;
+  self->send(registry, restarted);
+  sched.run();
+  CAF_REQUIRE_EQUAL(out_a->gaps.size(), 1u);
+  CAF_CHECK_EQUAL(out_a->gaps[0].since, 1'795'451'234'000'000'000);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
