@@ -1,5 +1,6 @@
 #include "app/execute.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -34,26 +35,66 @@ std::string text_of(const decimal& x) {
   return x.is_null() ? "-" : to_string(x);
 }
 
-void print_table(const plan_result& r) {
-  std::printf("plan %s (correlation %s)%s\n", r.plan_id.c_str(),
-              r.correlation_id.c_str(),
-              r.replayed ? " - executed before; recorded result" : "");
-  std::printf("%-3s %-8s %-4s %-16s %-17s %12s %12s  %s\n", "#", "symbol",
-              "side", "outcome", "status", "filled", "avg price",
+// What the plan asked for, e.g. "10" or "$2500".
+std::string requested_of(const plan_item& x) {
+  return x.qty.is_null() ? "$" + text_of(x.notional) : text_of(x.qty);
+}
+
+// filled qty x average price; for display only.
+double filled_notional(const item_result& x) {
+  if (x.filled_qty.is_null() || x.filled_avg_price.is_null())
+    return 0;
+  return x.filled_qty.to_double() * x.filled_avg_price.to_double();
+}
+
+void print_table(const plan_result& r, const plan& spec,
+                 const std::string& account) {
+  std::printf("plan %s (correlation %s) on %s%s\n", r.plan_id.c_str(),
+              r.correlation_id.c_str(), account.c_str(),
+              r.replayed  ? " - executed before; recorded result"
+              : r.retried ? " - an earlier run placed nothing; executed again"
+                          : "");
+  std::printf("%-3s %-8s %-4s %-6s %10s %9s %-16s %-16s %10s %10s %12s  %s\n",
+              "#", "symbol", "side", "type", "requested", "limit", "outcome",
+              "status", "filled", "avg price", "notional",
               "client_order_id / reason");
+  double bought = 0;
+  double sold = 0;
+  size_t filled = 0;
   for (auto& item : r.items) {
-    std::printf("%-3u %-8s %-4s %-16s %-17s %12s %12s  %s\n", item.index,
-                item.symbol.c_str(), to_string(item.side).c_str(),
+    plan_item asked;
+    if (item.index < spec.items.size())
+      asked = spec.items[item.index];
+    auto notional = filled_notional(item);
+    (item.side == order_side::buy ? bought : sold) += notional;
+    if (item.outcome == item_outcome::filled)
+      ++filled;
+    std::printf("%-3u %-8s %-4s %-6s %10s %9s %-16s %-16s %10s %10s %12.2f  "
+                "%s\n",
+                item.index, item.symbol.c_str(), to_string(item.side).c_str(),
+                to_string(asked.type).c_str(), requested_of(asked).c_str(),
+                text_of(asked.limit_price).c_str(),
                 to_string(item.outcome).c_str(),
                 to_string(item.status).c_str(),
                 text_of(item.filled_qty).c_str(),
-                text_of(item.filled_avg_price).c_str(),
+                text_of(item.filled_avg_price).c_str(), notional,
                 (item.client_order_id
                  + (item.reason.empty() ? "" : " - " + item.reason))
                   .c_str());
   }
+  std::printf("filled %zu of %zu items; bought %.2f, sold %.2f\n", filled,
+              r.items.size(), bought, sold);
   std::printf("%s\n", r.succeeded() ? "every item filled"
                                     : "the plan did not fully succeed");
+}
+
+// Which money moves: said on every run, before anything is sent.
+std::string account_of(const std::string& base_url, bool simulated) {
+  if (simulated)
+    return "the built-in simulator";
+  if (base_url.find("paper-api.") != std::string::npos)
+    return "PAPER account " + base_url;
+  return "LIVE account " + base_url;
 }
 
 int exit_code_of(const caf::error& err) {
@@ -69,7 +110,8 @@ int exit_code_of(const caf::error& err) {
 // Returns the exit code.
 int print_when_done(std::future<caf::expected<plan_result>>& answer,
                     const sigset_t& signals, const execute_request& req,
-                    const plan& spec) {
+                    const plan& spec, const std::string& account,
+                    plan_result* printed = nullptr) {
   const timespec poll{0, 100'000'000};
   for (;;) {
     if (answer.wait_for(std::chrono::seconds{0})
@@ -83,7 +125,9 @@ int print_when_done(std::future<caf::expected<plan_result>>& answer,
       if (req.json)
         std::printf("%s\n", protocol::encode_plan_result(*result).c_str());
       else
-        print_table(*result);
+        print_table(*result, spec, account);
+      if (printed)
+        *printed = *result;
       return result->succeeded() ? exit_status::ok : exit_status::plan_failed;
     }
     auto sig = sigtimedwait(&signals, nullptr, &poll);
@@ -120,7 +164,10 @@ int execute_on_engine(const loaded_config& loaded, const execute_request& req,
   auto answer = std::async(std::launch::async, [&sys, opts, spec] {
     return execute_remote(sys, opts, spec, std::chrono::hours{24});
   });
-  auto code = print_when_done(answer, signals, req, spec);
+  auto account = "the engine at " + req.engine;
+  std::fprintf(stderr, "athanor: executing plan %s on %s\n",
+               spec.plan_id.c_str(), account.c_str());
+  auto code = print_when_done(answer, signals, req, spec, account);
   if (code == exit_status::interrupted) {
     // The helper may wait for the engine's answer for hours, and the actor
     // system would wait for it: leave now; the plan is the engine's.
@@ -212,6 +259,7 @@ int execute_command(const loaded_config& loaded, const execute_request& req) {
                {"source", loaded.alpaca_source},
                {"endpoint", opts.base_url}});
   }
+  auto account = account_of(opts.base_url, cfg.uses_simulator());
   opts = desk_options_of(cfg, opts.base_url, opts.creds,
                          journal_path_of(cfg, process_environment()));
   system_config sys_cfg{loaded};
@@ -228,15 +276,35 @@ int execute_command(const loaded_config& loaded, const execute_request& req) {
   }
   // A helper thread waits for the result (asking again if the group
   // restarts); the main thread waits for it and for signals.
+  std::fprintf(stderr, "athanor: executing plan %s on %s (key %s)\n",
+               spec.plan_id.c_str(), account.c_str(),
+               cfg.uses_simulator() ? "of the simulator"
+                                    : cfg.alpaca.fingerprint().c_str());
   auto answer = std::async(std::launch::async, [&desk, spec] {
     return (*desk)->execute(spec, std::chrono::hours{24});
   });
-  auto code = print_when_done(answer, signals, req, spec);
-  // A trading stream that gave up explains a failed plan better than its
-  // items do.
+  plan_result printed;
+  auto code = print_when_done(answer, signals, req, spec, account, &printed);
+  // A trading stream that gave up, or never got ready, explains a failed
+  // plan better than its items do.
   if (code != exit_status::ok && code != exit_status::interrupted) {
-    if (auto x = (*desk)->stream_status();
-        x && x->state == session_state::failed) {
+    auto x = (*desk)->stream_status();
+    auto nothing_placed = std::all_of(
+      printed.items.begin(), printed.items.end(), [](const item_result& i) {
+        return i.outcome == item_outcome::not_placed;
+      });
+    if (x && x->state != session_state::failed
+        && x->state != session_state::streaming && nothing_placed
+        && !printed.items.empty()) {
+      std::fprintf(stderr,
+                   "athanor: cannot reach the trading stream at %s (%s); "
+                   "nothing was placed, run the plan again once it is "
+                   "reachable\n",
+                   x->endpoint.c_str(),
+                   x->last_error.empty() ? to_string(x->state).c_str()
+                                         : x->last_error.c_str());
+      code = exit_status::unavailable;
+    } else if (x && x->state == session_state::failed) {
       std::fprintf(stderr,
                    "athanor: cannot trade at %s: %s (key fingerprint %s)%s\n",
                    x->endpoint.c_str(), x->last_error.c_str(),

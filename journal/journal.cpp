@@ -15,7 +15,9 @@ CREATE TABLE IF NOT EXISTS plans (
   content_hash   TEXT NOT NULL,
   plan_json      TEXT NOT NULL,
   state          TEXT NOT NULL,
-  seq            INTEGER NOT NULL
+  seq            INTEGER NOT NULL,
+  origin         TEXT NOT NULL DEFAULT '',
+  accepted_at    INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS items (
   plan_id          TEXT NOT NULL REFERENCES plans(plan_id),
@@ -29,16 +31,28 @@ CREATE TABLE IF NOT EXISTS items (
   filled_qty       TEXT NOT NULL,
   filled_avg_price TEXT NOT NULL,
   reason           TEXT NOT NULL,
+  may_exist        INTEGER NOT NULL DEFAULT 1,
   PRIMARY KEY (plan_id, idx)
 );
-PRAGMA user_version = 1;
 )sql";
+
+// Version 1 lacked who accepted a plan, when, and whether an item's order
+// may exist. Its plans keep a deadline counted from their resumption, and
+// their items count as possibly placed (so none is ever run again).
+const char* from_version_1 = R"sql(
+ALTER TABLE plans ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+ALTER TABLE plans ADD COLUMN accepted_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE items ADD COLUMN may_exist INTEGER NOT NULL DEFAULT 1;
+)sql";
+
+constexpr int64_t schema_version = 2;
 
 item_outcome parse_outcome(const std::string& x) {
   for (auto o : {item_outcome::pending, item_outcome::filled,
                  item_outcome::partially_filled, item_outcome::rejected,
                  item_outcome::canceled, item_outcome::expired,
-                 item_outcome::timed_out})
+                 item_outcome::timed_out, item_outcome::not_placed,
+                 item_outcome::mismatch})
     if (to_string(o) == x)
       return o;
   return item_outcome::pending;
@@ -155,11 +169,41 @@ std::unique_ptr<journal> journal::open(const journal_options& opts,
   std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; "
                         "PRAGMA synchronous=";
   pragmas += opts.full_sync ? "FULL;" : "NORMAL;";
-  if (!result->exec(pragmas.c_str(), error) || !result->exec(schema, error)) {
+  if (!result->exec(pragmas.c_str(), error) || !result->migrate(error)) {
     error = "journal '" + opts.path + "': " + error;
     return nullptr;
   }
   return result;
+}
+
+bool journal::migrate(std::string& error) {
+  int64_t version = 0;
+  {
+    statement get{db_, "PRAGMA user_version"};
+    if (!get.ok() || get.step() != SQLITE_ROW) {
+      error = error_of(db_, "read schema version");
+      return false;
+    }
+    version = get.integer(0);
+  }
+  if (version > schema_version) {
+    error = "written by a newer athanor (schema version "
+            + std::to_string(version) + ", this one knows "
+            + std::to_string(schema_version) + ")";
+    return false;
+  }
+  if (version == schema_version)
+    return true;
+  if (!exec("BEGIN IMMEDIATE", error))
+    return false;
+  auto step = version == 1 ? from_version_1 : schema;
+  auto set = "PRAGMA user_version = " + std::to_string(schema_version);
+  if (!exec(step, error) || !exec(set.c_str(), error)) {
+    std::string ignored;
+    exec("ROLLBACK", ignored);
+    return false;
+  }
+  return exec("COMMIT", error);
 }
 
 bool journal::exec(const char* sql, std::string& error) {
@@ -173,7 +217,19 @@ bool journal::exec(const char* sql, std::string& error) {
 }
 
 bool journal::record_plan(const plan& spec, const std::string& content_hash,
-                          const plan_result& initial, std::string& error) {
+                          const plan_result& initial, const acceptance& by,
+                          std::string& error) {
+  return write_plan(spec, content_hash, initial, by, false, error);
+}
+
+bool journal::restart_plan(const plan& spec, const plan_result& initial,
+                           const acceptance& by, std::string& error) {
+  return write_plan(spec, "", initial, by, true, error);
+}
+
+bool journal::write_plan(const plan& spec, const std::string& content_hash,
+                         const plan_result& initial, const acceptance& by,
+                         bool again, std::string& error) {
   if (!commit(error) || !exec("BEGIN IMMEDIATE", error))
     return false;
   auto rollback = [&](std::string why) {
@@ -182,21 +238,45 @@ bool journal::record_plan(const plan& spec, const std::string& content_hash,
     error = std::move(why);
     return false;
   };
-  {
-    statement insert{db_, "INSERT INTO plans VALUES (?, ?, ?, ?, 'running', "
-                          "(SELECT COALESCE(MAX(seq), 0) + 1 FROM plans))"};
+  if (again) {
+    statement update{db_, "UPDATE plans SET correlation_id = ?, plan_json = ?, "
+                          "state = 'running', origin = ?, accepted_at = ? "
+                          "WHERE plan_id = ? AND state = 'done'"};
+    statement drop{db_, "DELETE FROM items WHERE plan_id = ?"};
+    if (!update.ok() || !drop.ok())
+      return rollback(error_of(db_, "prepare"));
+    update.bind(1, spec.correlation_id)
+      .bind(2, protocol::encode_plan(spec))
+      .bind(3, by.origin)
+      .bind(4, by.at_ms)
+      .bind(5, spec.plan_id);
+    if (update.step() != SQLITE_DONE || sqlite3_changes(db_) != 1)
+      return rollback("plan '" + spec.plan_id + "' is not a finished plan");
+    drop.bind(1, spec.plan_id);
+    if (drop.step() != SQLITE_DONE)
+      return rollback(error_of(db_, "restart plan"));
+  } else {
+    statement insert{db_, "INSERT INTO plans (plan_id, correlation_id, "
+                          "content_hash, plan_json, state, seq, origin, "
+                          "accepted_at) VALUES (?, ?, ?, ?, 'running', "
+                          "(SELECT COALESCE(MAX(seq), 0) + 1 FROM plans), ?, "
+                          "?)"};
     if (!insert.ok())
       return rollback(error_of(db_, "prepare"));
     insert.bind(1, spec.plan_id)
       .bind(2, spec.correlation_id)
       .bind(3, content_hash)
-      .bind(4, protocol::encode_plan(spec));
+      .bind(4, protocol::encode_plan(spec))
+      .bind(5, by.origin)
+      .bind(6, by.at_ms);
     if (insert.step() != SQLITE_DONE)
       return rollback(error_of(db_, "record plan"));
   }
   for (auto& item : initial.items) {
-    statement insert{db_, "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-                          "?, ?, ?)"};
+    statement insert{db_, "INSERT INTO items (plan_id, idx, symbol, side, "
+                          "client_order_id, order_id, outcome, status, "
+                          "filled_qty, filled_avg_price, reason, may_exist) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"};
     if (!insert.ok())
       return rollback(error_of(db_, "prepare"));
     insert.bind(1, spec.plan_id)
@@ -209,7 +289,8 @@ bool journal::record_plan(const plan& spec, const std::string& content_hash,
       .bind(8, to_string(item.status))
       .bind(9, text_or_empty(item.filled_qty))
       .bind(10, text_or_empty(item.filled_avg_price))
-      .bind(11, item.reason);
+      .bind(11, item.reason)
+      .bind(12, int64_t{item.order_may_exist ? 1 : 0});
     if (insert.step() != SQLITE_DONE)
       return rollback(error_of(db_, "record item"));
   }
@@ -218,8 +299,8 @@ bool journal::record_plan(const plan& spec, const std::string& content_hash,
 
 std::optional<journaled_plan> journal::load(const std::string& plan_id,
                                             std::string& error) {
-  statement get{db_, "SELECT plan_json, content_hash, state FROM plans "
-                     "WHERE plan_id = ?"};
+  statement get{db_, "SELECT plan_json, content_hash, state, origin, "
+                     "accepted_at FROM plans WHERE plan_id = ?"};
   if (!get.ok()) {
     error = error_of(db_, "prepare");
     return std::nullopt;
@@ -241,11 +322,13 @@ std::optional<journaled_plan> journal::load(const std::string& plan_id,
   }
   result.content_hash = get.text(1);
   result.state = get.text(2) == "done" ? plan_state::done : plan_state::running;
+  result.accepted.origin = get.text(3);
+  result.accepted.at_ms = get.integer(4);
   result.result.plan_id = result.spec.plan_id;
   result.result.correlation_id = result.spec.correlation_id;
   statement items{db_, "SELECT idx, symbol, side, client_order_id, order_id, "
-                       "outcome, status, filled_qty, filled_avg_price, reason "
-                       "FROM items WHERE plan_id = ? ORDER BY idx"};
+                       "outcome, status, filled_qty, filled_avg_price, reason, "
+                       "may_exist FROM items WHERE plan_id = ? ORDER BY idx"};
   items.bind(1, plan_id);
   while ((rc = items.step()) == SQLITE_ROW) {
     item_result x;
@@ -259,6 +342,7 @@ std::optional<journaled_plan> journal::load(const std::string& plan_id,
     x.filled_qty = decimal_or_null(items.text(7));
     x.filled_avg_price = decimal_or_null(items.text(8));
     x.reason = items.text(9);
+    x.order_may_exist = items.integer(10) != 0;
     result.result.items.push_back(std::move(x));
   }
   if (rc != SQLITE_DONE) {
@@ -299,7 +383,8 @@ bool journal::update_item(const std::string& plan_id, const item_result& item,
       && sqlite3_prepare_v2(db_,
                             "UPDATE items SET order_id = ?, outcome = ?, "
                             "status = ?, filled_qty = ?, filled_avg_price = ?, "
-                            "reason = ? WHERE plan_id = ? AND idx = ?",
+                            "reason = ?, may_exist = ? WHERE plan_id = ? AND "
+                            "idx = ?",
                             -1, &update_, nullptr)
            != SQLITE_OK) {
     error = error_of(db_, "prepare update");
@@ -315,8 +400,9 @@ bool journal::update_item(const std::string& plan_id, const item_result& item,
   text(4, text_or_empty(item.filled_qty));
   text(5, text_or_empty(item.filled_avg_price));
   text(6, item.reason);
-  text(7, plan_id);
-  sqlite3_bind_int64(update_, 8, item.index);
+  sqlite3_bind_int64(update_, 7, item.order_may_exist ? 1 : 0);
+  text(8, plan_id);
+  sqlite3_bind_int64(update_, 9, item.index);
   auto rc = sqlite3_step(update_);
   sqlite3_reset(update_);
   if (rc != SQLITE_DONE) {

@@ -37,11 +37,22 @@ enum class plan_state : uint8_t {
   done,
 };
 
+/// Who accepted a plan and when: the request that executes it is not a
+/// replay of it, and its deadline counts from `at_ms` across restarts.
+struct acceptance {
+  /// The accepting request's id (its trace id).
+  std::string origin;
+  /// Wall clock, milliseconds since the epoch; 0 when unknown (a plan of an
+  /// older journal).
+  int64_t at_ms = 0;
+};
+
 struct journaled_plan {
   plan spec;
   /// SHA-256 of the plan's canonical JSON.
   std::string content_hash;
   plan_state state = plan_state::running;
+  acceptance accepted;
   /// One per item, in item order.
   plan_result result;
 };
@@ -61,7 +72,14 @@ class journal {
   /// client_order_ids) atomically. False with `error` if it could not, e.g.
   /// because the plan_id exists.
   bool record_plan(const plan& spec, const std::string& content_hash,
-                   const plan_result& initial, std::string& error);
+                   const plan_result& initial, const acceptance& by,
+                   std::string& error);
+
+  /// Runs a finished plan again from `initial` (its content is unchanged;
+  /// correlation and deadline may differ), atomically. For a plan that
+  /// placed nothing; false with `error` if the plan is not finished.
+  bool restart_plan(const plan& spec, const plan_result& initial,
+                    const acceptance& by, std::string& error);
 
   /// The plan with this id, if any; `error` is set when reading failed.
   std::optional<journaled_plan> find_plan(const std::string& plan_id,
@@ -93,6 +111,10 @@ class journal {
   journal(sqlite3* db, std::string path);
 
   bool exec(const char* sql, std::string& error);
+  bool migrate(std::string& error);
+  bool write_plan(const plan& spec, const std::string& content_hash,
+                  const plan_result& initial, const acceptance& by, bool again,
+                  std::string& error);
   std::optional<journaled_plan> load(const std::string& plan_id,
                                      std::string& error);
 

@@ -36,6 +36,8 @@ std::string to_string(item_outcome x) {
     case item_outcome::canceled: return "canceled";
     case item_outcome::expired: return "expired";
     case item_outcome::timed_out: return "timed_out";
+    case item_outcome::not_placed: return "not_placed";
+    case item_outcome::mismatch: return "mismatch";
   }
   return "?";
 }

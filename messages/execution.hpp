@@ -64,6 +64,14 @@ enum class item_outcome : uint8_t {
   expired,
   /// The deadline passed first; open orders were canceled.
   timed_out,
+  /// No order exists: the request never left, or the broker refused the
+  /// request itself (credentials, permissions); `reason` says which.
+  not_placed,
+  /// An order with the item's client_order_id exists but differs from the
+  /// item (an earlier, different plan under the same plan_id); it is not
+  /// adopted and nothing more is placed for the item. `reason` names the
+  /// fields.
+  mismatch,
 };
 
 std::string to_string(item_outcome x);
@@ -80,13 +88,23 @@ struct item_result {
   decimal filled_qty;
   decimal filled_avg_price;
   std::string reason;
+  /// An order for this item may exist at the broker: a POST left and no
+  /// answer proved it was refused. A plan whose items all say false placed
+  /// nothing and may run again.
+  bool order_may_exist = false;
 };
 
 struct plan_result {
   std::string plan_id;
   std::string correlation_id;
-  /// True when the plan had run before and this is its recorded result.
+  /// True when an earlier request executed (or is executing) this plan_id
+  /// and this is its result; never for the request that executed it, however
+  /// often that request asks again.
   bool replayed = false;
+  /// True when an earlier execution of this plan_id placed nothing (it was
+  /// refused before any order could exist) and this request executed it
+  /// again.
+  bool retried = false;
   std::vector<item_result> items;
 
   /// Returns whether every item filled completely.
@@ -154,13 +172,13 @@ template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, item_result& x) {
   return f(caf::meta::type_name("athanor.item_result"), x.index, x.symbol,
            x.side, x.client_order_id, x.order_id, x.outcome, x.status,
-           x.filled_qty, x.filled_avg_price, x.reason);
+           x.filled_qty, x.filled_avg_price, x.reason, x.order_may_exist);
 }
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, plan_result& x) {
   return f(caf::meta::type_name("athanor.plan_result"), x.plan_id,
-           x.correlation_id, x.replayed, x.items);
+           x.correlation_id, x.replayed, x.retried, x.items);
 }
 
 template<class Inspector>

@@ -212,9 +212,20 @@ bool decode_plan(const std::string& text, plan& out,
       out.items.push_back(std::move(item));
     }
   }
-  // Shape problems first; the rules only where the shape was right.
-  if (problems.empty())
-    check(out, problems);
+  // Every problem in one pass: the rules too, except on fields whose shape
+  // is already wrong (a qty that is no number is not also "missing").
+  std::vector<config_problem> rules;
+  check(out, rules);
+  auto shape_end = problems.size();
+  for (auto& rule : rules) {
+    auto same_field = [&](const config_problem& p) {
+      return p.option == rule.option
+             || rule.option.rfind(p.option + ".", 0) == 0;
+    };
+    if (std::none_of(problems.begin(), problems.begin() + shape_end,
+                     same_field))
+      problems.push_back(std::move(rule));
+  }
   if (out.correlation_id.empty())
     out.correlation_id = out.plan_id;
   return problems.empty();
@@ -279,6 +290,8 @@ std::string encode_plan_result(const plan_result& x) {
     detail::write_text(w, x.correlation_id);
     w.Key("replayed");
     w.Bool(x.replayed);
+    w.Key("retried");
+    w.Bool(x.retried);
     w.Key("succeeded");
     w.Bool(x.succeeded());
     w.Key("items");
@@ -305,6 +318,8 @@ std::string encode_plan_result(const plan_result& x) {
       detail::write_decimal(w, item.filled_avg_price);
       w.Key("reason");
       detail::write_text(w, item.reason);
+      w.Key("order_may_exist");
+      w.Bool(item.order_may_exist);
       w.EndObject();
     }
     w.EndArray();

@@ -220,8 +220,11 @@ caf::expected<plan_result> trading_desk::execute(plan spec,
   using clock = std::chrono::steady_clock;
   // Each wait is short: an executor that died without answering (killed,
   // or a crash) must not leave us waiting for the full timeout. Asking
-  // again joins the running plan; it never executes it twice.
+  // again joins the running plan; it never executes it twice. Every ask
+  // carries the same trace: the executor knows this request executes the
+  // plan, so its result is not reported as a replay.
   constexpr auto ask_every = std::chrono::seconds{5};
+  auto caller = trace::root(spec.correlation_id);
   auto deadline = clock::now() + timeout;
   caf::expected<plan_result> result{caf::error{}};
   for (;;) {
@@ -233,8 +236,7 @@ caf::expected<plan_result> trading_desk::execute(plan spec,
       auto wait = std::max(std::min<caf::timespan>(left, ask_every),
                            caf::timespan{1});
       self
-        ->request(*exec, wait, execute_atom::value, spec,
-                  trace::root(spec.correlation_id))
+        ->request(*exec, wait, execute_atom::value, spec, caller)
         .receive([&](plan_result& x) { result = std::move(x); },
                  [&](caf::error& err) { result = std::move(err); });
       // An answer, or an engine error: done. Otherwise the executor went

@@ -360,7 +360,8 @@ broker::state::handle(account_book& book, const transport::http_request& req) {
       return api_error(422, 40010001, problem.field + " " + problem.message);
     if (r.client_order_id.empty())
       r.client_order_id = make_uuid(0xc1, next_order);
-    if (book.by_client_id.count(r.client_order_id) > 0)
+    if (book.by_client_id.count(r.client_order_id) > 0
+        && !opts.accept_reused_client_order_ids)
       return api_error(422, 40010001, "client_order_id must be unique");
     auto price = price_decimal(price_of(r.symbol));
     if (r.side == order_side::buy) {

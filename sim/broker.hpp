@@ -32,6 +32,11 @@ struct broker_options {
   std::chrono::nanoseconds limit_check = std::chrono::milliseconds{50};
   /// Send trade updates as binary frames (as the paper endpoint does).
   bool binary_frames = false;
+  /// Place every POST, also one whose client_order_id was used before (a
+  /// broker without Alpaca's uniqueness check), so that tests count orders
+  /// per client_order_id instead of relying on the broker to refuse a blind
+  /// repeat. Lookups then find the newest order under an id.
+  bool accept_reused_client_order_ids = false;
 };
 
 /// How a REST fault fails a request.

@@ -69,6 +69,9 @@ options:
   --partial-fills          market orders fill in two steps
   --fill-delay-ms=N        time from acceptance to fill       [20]
   --binary-trading-frames  trade updates in binary frames (paper style)
+  --accept-reused-client-order-ids
+                           place a POST whose client_order_id was used
+                           before (count duplicates instead of refusing)
 )";
 
 std::string read_file(const std::string& path) {
@@ -168,6 +171,8 @@ int main(int argc, char** argv) {
       opts.broker.starting_cash = v;
     } else if (std::strcmp(arg, "--partial-fills") == 0) {
       opts.broker.partial_fills = true;
+    } else if (std::strcmp(arg, "--accept-reused-client-order-ids") == 0) {
+      opts.broker.accept_reused_client_order_ids = true;
     } else if (option(arg, "--fill-delay-ms", v)) {
       opts.broker.fill_delay = ms();
     } else if (std::strcmp(arg, "--binary-trading-frames") == 0) {

@@ -33,6 +33,80 @@ bool has_fills(const item_result& x) {
   return !x.filled_qty.is_null() && zero < x.filled_qty;
 }
 
+// How far along an order is; news never moves an item back (a lookup
+// answered before a fill arrives after it).
+int progress_of(order_status x) {
+  if (is_final(x))
+    return 2;
+  switch (x) {
+    case order_status::partially_filled:
+    case order_status::pending_cancel:
+    case order_status::pending_replace:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+bool is_stale(const item_result& item, const order& o) {
+  if (is_final(o.status))
+    return false;
+  if (!o.filled_qty.is_null() && !item.filled_qty.is_null()
+      && o.filled_qty < item.filled_qty)
+    return true;
+  return progress_of(o.status) < progress_of(item.status);
+}
+
+// The fields in which an order found under an item's client_order_id
+// differs from the item, e.g. "qty 2 (plan: 3)"; empty when it is the
+// item's order. Only fields the order carries are compared.
+std::vector<std::string> differences(const plan_item& item, const order& o) {
+  std::vector<std::string> result;
+  auto differ = [&](const char* field, const std::string& got,
+                    const std::string& want) {
+    result.push_back(std::string{field} + " " + got + " (plan: " + want + ")");
+  };
+  auto text = [](const decimal& x) {
+    return x.is_null() ? std::string{"none"} : to_string(x);
+  };
+  if (!o.symbol.empty() && o.symbol != item.symbol)
+    differ("symbol", o.symbol, item.symbol);
+  if (o.side != item.side)
+    differ("side", to_string(o.side), to_string(item.side));
+  if (!o.qty.is_null() || !o.notional.is_null()) {
+    if (o.qty != item.qty)
+      differ("qty", text(o.qty), text(item.qty));
+    if (o.notional != item.notional)
+      differ("notional", text(o.notional), text(item.notional));
+  }
+  if (o.type != item.type)
+    differ("type", to_string(o.type), to_string(item.type));
+  if (item.type == order_type::limit && o.limit_price != item.limit_price)
+    differ("limit_price", text(o.limit_price), text(item.limit_price));
+  if (o.tif != item.tif)
+    differ("time_in_force", to_string(o.tif), to_string(item.tif));
+  return result;
+}
+
+std::string joined(const std::vector<std::string>& xs) {
+  std::string result;
+  for (auto& x : xs)
+    result += (result.empty() ? "" : ", ") + x;
+  return result;
+}
+
+// The journal proves that no order of the plan can exist: it may run
+// again.
+bool placed_nothing(const plan_result& r) {
+  return std::all_of(r.items.begin(), r.items.end(), [](auto& x) {
+    return is_done(x) && !x.order_may_exist && x.order_id.empty();
+  });
+}
+
+bool is_replay(const std::string& caller, const acceptance& accepted) {
+  return caller.empty() || caller != accepted.origin;
+}
+
 // The item's outcome once its order is final.
 item_outcome outcome_of_final(const order& o, bool deadline_passed) {
   auto filled_some = !o.filled_qty.is_null() && zero < o.filled_qty;
@@ -68,6 +142,8 @@ struct item_track {
   bool unknown = false;
   bool lookup_pending = false;
   bool cancel_sent = false;
+  /// The cancel's answer: empty while none came, "accepted", or the error.
+  std::string cancel_answer;
   /// The armed event timer (0: none); others are ignored when they fire.
   uint64_t event_timer = 0;
   /// Counts news of the order; a timer that fires after news re-arms
@@ -77,12 +153,21 @@ struct item_track {
   uint32_t lookups = 0;
 };
 
+/// A request waiting for a plan's result (a caller that asks again after
+/// its wait timed out adds one; answering the stale one is harmless).
+struct waiter {
+  /// The request's trace id.
+  std::string caller;
+  caf::typed_response_promise<plan_result> rp;
+};
+
 struct running_plan {
   plan spec;
   trace cause;
   plan_result result;
+  acceptance accepted;
   std::vector<item_track> tracks;
-  std::vector<caf::typed_response_promise<plan_result>> waiters;
+  std::vector<waiter> waiters;
   bool deadline_passed = false;
   /// A timer for the bounded wait on the trading stream is armed.
   bool waiting_ready = false;
@@ -100,6 +185,7 @@ struct running_plan {
 struct executor_counters {
   uint64_t plans_accepted = 0;
   uint64_t plans_replayed = 0;
+  uint64_t plans_retried = 0;
   uint64_t plans_invalid = 0;
   uint64_t plans_resumed = 0;
   uint64_t plans_done = 0;
@@ -110,10 +196,13 @@ struct executor_counters {
   uint64_t lookups = 0;
   uint64_t reconciliations = 0;
   uint64_t deadline_cancels = 0;
+  uint64_t cancels_failed = 0;
+  uint64_t orphans_canceled = 0;
+  uint64_t stale_answers = 0;
   uint64_t breaker_refusals = 0;
   uint64_t journal_errors = 0;
   /// Items that reached each final outcome, indexed by item_outcome.
-  std::array<uint64_t, 7> items_ended{};
+  std::array<uint64_t, 9> items_ended{};
 };
 
 struct executor_state {
@@ -161,6 +250,19 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
     f();
   }
 
+  int64_t wall_now() const {
+    if (self_->state.cfg.wall_clock_ms)
+      return self_->state.cfg.wall_clock_ms();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+  }
+
+  static void add_waiter(running_plan& run, const std::string& caller,
+                         caf::typed_response_promise<plan_result> rp) {
+    run.waiters.push_back({caller, std::move(rp)});
+  }
+
   // -- accepting plans --------------------------------------------------------
 
   caf::result<plan_result> execute(plan& spec, const trace& caller) {
@@ -178,15 +280,20 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
     auto hash = content_hash(spec);
     // Running now (accepted before, or resumed): wait for its result. (A
     // promise is made only once no error can be returned directly.)
+    // The request that executes a plan may ask again (its wait is short);
+    // it joins and is no replay. Any other request is one.
     if (auto i = st().plans.find(spec.plan_id); i != st().plans.end()) {
       auto recorded = content_hash(i->second.spec);
       if (recorded != hash)
         return reused_id(spec, cause);
-      ++st().counters.plans_replayed;
-      log::write(log::level::info, "executor", "plan_already_running", &cause,
+      auto replay = is_replay(caller.id, i->second.accepted);
+      if (replay)
+        ++st().counters.plans_replayed;
+      log::write(replay ? log::level::info : log::level::debug, "executor",
+                 replay ? "plan_already_running" : "plan_awaited", &cause,
                  {{"plan_id", spec.plan_id}});
       auto rp = self_->make_response_promise<plan_result>();
-      i->second.waiters.push_back(rp);
+      add_waiter(i->second, caller.id, rp);
       return rp;
     }
     std::string error;
@@ -196,30 +303,54 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
     if (found) {
       if (found->content_hash != hash)
         return reused_id(spec, cause);
-      ++st().counters.plans_replayed;
-      log::write(log::level::info, "executor", "plan_replayed", &cause,
+      if (found->state == plan_state::done && placed_nothing(found->result))
+        return accept(spec, hash, cause, caller, true);
+      auto replay = is_replay(caller.id, found->accepted);
+      if (replay)
+        ++st().counters.plans_replayed;
+      log::write(log::level::info, "executor",
+                 replay ? "plan_replayed" : "plan_awaited", &cause,
                  {{"plan_id", spec.plan_id}});
       auto result = found->result;
-      result.replayed = true;
+      result.replayed = replay;
       return result;
     }
+    return accept(spec, hash, cause, caller, false);
+  }
+
+  // Journals the plan (anew, or again after a run that placed nothing) and
+  // starts it.
+  caf::result<plan_result> accept(const plan& spec, const std::string& hash,
+                                  const trace& cause, const trace& caller,
+                                  bool again) {
     flush();
+    std::string error;
     auto& run = st().plans[spec.plan_id];
     run.spec = spec;
     run.cause = cause;
     run.result = initial_result(spec);
+    run.result.retried = again;
+    run.accepted = {caller.id, wall_now()};
     run.tracks.resize(spec.items.size());
-    if (!st().book->record_plan(spec, hash, run.result, error)) {
+    auto recorded = again ? st().book->restart_plan(spec, run.result,
+                                                    run.accepted, error)
+                          : st().book->record_plan(spec, hash, run.result,
+                                                   run.accepted, error);
+    if (!recorded) {
       st().plans.erase(spec.plan_id);
       return journal_failed(cause, error);
     }
-    ++st().counters.plans_accepted;
-    log::write(log::level::info, "executor", "plan_accepted", &cause,
+    if (again)
+      ++st().counters.plans_retried;
+    else
+      ++st().counters.plans_accepted;
+    log::write(log::level::info, "executor",
+               again ? "plan_retried" : "plan_accepted", &cause,
                {{"plan_id", spec.plan_id},
                 {"items", static_cast<uint64_t>(spec.items.size())},
                 {"sequence", to_string(spec.sequence)}});
     auto rp = self_->make_response_promise<plan_result>();
-    run.waiters.push_back(rp);
+    add_waiter(run, caller.id, rp);
     start(spec.plan_id);
     return rp;
   }
@@ -267,10 +398,16 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
           && !run.tracks[item.index].unknown)
         wait_to_place(run, item.index);
     }
-    auto deadline = run.spec.deadline_ms > 0
-                      ? caf::timespan{std::chrono::milliseconds{
-                        run.spec.deadline_ms}}
-                      : st().cfg.default_deadline;
+    caf::timespan deadline = run.spec.deadline_ms > 0
+                               ? caf::timespan{std::chrono::milliseconds{
+                                 run.spec.deadline_ms}}
+                               : st().cfg.default_deadline;
+    // A resumed plan keeps the deadline it was accepted with.
+    if (run.accepted.at_ms > 0) {
+      auto elapsed = std::chrono::milliseconds{
+        std::max<int64_t>(0, wall_now() - run.accepted.at_ms)};
+      deadline = std::max<caf::timespan>(caf::timespan{0}, deadline - elapsed);
+    }
     after(deadline, [this, plan_id] { on_deadline(plan_id); });
     if (!check_done(plan_id))
       advance(plan_id);
@@ -291,6 +428,7 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
       run.spec = std::move(x.spec);
       run.cause = trace::root(run.spec.correlation_id);
       run.result = std::move(x.result);
+      run.accepted = std::move(x.accepted);
       run.tracks.resize(run.result.items.size());
       // Whatever is not final may have been posted before the restart:
       // look it up (at the stream's readiness) before placing anything.
@@ -345,10 +483,12 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
       return;
     if (!st().stream_failure.empty()) {
       for (auto k : ready_to_place)
-        end_item(plan_id, k, item_outcome::rejected,
+        end_item(plan_id, k, item_outcome::not_placed,
                  "not placed: the trading stream failed: "
                    + st().stream_failure);
-      check_done(plan_id);
+      // Ended sells release the buys waiting behind them: they end too.
+      if (!check_done(plan_id))
+        advance(plan_id);
       return;
     }
     if (!st().stream_ready) {
@@ -382,7 +522,7 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
                                     .count())
                  + " s";
       for (auto k : waiting(run))
-        end_item(plan_id, k, item_outcome::timed_out, why);
+        end_item(plan_id, k, item_outcome::not_placed, why);
       check_done(plan_id);
     });
   }
@@ -446,6 +586,12 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
     req.notional = item.notional;
     req.limit_price = item.limit_price;
     req.client_order_id = run->result.items[index].client_order_id;
+    // Journaled with the next flush, before the plan can finish: a plan
+    // that may have placed anything never runs again.
+    if (!run->result.items[index].order_may_exist) {
+      run->result.items[index].order_may_exist = true;
+      store(*run, run->result.items[index]);
+    }
     log::write(log::level::info, "executor", "order_sent", &cause,
                {{"plan_id", plan_id},
                 {"index", index},
@@ -489,13 +635,22 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
                        {{"plan_id", plan_id},
                         {"index", index},
                         {"error", render(err)}});
-            arm_event_timer(plan_id, index);
+            if (run->deadline_passed)
+              look_up(plan_id, index);
+            else
+              arm_event_timer(plan_id, index);
             return;
           }
+          // A definite refusal: no order exists. The broker refusing the
+          // order is a rejection; refusing the request itself (the key, a
+          // TLS failure before anything was sent) means it was not placed.
           ++st().counters.orders_rejected;
-          end_item(plan_id, index, item_outcome::rejected,
-                   code == engine_errc::order_rejected ? detail_of(err)
-                                                       : render(err));
+          run->result.items[index].order_may_exist = false;
+          if (code == engine_errc::order_rejected)
+            end_item(plan_id, index, item_outcome::rejected, detail_of(err));
+          else
+            end_item(plan_id, index, item_outcome::not_placed,
+                     "not placed: " + render(err));
           check_done(plan_id);
           advance(plan_id);
         });
@@ -504,12 +659,22 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
   void cancel_orphan(const order& placed, const trace& cause) {
     if (is_final(placed.status))
       return;
+    ++st().counters.orphans_canceled;
     log::write(log::level::error, "executor", "orphan_order_canceled", &cause,
                {{"order_id", placed.id},
                 {"client_order_id", placed.client_order_id}});
+    auto keep = shared_from_this();
     self_->request(st().cfg.rest, caf::infinite, cancel_atom::value, placed.id,
                    cause)
-      .then([](bool) {}, [](caf::error&) {});
+      .then([](bool) {},
+            [this, keep, placed, cause](caf::error& err) {
+              ++st().counters.cancels_failed;
+              log::write(log::level::error, "executor",
+                         "orphan_cancel_failed", &cause,
+                         {{"order_id", placed.id},
+                          {"client_order_id", placed.client_order_id},
+                          {"error", render(err)}});
+            });
   }
 
   // -- what we learn about orders ---------------------------------------------
@@ -536,7 +701,35 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
     auto& track = run.tracks[index];
     if (is_done(item))
       return;
+    if (item.order_id.empty() && !o.id.empty()) {
+      if (auto diff = differences(run.spec.items[index], o); !diff.empty()) {
+        track.unknown = false;
+        item.order_may_exist = true;
+        log::write(log::level::error, "executor", "order_mismatch", &run.cause,
+                   {{"plan_id", plan_id},
+                    {"index", index},
+                    {"client_order_id", item.client_order_id},
+                    {"order_id", o.id},
+                    {"differences", joined(diff)}});
+        end_item(plan_id, index, item_outcome::mismatch,
+                 "order " + o.id + " under this client_order_id differs from "
+                   "the plan: " + joined(diff) + "; not adopted");
+        check_done(plan_id);
+        advance(plan_id);
+        return;
+      }
+    }
+    if (is_stale(item, o)) {
+      ++st().counters.stale_answers;
+      log::write(log::level::debug, "executor", "stale_order_news", &run.cause,
+                 {{"plan_id", plan_id},
+                  {"index", index},
+                  {"status", to_string(o.status)},
+                  {"known", to_string(item.status)}});
+      return;
+    }
     track.unknown = false;
+    item.order_may_exist = true;
     auto before = item.status;
     if (!o.id.empty())
       item.order_id = o.id;
@@ -562,6 +755,10 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
     if (before != item.status)
       store(run, item);
     ++track.news;
+    // Open after the deadline (a late POST answer, a lookup of an order of
+    // unknown fate): it is canceled like every other.
+    if (run.deadline_passed && !item.order_id.empty())
+      cancel_item(plan_id, index);
     if (track.event_timer == 0)
       arm_event_timer(plan_id, index);
   }
@@ -753,7 +950,9 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
         continue;
       if (!item.order_id.empty())
         cancel_item(plan_id, k);
-      else if (!track.placing && !track.unknown)
+      else if (track.unknown && !track.placing)
+        look_up(plan_id, k); // found open, it is canceled
+      else if (!track.placing)
         end_item(plan_id, k, item_outcome::timed_out,
                  "deadline passed before the order was placed");
     }
@@ -770,15 +969,36 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
         end_item(plan_id, k,
                  has_fills(item) ? item_outcome::partially_filled
                                  : item_outcome::timed_out,
-                 item.order_id.empty()
-                   ? "deadline passed; whether the order was placed is "
-                     "unknown ("
-                       + item.client_order_id + ")"
-                   : "deadline passed; cancel of order " + item.order_id
-                       + " not confirmed");
+                 unconfirmed_reason(*run, k));
       }
       check_done(plan_id);
     });
+  }
+
+  // What the result says of an item whose end the cancel grace did not
+  // see: exactly what was sent and what came back.
+  std::string unconfirmed_reason(const running_plan& run, uint32_t index) {
+    auto& item = run.result.items[index];
+    auto& track = run.tracks[index];
+    auto grace = std::to_string(
+                   std::chrono::duration_cast<std::chrono::milliseconds>(
+                     st().cfg.cancel_grace)
+                     .count())
+                 + " ms";
+    if (item.order_id.empty())
+      return "deadline passed; whether the order was placed is unknown ("
+             + item.client_order_id + "); an order found later is canceled";
+    if (!track.cancel_sent)
+      return "deadline passed; order " + item.order_id
+             + " open, no cancel sent";
+    if (track.cancel_answer.empty())
+      return "deadline passed; cancel of order " + item.order_id
+             + " sent, no answer within " + grace;
+    if (track.cancel_answer == "accepted")
+      return "deadline passed; cancel of order " + item.order_id
+             + " accepted, final status not seen within " + grace;
+    return "deadline passed; cancel of order " + item.order_id
+           + " failed: " + track.cancel_answer;
   }
 
   void cancel_item(const std::string& plan_id, uint32_t index) {
@@ -797,12 +1017,21 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
       .then(
         // Canceled or already final: the lookup tells which.
         [this, keep, plan_id, index](bool) {
-          if (find(plan_id) != nullptr)
+          if (auto* run = find(plan_id)) {
+            run->tracks[index].cancel_answer = "accepted";
             look_up(plan_id, index);
+          }
         },
-        [this, keep, plan_id, index](caf::error&) {
-          if (find(plan_id) != nullptr)
+        [this, keep, plan_id, index, cause](caf::error& err) {
+          ++st().counters.cancels_failed;
+          log::write(log::level::warn, "executor", "cancel_failed", &cause,
+                     {{"plan_id", plan_id},
+                      {"index", index},
+                      {"error", render(err)}});
+          if (auto* run = find(plan_id)) {
+            run->tracks[index].cancel_answer = render(err);
             look_up(plan_id, index);
+          }
         });
   }
 
@@ -834,12 +1063,13 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
       st().by_client_id.erase(item.client_order_id);
     auto result = std::move(run.result);
     auto waiters = std::move(run.waiters);
+    auto run_accepted = run.accepted;
     st().plans.erase(i);
-    for (size_t k = 0; k < waiters.size(); ++k) {
+    for (auto& w : waiters) {
       auto copy = result;
-      // The first waiter asked for the execution; later ones joined it.
-      copy.replayed = k > 0;
-      waiters[k].deliver(std::move(copy));
+      copy.replayed = is_replay(w.caller, run_accepted);
+      copy.retried = result.retried && !copy.replayed;
+      w.rp.deliver(std::move(copy));
     }
     return true;
   }
@@ -868,6 +1098,7 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
     auto& c = st().counters;
     counter("athanor_executor_plans_accepted_total", c.plans_accepted);
     counter("athanor_executor_plans_replayed_total", c.plans_replayed);
+    counter("athanor_executor_plans_retried_total", c.plans_retried);
     counter("athanor_executor_plans_invalid_total", c.plans_invalid);
     counter("athanor_executor_plans_resumed_total", c.plans_resumed);
     counter("athanor_executor_plans_done_total", c.plans_done);
@@ -878,6 +1109,9 @@ class executor_logic : public std::enable_shared_from_this<executor_logic> {
     counter("athanor_executor_lookups_total", c.lookups);
     counter("athanor_executor_reconciliations_total", c.reconciliations);
     counter("athanor_executor_deadline_cancels_total", c.deadline_cancels);
+    counter("athanor_executor_cancels_failed_total", c.cancels_failed);
+    counter("athanor_executor_orphans_canceled_total", c.orphans_canceled);
+    counter("athanor_executor_stale_answers_total", c.stale_answers);
     counter("athanor_executor_breaker_refusals_total", c.breaker_refusals);
     counter("athanor_executor_journal_errors_total", c.journal_errors);
     // Orders by state: the items of running plans by their order's status
@@ -934,8 +1168,8 @@ executor_actor::behavior_type executor_impl(executor_pointer self,
   // (and may ask its successor: execute is idempotent per plan_id).
   self->set_exit_handler([self](caf::exit_msg& msg) {
     for (auto& entry : self->state.plans)
-      for (auto& waiter : entry.second.waiters)
-        waiter.deliver(caf::make_error(caf::sec::request_receiver_down));
+      for (auto& w : entry.second.waiters)
+        w.rp.deliver(caf::make_error(caf::sec::request_receiver_down));
     self->quit(msg.reason);
   });
   if (self->state.cfg.link_dependencies) {

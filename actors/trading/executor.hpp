@@ -9,6 +9,7 @@
 // may have left is never posted blindly (the broker refuses a reused
 // client_order_id, and the REST client resolves that by lookup).
 
+#include <functional>
 #include <string>
 
 #include "caf/fwd.hpp"
@@ -45,6 +46,11 @@ struct executor_config {
   /// Run on an own thread: journal writes block (fsync). Tests on the
   /// deterministic scheduler turn this off.
   bool detached = true;
+  /// Milliseconds since the epoch. A plan's deadline counts from its
+  /// acceptance across restarts, which the actor clock does not outlive, so
+  /// the accepted-at time is journaled from this clock. Empty: the system
+  /// clock; deterministic tests give one that follows the test clock.
+  std::function<int64_t()> wall_clock_ms;
   /// Link to the REST client, the trading session and the breaker, so that
   /// the group lives and dies (and is restarted by its supervisor) as one.
   bool link_dependencies = false;

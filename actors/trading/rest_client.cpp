@@ -228,6 +228,10 @@ class rest_logic : public std::enable_shared_from_this<rest_logic> {
         ++st().counters.duplicates;
         return resolve(id, op, render(err));
       }
+      // The key, not the order, was refused. (403 is an order refusal at
+      // Alpaca: insufficient buying power or shares.)
+      if (answer.status == 401)
+        return fail(id, make_error(engine_errc::auth_failed, render(err)));
       return fail(id, make_error(engine_errc::order_rejected, render(err)));
     }
     if (answer.status == 404) {

@@ -47,6 +47,8 @@ struct fixture {
     opts.market.tick = 50ms;
     opts.broker.fill_delay = 40ms;
     opts.broker.requests_per_minute = 0;
+    // A blind repeat must show as a second order, not be refused for us.
+    opts.broker.accept_reused_client_order_ids = true;
     sim = std::make_unique<sim::simulator>(std::move(opts));
   }
 

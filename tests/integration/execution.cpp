@@ -55,9 +55,16 @@ struct fixture {
     close(mkstemp(name));
     journal_path = name;
     std::remove(journal_path.c_str());
+    sim = std::make_unique<sim::simulator>(sim_options());
+  }
+
+  /// A broker that places a POST under a reused client_order_id: a blind
+  /// repeat shows as a second order instead of being refused for us.
+  static sim::simulator_options sim_options() {
     sim::simulator_options opts;
     opts.market.tick = 20ms;
-    sim = std::make_unique<sim::simulator>(std::move(opts));
+    opts.broker.accept_reused_client_order_ids = true;
+    return opts;
   }
 
   ~fixture() {
@@ -67,11 +74,13 @@ struct fixture {
 
   std::unique_ptr<trading_desk>
   start_desk(std::string journal = {},
-             caf::timespan stream_backoff = std::chrono::milliseconds{100}) {
+             caf::timespan stream_backoff = std::chrono::milliseconds{100},
+             caf::timespan request_timeout = std::chrono::milliseconds{300},
+             std::string key = sim::default_key) {
     trading_desk_options opts;
     opts.base_url = "http://127.0.0.1:" + std::to_string(sim->port());
-    opts.creds = {secret{sim::default_key}, secret{sim::default_secret}};
-    opts.rest.request_timeout = 300ms;
+    opts.creds = {secret{key}, secret{sim::default_secret}};
+    opts.rest.request_timeout = request_timeout;
     opts.rest.retry_backoff.initial = 50ms;
     opts.rest.retry_backoff.max = 500ms;
     opts.stream.backoff.initial = stream_backoff;
@@ -186,6 +195,10 @@ CAF_TEST(a resubmitted plan places nothing new even after a restart) {
 }
 
 CAF_TEST(even a lost journal places nothing twice) {
+  // Here the broker's refusal of a reused client_order_id is the guard.
+  auto strict = sim_options();
+  strict.broker.accept_reused_client_order_ids = false;
+  sim = std::make_unique<sim::simulator>(strict);
   {
     auto desk = start_desk();
     CAF_REQUIRE(desk->execute(buys("it-lost", 3), 30s));
@@ -273,9 +286,91 @@ CAF_TEST(a crashed group is restarted and the plan completes once) {
   CAF_REQUIRE(result);
   CAF_CHECK(result->succeeded());
   CAF_CHECK(each_placed_once(*result));
+  // The request that started it waited through the crash: no replay.
+  CAF_CHECK(!result->replayed);
   auto second = desk->executor();
   CAF_REQUIRE(second);
   CAF_CHECK(second->address() != first->address());
+}
+
+// trading_desk asks again every 5 s: a longer first run once read as a
+// replay of itself.
+CAF_TEST(a first run slower than the re-ask interval is no replay) {
+  auto opts = sim_options();
+  opts.broker.fill_delay = 6s;
+  sim = std::make_unique<sim::simulator>(opts);
+  auto desk = start_desk();
+  auto result = desk->execute(buys("it-slow-first", 1), 30s);
+  CAF_REQUIRE(result);
+  CAF_CHECK(result->succeeded());
+  CAF_CHECK(!result->replayed);
+  CAF_CHECK_EQUAL(metric(*desk, "athanor_executor_plans_replayed_total"), 0.0);
+  CAF_CHECK_EQUAL(metric(*desk, "athanor_executor_plans_accepted_total"), 1.0);
+}
+
+CAF_TEST(a post answered after the deadline leaves nothing open) {
+  auto opts = sim_options();
+  opts.broker.fill_delay = 60s;
+  sim = std::make_unique<sim::simulator>(opts);
+  auto desk = start_desk({}, 100ms, 5s);
+  auto warmup = buys("it-late-warmup", 1);
+  warmup.deadline_ms = 1000;
+  CAF_REQUIRE(desk->execute(warmup, 30s)); // the stream is ready now
+  sim->call_broker([](sim::broker& b) { b.slow_requests(1, 2s); });
+  auto p = buys("it-late", 1);
+  p.deadline_ms = 1000;
+  auto result = desk->execute(p, 30s);
+  CAF_REQUIRE(result);
+  CAF_CHECK_EQUAL(outcome_at(*result, 0), "timed_out");
+  for (auto& o : sim->call_broker([](sim::broker& b) { return b.orders(); })) {
+    CAF_CHECK(is_final(o.status));
+    if (!is_final(o.status))
+      CAF_MESSAGE(o.client_order_id << " left " << to_string(o.status));
+  }
+  CAF_CHECK(each_placed_once(*result));
+}
+
+CAF_TEST(a rerun with a changed qty after a lost journal is a mismatch) {
+  auto strict = sim_options();
+  strict.broker.accept_reused_client_order_ids = false;
+  sim = std::make_unique<sim::simulator>(strict);
+  {
+    auto desk = start_desk();
+    CAF_REQUIRE(desk->execute(buys("it-changed", 2), 30s));
+  }
+  auto changed = buys("it-changed", 2);
+  changed.items[1].qty = decimal::from_integer(3);
+  auto desk = start_desk(journal_path + "-other");
+  auto again = desk->execute(changed, 30s);
+  desk.reset();
+  for (auto suffix : {"", "-wal", "-shm"})
+    std::remove((journal_path + "-other" + suffix).c_str());
+  CAF_REQUIRE(again);
+  CAF_CHECK(!again->succeeded());
+  CAF_CHECK_EQUAL(outcome_at(*again, 0), "filled");
+  CAF_CHECK_EQUAL(outcome_at(*again, 1), "mismatch");
+  CAF_CHECK_NOT_EQUAL(again->items[1].reason.find("qty 2 (plan: 3)"),
+                      std::string::npos);
+  CAF_CHECK_EQUAL(orders_by_client_id().size(), 2u);
+}
+
+CAF_TEST(a plan refused for its key runs once the key is fixed) {
+  {
+    auto desk = start_desk({}, 100ms, 300ms, "WRONGKEY");
+    auto refused = desk->execute(buys("it-key", 2), 30s);
+    CAF_REQUIRE(refused);
+    CAF_CHECK_EQUAL(outcome_at(*refused, 0), "not_placed");
+    CAF_CHECK_EQUAL(outcome_at(*refused, 1), "not_placed");
+  }
+  CAF_CHECK_EQUAL(orders_by_client_id().size(), 0u);
+  auto desk = start_desk();
+  auto fixed = desk->execute(buys("it-key", 2), 30s);
+  CAF_REQUIRE(fixed);
+  CAF_CHECK(fixed->succeeded());
+  CAF_CHECK(fixed->retried);
+  CAF_CHECK(!fixed->replayed);
+  CAF_CHECK_EQUAL(orders_by_client_id().size(), 2u);
+  CAF_CHECK(each_placed_once(*fixed));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

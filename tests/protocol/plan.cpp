@@ -93,6 +93,20 @@ CAF_TEST(the rules name their field) {
   CAF_CHECK_EQUAL(fields_of(problems), (std::vector<std::string>{"plan"}));
 }
 
+CAF_TEST(shape and rule problems come in one pass) {
+  plan p;
+  std::vector<config_problem> problems;
+  CAF_CHECK(!decode_plan(R"({"plan_id": "bad:id", "colour": 1, "items": [
+    {"symbol": "aapl", "side": "hold", "qty": 1},
+    {"symbol": "MSFT", "side": "buy", "qty": "two"}]})",
+                         p, problems));
+  // A field with a wrong shape is not reported again by the rules.
+  CAF_CHECK_EQUAL(fields_of(problems),
+                  (std::vector<std::string>{"colour", "items[0].side",
+                                            "items[1].qty", "plan_id",
+                                            "items[0].symbol"}));
+}
+
 CAF_TEST(client order ids are deterministic short and distinct) {
   CAF_CHECK_EQUAL(client_order_id_of("p1", 0), "ath-p1-0");
   CAF_CHECK_EQUAL(client_order_id_of("p1", 0), client_order_id_of("p1", 0));

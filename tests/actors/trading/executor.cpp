@@ -57,6 +57,7 @@ caf::behavior fake_rest(caf::event_based_actor* self,
       log->cancels.push_back({log->cancels.size(), id, rp});
       return rp;
     },
+    [](metrics_atom) { return metric_samples{}; },
     [log](place_atom, size_t i, order& o) { log->places.at(i).rp.deliver(o); },
     [log](place_atom, size_t i, caf::error& e) {
       log->places.at(i).rp.deliver(e);
@@ -68,6 +69,9 @@ caf::behavior fake_rest(caf::event_based_actor* self,
       log->lookups.at(i).rp.deliver(e);
     },
     [log](cancel_atom, size_t i, bool x) { log->cancels.at(i).rp.deliver(x); },
+    [log](cancel_atom, size_t i, caf::error& e) {
+      log->cancels.at(i).rp.deliver(e);
+    },
   };
 }
 
@@ -157,6 +161,14 @@ struct fixture : fixture_base {
     cfg.event_timeout = 10s;
     cfg.cancel_grace = 10s;
     cfg.detached = false;
+    // Wall time follows the test clock (from a day after the epoch, so that
+    // no acceptance reads as "unknown").
+    cfg.wall_clock_ms = [this] {
+      return 86'400'000
+             + std::chrono::duration_cast<std::chrono::milliseconds>(
+                 sched.clock().now().time_since_epoch())
+                 .count();
+    };
     exec = unbox(spawn_executor(sys, std::move(cfg)));
     sched.run();
   }
@@ -172,15 +184,43 @@ struct fixture : fixture_base {
   }
 
   /// Sends a plan; the returned handle's result arrives when it finishes.
-  auto submit(plan p) {
+  auto submit(plan p, trace caller = trace::root()) {
     auto hdl = self->request(exec, caf::infinite, execute_atom::value,
-                             std::move(p), trace::root());
+                             std::move(p), std::move(caller));
     sched.run();
     return hdl;
   }
 
+  void answer(const rest_script::cancel_call& c, caf::error x) {
+    self->send(rest, cancel_atom::value, c.index, std::move(x));
+  }
+
+  plan_result status_of(const std::string& plan_id) {
+    plan_result result;
+    auto hdl = self->request(exec, caf::infinite, caf::get_atom::value,
+                             plan_id);
+    sched.run();
+    hdl.receive([&](plan_result& r) { result = std::move(r); },
+                [](caf::error& err) { CAF_FAIL("no status: " << render(err)); });
+    return result;
+  }
+
+  double metric(const std::string& name) {
+    for (auto& x : fetch<metric_samples>(exec, metrics_atom::value))
+      if (x.name == name)
+        return x.value;
+    return -1;
+  }
+
+  /// Restarts the executor on the same journal (a crash, then a start).
+  void restart_executor() {
+    self->send_exit(exec, caf::exit_reason::kill);
+    sched.run();
+    start_executor();
+  }
+
   template<class Handle>
-  caf::expected<plan_result> result_of(Handle& hdl) {
+  caf::expected<plan_result> result_of(Handle&& hdl) {
     caf::expected<plan_result> result{caf::error{}};
     sched.run();
     hdl.receive([&](plan_result& x) { result = std::move(x); },
@@ -368,7 +408,7 @@ CAF_TEST(a reconnected stream reconciles open orders and new orders wait) {
   CAF_CHECK(result->succeeded());
 }
 
-CAF_TEST(a stream that never gets ready times the items out) {
+CAF_TEST(a stream that never gets ready ends the items not placed) {
   start_executor();
   auto hdl = submit(rebalance());
   advance(29s);
@@ -376,8 +416,9 @@ CAF_TEST(a stream that never gets ready times the items out) {
   advance(1s);
   auto result = result_of(hdl);
   CAF_REQUIRE(result);
-  CAF_CHECK_EQUAL(outcome_at(*result, 0), "timed_out");
-  CAF_CHECK_EQUAL(outcome_at(*result, 2), "timed_out");
+  CAF_CHECK_EQUAL(outcome_at(*result, 0), "not_placed");
+  CAF_CHECK_EQUAL(outcome_at(*result, 2), "not_placed");
+  CAF_CHECK(!result->items[0].order_may_exist);
   CAF_CHECK_NOT_EQUAL(result->items[0].reason.find("not ready"),
                       std::string::npos);
   CAF_CHECK(rest_log->places.empty());
@@ -501,6 +542,251 @@ CAF_TEST(no order leaves while the breaker is open) {
     if (x.name == "athanor_executor_breaker_refusals_total")
       refusals = x.value;
   CAF_CHECK_GREATER(refusals, 0.0);
+}
+
+// trading_desk asks every 5 s with the same trace while a plan runs: the
+// request that executes it must never read its own result as a replay.
+CAF_TEST(a slow first run asked again by its request is not a replay) {
+  start_executor();
+  stream(session_state::streaming);
+  auto p = rebalance();
+  p.items.resize(1);
+  auto caller = trace::root();
+  auto first = submit(p, caller);
+  advance(5s);
+  auto again = submit(p, caller);
+  advance(5s);
+  auto other = submit(p);
+  accept_and_fill(0);
+  auto a = result_of(first);
+  auto b = result_of(again);
+  auto c = result_of(other);
+  CAF_REQUIRE(a && b && c);
+  CAF_CHECK(!a->replayed);
+  CAF_CHECK(!b->replayed);
+  CAF_CHECK(c->replayed);
+  // Finished: the same request still gets its own result, others a replay.
+  auto late = result_of(submit(p, caller));
+  CAF_REQUIRE(late);
+  CAF_CHECK(!late->replayed);
+  CAF_CHECK(late->succeeded());
+  auto replay = result_of(submit(p));
+  CAF_REQUIRE(replay);
+  CAF_CHECK(replay->replayed);
+  CAF_CHECK_EQUAL(metric("athanor_executor_plans_replayed_total"), 2.0);
+  CAF_CHECK_EQUAL(rest_log->places.size(), 1u);
+}
+
+CAF_TEST(a resumed plan keeps the deadline it was accepted with) {
+  start_executor();
+  stream(session_state::streaming);
+  auto p = rebalance();
+  p.items.resize(1);
+  p.deadline_ms = 3000;
+  auto caller = trace::root();
+  submit(p, caller);
+  auto req = rest_log->places.at(0).req;
+  answer(rest_log->places.at(0), order_of(req, order_status::accepted));
+  sched.run();
+  advance(2500ms);
+  restart_executor();
+  stream(session_state::streaming);
+  CAF_REQUIRE_EQUAL(rest_log->lookups.size(), 1u);
+  answer(rest_log->lookups[0], order_of(req, order_status::accepted));
+  sched.run();
+  CAF_CHECK(rest_log->cancels.empty());
+  // 3 s after acceptance, not 3 s after the restart.
+  advance(600ms);
+  CAF_REQUIRE_EQUAL(rest_log->cancels.size(), 1u);
+  CAF_CHECK_EQUAL(rest_log->cancels[0].order_id, "o-ath-p1-0");
+  // Asked again by the request that started it, it is still no replay.
+  auto hdl = submit(p, caller);
+  answer(rest_log->cancels[0], true);
+  sched.run();
+  CAF_REQUIRE_EQUAL(rest_log->lookups.size(), 2u);
+  answer(rest_log->lookups[1], order_of(req, order_status::canceled));
+  auto result = result_of(hdl);
+  CAF_REQUIRE(result);
+  CAF_CHECK(!result->replayed);
+  CAF_CHECK_EQUAL(outcome_at(*result, 0), "timed_out");
+}
+
+CAF_TEST(an order of unknown fate found open after the deadline is canceled) {
+  start_executor();
+  stream(session_state::streaming);
+  auto p = rebalance();
+  p.items.resize(1);
+  p.deadline_ms = 3000;
+  auto hdl = submit(p);
+  auto req = rest_log->places.at(0).req;
+  answer(rest_log->places.at(0),
+         make_error(engine_errc::request_timeout, "no answer"));
+  sched.run();
+  advance(3s);
+  // At the deadline its fate is asked at once, and the open order canceled.
+  CAF_REQUIRE_EQUAL(rest_log->lookups.size(), 1u);
+  answer(rest_log->lookups[0], order_of(req, order_status::new_order));
+  sched.run();
+  CAF_REQUIRE_EQUAL(rest_log->cancels.size(), 1u);
+  answer(rest_log->cancels[0],
+         make_error(engine_errc::server_error, "HTTP 500"));
+  sched.run();
+  CAF_CHECK_EQUAL(metric("athanor_executor_cancels_failed_total"), 1.0);
+  advance(10s);
+  auto result = result_of(hdl);
+  CAF_REQUIRE(result);
+  CAF_CHECK_EQUAL(outcome_at(*result, 0), "timed_out");
+  // It says what was sent and what came back.
+  auto& reason = result->items[0].reason;
+  CAF_CHECK_NOT_EQUAL(reason.find("cancel of order o-ath-p1-0 failed"),
+                      std::string::npos);
+  CAF_CHECK_NOT_EQUAL(reason.find("HTTP 500"), std::string::npos);
+}
+
+CAF_TEST(a late post answer after the deadline is canceled) {
+  start_executor();
+  stream(session_state::streaming);
+  auto p = rebalance();
+  p.items.resize(1);
+  p.deadline_ms = 3000;
+  auto hdl = submit(p);
+  auto req = rest_log->places.at(0).req;
+  advance(3s);
+  CAF_CHECK(rest_log->cancels.empty());
+  answer(rest_log->places.at(0), order_of(req, order_status::accepted));
+  sched.run();
+  CAF_REQUIRE_EQUAL(rest_log->cancels.size(), 1u);
+  answer(rest_log->cancels[0], true);
+  sched.run();
+  advance(10s);
+  auto result = result_of(hdl);
+  CAF_REQUIRE(result);
+  CAF_CHECK_NOT_EQUAL(result->items[0].reason.find("accepted, final status "
+                                                   "not seen"),
+                      std::string::npos);
+}
+
+CAF_TEST(an order that differs from its item is not adopted) {
+  start_executor();
+  stream(session_state::streaming);
+  auto p = rebalance();
+  p.sequence = plan_sequence::as_listed;
+  auto hdl = submit(p);
+  CAF_REQUIRE_EQUAL(rest_log->places.size(), 3u);
+  // The REST client resolved a reused client_order_id to an older order.
+  auto found = order_of(rest_log->places[1].req, order_status::filled, 3);
+  found.qty = decimal::from_integer(3);
+  found.type = order_type::limit;
+  answer(rest_log->places[1], found);
+  accept_and_fill(0);
+  accept_and_fill(2);
+  auto result = result_of(hdl);
+  CAF_REQUIRE(result);
+  CAF_CHECK(!result->succeeded());
+  CAF_CHECK_EQUAL(outcome_at(*result, 1), "mismatch");
+  auto& reason = result->items[1].reason;
+  CAF_CHECK_NOT_EQUAL(reason.find("qty 3 (plan: 2)"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(reason.find("type limit (plan: market)"),
+                      std::string::npos);
+  CAF_CHECK(result->items[1].order_id.empty());
+  CAF_CHECK_EQUAL(rest_log->places.size(), 3u);
+}
+
+CAF_TEST(news never moves an item back) {
+  start_executor();
+  stream(session_state::streaming);
+  auto p = rebalance();
+  p.items.resize(1);
+  submit(p);
+  auto req = rest_log->places.at(0).req;
+  answer(rest_log->places.at(0), order_of(req, order_status::accepted));
+  sched.run();
+  self->send(exec, update_of(order_of(req, order_status::partially_filled, 2),
+                             trade_event::partial_fill));
+  sched.run();
+  // The fill was news: the overdue lookup comes one quiet period later.
+  advance(10s);
+  CAF_CHECK(rest_log->lookups.empty());
+  advance(10s);
+  CAF_REQUIRE_EQUAL(rest_log->lookups.size(), 1u);
+  // A lookup answered before the fill arrives after it.
+  answer(rest_log->lookups[0], order_of(req, order_status::accepted));
+  sched.run();
+  auto now = status_of("p1");
+  CAF_CHECK_EQUAL(to_string(now.items[0].status), "partially_filled");
+  CAF_CHECK_EQUAL(to_string(now.items[0].filled_qty), "2");
+  CAF_CHECK_EQUAL(metric("athanor_executor_stale_answers_total"), 1.0);
+}
+
+CAF_TEST(a refused key on a post ends the item not placed) {
+  start_executor();
+  stream(session_state::streaming);
+  auto p = rebalance();
+  p.items.resize(1);
+  auto hdl = submit(p);
+  answer(rest_log->places.at(0),
+         make_error(engine_errc::auth_failed, "HTTP 401 unauthorized"));
+  auto result = result_of(hdl);
+  CAF_REQUIRE(result);
+  CAF_CHECK_EQUAL(outcome_at(*result, 0), "not_placed");
+  CAF_CHECK(!result->items[0].order_may_exist);
+  CAF_CHECK_NOT_EQUAL(result->items[0].reason.find("401"), std::string::npos);
+}
+
+CAF_TEST(a plan that placed nothing runs again and says so) {
+  start_executor();
+  auto p = rebalance();
+  auto failed = stream_in(session_state::failed);
+  failed.last_error = "auth failed (402)";
+  self->send(exec, failed);
+  auto first = result_of(submit(p));
+  CAF_REQUIRE(first);
+  CAF_CHECK_EQUAL(outcome_at(*first, 0), "not_placed");
+  CAF_CHECK(rest_log->places.empty());
+  // The key is fixed: a new engine, the same journal, the same plan.
+  restart_executor();
+  stream(session_state::streaming);
+  auto hdl = submit(p);
+  CAF_REQUIRE_EQUAL(rest_log->places.size(), 2u);
+  accept_and_fill(0);
+  accept_and_fill(1);
+  accept_and_fill(2);
+  auto second = result_of(hdl);
+  CAF_REQUIRE(second);
+  CAF_CHECK(second->succeeded());
+  CAF_CHECK(second->retried);
+  CAF_CHECK(!second->replayed);
+  CAF_CHECK_EQUAL(metric("athanor_executor_plans_retried_total"), 1.0);
+  // Now orders exist: a third run replays.
+  auto third = result_of(submit(p));
+  CAF_REQUIRE(third);
+  CAF_CHECK(third->replayed);
+  CAF_CHECK(!third->retried);
+  CAF_CHECK_EQUAL(rest_log->places.size(), 3u);
+}
+
+CAF_TEST(a plan whose post may have left never runs again) {
+  start_executor();
+  stream(session_state::streaming);
+  auto p = rebalance();
+  p.items.resize(1);
+  p.deadline_ms = 1000;
+  auto hdl = submit(p);
+  answer(rest_log->places.at(0),
+         make_error(engine_errc::request_timeout, "no answer"));
+  sched.run();
+  advance(1s);
+  for (auto& lookup : rest_log->lookups)
+    answer(lookup, make_error(engine_errc::request_timeout, "no answer"));
+  sched.run();
+  advance(10s);
+  auto first = result_of(hdl);
+  CAF_REQUIRE(first);
+  CAF_CHECK(first->items[0].order_may_exist);
+  auto again = result_of(submit(p));
+  CAF_REQUIRE(again);
+  CAF_CHECK(again->replayed);
+  CAF_CHECK_EQUAL(rest_log->places.size(), 1u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -181,6 +181,18 @@ CAF_TEST(a refused order is a non retryable rejection with the reason) {
   CAF_CHECK(no_new_call());
 }
 
+CAF_TEST(a post refused for its key is an auth failure not a rejection) {
+  start();
+  auto hdl = self->request(rest, caf::infinite, place_atom::value,
+                           buy_request(), trace::root());
+  auto post = next_call();
+  answer(answer_to(post, 401, R"({"message":"request is not authorized"})"));
+  auto placed = result_of<order>(hdl);
+  CAF_REQUIRE(!placed);
+  CAF_CHECK_EQUAL(errc_name(placed.error()), "auth_failed");
+  CAF_CHECK(no_new_call());
+}
+
 CAF_TEST(gets are retried with backoff and give up after max attempts) {
   start();
   auto hdl = self->request(rest, caf::infinite, open_orders_atom::value,
