@@ -7,6 +7,9 @@
 #include <future>
 #include <sstream>
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include "caf/actor_system.hpp"
 
 #include "app/process.hpp"
@@ -14,6 +17,7 @@
 #include "messages/error.hpp"
 #include "observability/log.hpp"
 #include "protocol/plan.hpp"
+#include "runtime/dry_run.hpp"
 #include "runtime/system_config.hpp"
 #include "runtime/trading_desk.hpp"
 #include "sim/simulator.hpp"
@@ -144,6 +148,110 @@ int print_when_done(std::future<caf::expected<plan_result>>& answer,
   }
 }
 
+void print_dry_run(const plan_check& x, const plan& spec,
+                   const std::string& account) {
+  std::printf("dry run of plan %s on %s: nothing is placed\n",
+              spec.plan_id.c_str(), account.c_str());
+  std::printf("%-3s %-8s %-4s %-6s %-4s %10s %9s %10s %12s  %s\n", "#",
+              "symbol", "side", "type", "tif", "requested", "limit", "price",
+              "est. value", "client_order_id");
+  for (auto& o : x.orders) {
+    auto& r = o.request;
+    std::printf("%-3u %-8s %-4s %-6s %-4s %10s %9s %10s %12.2f  %s\n",
+                o.index, r.symbol.c_str(), to_string(r.side).c_str(),
+                to_string(r.type).c_str(), to_string(r.tif).c_str(),
+                r.qty.is_null() ? ("$" + text_of(r.notional)).c_str()
+                                : text_of(r.qty).c_str(),
+                text_of(r.limit_price).c_str(), text_of(o.price).c_str(),
+                o.estimated_value, r.client_order_id.c_str());
+  }
+  std::printf("buys about %.2f, sells about %.2f, buying power %.2f\n",
+              x.buys, x.sells, x.buying_power);
+  std::printf("%s\n", x.ok() ? "every check passed"
+                             : "the plan would fail (see the problems)");
+}
+
+// The dry run as one JSON object: what would be sent (Alpaca's order
+// request fields plus the estimate) and every problem.
+std::string encode_dry_run(const plan_check& x, const plan& spec) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w{buffer};
+  auto text = [&](const char* key, const std::string& value) {
+    w.Key(key);
+    w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
+  };
+  auto number = [&](const char* key, const decimal& value) {
+    if (!value.is_null())
+      text(key, to_string(value));
+  };
+  auto money = [&](const char* key, double value) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%.2f", value);
+    text(key, buf);
+  };
+  w.StartObject();
+  text("plan_id", spec.plan_id);
+  w.Key("ok");
+  w.Bool(x.ok());
+  w.Key("orders");
+  w.StartArray();
+  for (auto& o : x.orders) {
+    w.StartObject();
+    w.Key("index");
+    w.Uint(o.index);
+    text("symbol", o.request.symbol);
+    text("side", to_string(o.request.side));
+    text("type", to_string(o.request.type));
+    text("time_in_force", to_string(o.request.tif));
+    number("qty", o.request.qty);
+    number("notional", o.request.notional);
+    number("limit_price", o.request.limit_price);
+    text("client_order_id", o.request.client_order_id);
+    number("price", o.price);
+    money("estimated_value", o.estimated_value);
+    w.EndObject();
+  }
+  w.EndArray();
+  money("buys", x.buys);
+  money("sells", x.sells);
+  money("buying_power", x.buying_power);
+  w.Key("problems");
+  w.StartArray();
+  for (auto& p : x.problems) {
+    w.StartObject();
+    text("field", p.option);
+    text("message", p.message);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return std::string{buffer.GetString(), buffer.GetSize()};
+}
+
+// Checks the plan against the account; exit 0 when every check passed, 2
+// when the plan would fail, else as for executing.
+int dry_run_command(caf::actor_system& sys, const plan& spec,
+                    const dry_run_options& opts, const std::string& account,
+                    bool json) {
+  std::fprintf(stderr, "athanor: dry run of plan %s on %s\n",
+               spec.plan_id.c_str(), account.c_str());
+  auto checked = dry_run(sys, spec, opts);
+  if (!checked) {
+    std::fprintf(stderr, "athanor: cannot check plan '%s': %s\n",
+                 spec.plan_id.c_str(), render(checked.error()).c_str());
+    auto code = errc_of(checked.error());
+    return code == engine_errc::auth_failed ? exit_status::no_permission
+                                            : exit_code_of(checked.error());
+  }
+  if (json)
+    std::printf("%s\n", encode_dry_run(*checked, spec).c_str());
+  else
+    print_dry_run(*checked, spec, account);
+  for (auto& p : checked->problems)
+    std::fprintf(stderr, "athanor: %s\n", to_string(p).c_str());
+  return checked->ok() ? exit_status::ok : exit_status::plan_failed;
+}
+
 // --engine HOST:PORT: the plan goes to a running engine's executor (over
 // BASP), which owns the journal and the account's trading stream.
 int execute_on_engine(const loaded_config& loaded, const execute_request& req,
@@ -187,6 +295,8 @@ take_execute_options(std::vector<std::string>& args, execute_request& out) {
     auto& arg = args[i];
     if (arg == "--json") {
       out.json = true;
+    } else if (arg == "--dry-run") {
+      out.dry_run = true;
     } else if (arg == "--engine" || arg.rfind("--engine=", 0) == 0) {
       std::string value;
       if (arg != "--engine")
@@ -215,7 +325,7 @@ std::vector<config_problem> take_plan_file(const loaded_config& loaded,
     return {};
   }
   return {{"PLAN", "execute takes exactly one plan file: athanor execute "
-                   "PLAN.json [--json] [--engine HOST:PORT]"}};
+                   "PLAN.json [--json] [--engine HOST:PORT] [--dry-run]"}};
 }
 
 int execute_command(const loaded_config& loaded, const execute_request& req) {
@@ -237,6 +347,11 @@ int execute_command(const loaded_config& loaded, const execute_request& req) {
     for (auto& p : problems)
       std::fprintf(stderr, "  %s\n", to_string(p).c_str());
     return exit_status::data;
+  }
+  if (req.dry_run && !req.engine.empty()) {
+    std::fprintf(stderr, "athanor: --dry-run checks the account directly; "
+                         "drop --engine\n");
+    return exit_status::config;
   }
   auto signals = block_stop_signals();
   if (!req.engine.empty())
@@ -268,6 +383,13 @@ int execute_command(const loaded_config& loaded, const execute_request& req) {
     return exit_status::software;
   }
   caf::actor_system sys{sys_cfg};
+  if (req.dry_run) {
+    dry_run_options check;
+    check.data_url = simulator ? opts.base_url : cfg.endpoints.data_url;
+    check.feed = cfg.endpoints.feed;
+    check.desk = std::move(opts);
+    return dry_run_command(sys, spec, check, account, req.json);
+  }
   auto desk = trading_desk::start(sys, std::move(opts));
   if (!desk) {
     std::fprintf(stderr, "athanor: cannot start: %s\n",

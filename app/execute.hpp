@@ -19,6 +19,9 @@ struct execute_request {
   /// --engine HOST:PORT: execute on a running engine (`athanor run
   /// --publish`) instead of in this process.
   std::string engine;
+  /// --dry-run: check against the account, print what would be sent, place
+  /// nothing.
+  bool dry_run = false;
 };
 
 /// Takes `execute`'s own options (--json, --engine HOST:PORT) out of

@@ -61,6 +61,9 @@ using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
 using open_orders_atom = caf::atom_constant<caf::atom("openorders")>;
 /// Reads the account.
 using account_atom = caf::atom_constant<caf::atom("account")>;
+using positions_atom = caf::atom_constant<caf::atom("positions")>;
+using asset_atom = caf::atom_constant<caf::atom("asset")>;
+using latest_atom = caf::atom_constant<caf::atom("latest")>;
 /// Executes a plan.
 using execute_atom = caf::atom_constant<caf::atom("execute")>;
 /// Cancels an order.

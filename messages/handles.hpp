@@ -146,6 +146,13 @@ using rest_client_actor = caf::typed_actor<
   caf::replies_to<lookup_atom, std::string, trace>::with<order>,
   caf::replies_to<open_orders_atom, trace>::with<std::vector<order>>,
   caf::replies_to<account_atom, trace>::with<account>,
+  caf::replies_to<positions_atom, trace>::with<std::vector<position>>,
+  // GET /v2/assets/{symbol}; not_found for a symbol the broker does not know.
+  caf::replies_to<asset_atom, std::string, trace>::with<asset>,
+  // GET /v2/stocks/{symbol}/trades/latest?feed=F (a client whose base URL is
+  // the market-data API's).
+  caf::replies_to<latest_atom, std::string, std::string, trace>::with<
+    latest_trade>,
   // DELETE /v2/orders/{id}; succeeds when the order is already final too.
   caf::replies_to<cancel_atom, std::string, trace>::with<bool>,
   caf::replies_to<metrics_atom>::with<metric_samples>,

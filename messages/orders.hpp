@@ -180,6 +180,26 @@ struct position {
   std::string side;
 };
 
+/// GET /v2/assets/{symbol} (the fields a plan check uses).
+struct asset {
+  std::string symbol;
+  std::string asset_class;
+  std::string exchange;
+  /// "active" or "inactive".
+  std::string status;
+  bool tradable = false;
+  bool fractionable = false;
+  bool shortable = false;
+};
+
+/// GET /v2/stocks/{symbol}/trades/latest (market-data API): the price a
+/// market order's cost is estimated with.
+struct latest_trade {
+  std::string symbol;
+  decimal price;
+  timestamp_ns at = 0;
+};
+
 /// An error body: {"code": 40010001, "message": "..."}.
 struct api_error {
   int http_status = 0;
@@ -224,6 +244,18 @@ typename Inspector::result_type inspect(Inspector& f, position& x) {
   return f(caf::meta::type_name("athanor.position"), x.symbol, x.asset_class,
            x.qty, x.qty_available, x.avg_entry_price, x.market_value,
            x.current_price, x.unrealized_pl, x.side);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, asset& x) {
+  return f(caf::meta::type_name("athanor.asset"), x.symbol, x.asset_class,
+           x.exchange, x.status, x.tradable, x.fractionable, x.shortable);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, latest_trade& x) {
+  return f(caf::meta::type_name("athanor.latest_trade"), x.symbol, x.price,
+           x.at);
 }
 
 template<class Inspector>

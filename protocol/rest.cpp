@@ -253,6 +253,81 @@ bool decode_positions(const std::string& body, std::vector<position>& out,
   return decode_array(body, out, problem, read_position);
 }
 
+std::string encode_asset(const asset& x) {
+  return write_json([&](json_writer& w) {
+    w.StartObject();
+    w.Key("symbol");
+    w.String(x.symbol.c_str());
+    w.Key("class");
+    w.String(x.asset_class.c_str());
+    w.Key("exchange");
+    w.String(x.exchange.c_str());
+    w.Key("status");
+    w.String(x.status.c_str());
+    w.Key("tradable");
+    w.Bool(x.tradable);
+    w.Key("fractionable");
+    w.Bool(x.fractionable);
+    w.Key("shortable");
+    w.Bool(x.shortable);
+    w.EndObject();
+  });
+}
+
+bool decode_asset(const std::string& body, asset& out,
+                  decode_problem& problem) {
+  out = asset{};
+  rapidjson::Document doc;
+  if (!detail::parse_document(body, doc, problem))
+    return false;
+  field_reader r{doc, "", problem};
+  if (!r.is_object())
+    return r.fail("asset", "must be an object");
+  return r.text("symbol", out.symbol, true)
+         && r.text("class", out.asset_class, false)
+         && r.text("exchange", out.exchange, false)
+         && r.text("status", out.status, false)
+         && r.flag("tradable", out.tradable, false)
+         && r.flag("fractionable", out.fractionable, false)
+         && r.flag("shortable", out.shortable, false);
+}
+
+std::string encode_latest_trade(const latest_trade& x) {
+  return write_json([&](json_writer& w) {
+    w.StartObject();
+    w.Key("symbol");
+    w.String(x.symbol.c_str());
+    w.Key("trade");
+    w.StartObject();
+    w.Key("t");
+    detail::write_time(w, x.at);
+    w.Key("p");
+    detail::write_decimal(w, x.price);
+    w.EndObject();
+    w.EndObject();
+  });
+}
+
+bool decode_latest_trade(const std::string& body, latest_trade& out,
+                         decode_problem& problem) {
+  out = latest_trade{};
+  rapidjson::Document doc;
+  if (!detail::parse_document(body, doc, problem))
+    return false;
+  field_reader r{doc, "", problem};
+  if (!r.is_object())
+    return r.fail("latest_trade", "must be an object");
+  if (!r.text("symbol", out.symbol, false))
+    return false;
+  auto trade = r.find("trade");
+  if (trade == nullptr)
+    return r.fail("trade", "is missing");
+  field_reader t{*trade, "trade", problem};
+  if (!t.is_object())
+    return t.fail("trade", "must be an object");
+  return t.number("p", out.price, true) && t.time("t", out.at, false);
+}
+
 std::string encode_api_error(const api_error& x) {
   return write_json([&](json_writer& w) {
     w.StartObject();

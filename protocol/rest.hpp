@@ -34,6 +34,14 @@ std::string encode_positions(const std::vector<position>& xs);
 bool decode_positions(const std::string& body, std::vector<position>& out,
                       decode_problem& problem);
 
+std::string encode_asset(const asset& x);
+bool decode_asset(const std::string& body, asset& out, decode_problem& problem);
+
+/// The market-data API's {"symbol": ..., "trade": {"t", "p", ...}}.
+std::string encode_latest_trade(const latest_trade& x);
+bool decode_latest_trade(const std::string& body, latest_trade& out,
+                         decode_problem& problem);
+
 std::string encode_api_error(const api_error& x);
 /// Never fails: a body that is not Alpaca's JSON (a proxy's HTML page) keeps
 /// the status and becomes the message, shortened.

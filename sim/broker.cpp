@@ -1,5 +1,6 @@
 #include "sim/broker.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <deque>
@@ -352,6 +353,38 @@ broker::state::handle(account_book& book, const transport::http_request& req) {
       if (p.symbol == symbol)
         return transport::json_response(200, protocol::encode_position(p));
     return api_error(404, 40410000, "position does not exist");
+  }
+  if (m == "GET" && path.rfind("/v2/assets/", 0) == 0) {
+    auto symbol = path.substr(std::string{"/v2/assets/"}.size());
+    auto listed = [&](const std::vector<std::string>& xs) {
+      return std::find(xs.begin(), xs.end(), symbol) != xs.end();
+    };
+    if (symbol.empty() || listed(opts.unknown_assets))
+      return api_error(404, 40410000, "asset not found for " + symbol);
+    asset a;
+    a.symbol = symbol;
+    a.asset_class = "us_equity";
+    a.exchange = "NASDAQ";
+    a.tradable = !listed(opts.untradable_assets);
+    a.status = a.tradable ? "active" : "inactive";
+    a.fractionable = a.tradable;
+    a.shortable = a.tradable;
+    return transport::json_response(200, protocol::encode_asset(a));
+  }
+  // The market-data API's latest trade, at the tape's price (the simulator
+  // serves both APIs on one port).
+  const std::string stocks = "/v2/stocks/";
+  const std::string latest = "/trades/latest";
+  if (m == "GET" && path.rfind(stocks, 0) == 0
+      && path.size() > stocks.size() + latest.size()
+      && path.compare(path.size() - latest.size(), latest.size(), latest)
+           == 0) {
+    latest_trade t;
+    t.symbol = path.substr(stocks.size(),
+                           path.size() - stocks.size() - latest.size());
+    t.price = price_decimal(price_of(t.symbol));
+    t.at = wall_now();
+    return transport::json_response(200, protocol::encode_latest_trade(t));
   }
   if (m == "POST" && path == "/v2/orders") {
     order_request r;

@@ -37,6 +37,10 @@ struct broker_options {
   /// per client_order_id instead of relying on the broker to refuse a blind
   /// repeat. Lookups then find the newest order under an id.
   bool accept_reused_client_order_ids = false;
+  /// Every symbol is an active, tradable, fractionable US equity except
+  /// these: unknown to GET /v2/assets (404), or known but not tradable.
+  std::vector<std::string> unknown_assets;
+  std::vector<std::string> untradable_assets;
 };
 
 /// How a REST fault fails a request.

@@ -18,7 +18,16 @@ namespace {
 
 using std::chrono::nanoseconds;
 
-enum class op_kind : uint8_t { place, lookup, open_orders, account, cancel };
+enum class op_kind : uint8_t {
+  place,
+  lookup,
+  open_orders,
+  account,
+  cancel,
+  positions,
+  asset,
+  latest_trade,
+};
 
 const char* name_of(op_kind x) {
   switch (x) {
@@ -27,6 +36,9 @@ const char* name_of(op_kind x) {
     case op_kind::open_orders: return "open_orders";
     case op_kind::account: return "account";
     case op_kind::cancel: return "cancel";
+    case op_kind::positions: return "positions";
+    case op_kind::asset: return "asset";
+    case op_kind::latest_trade: return "latest_trade";
   }
   return "?";
 }
@@ -36,8 +48,11 @@ struct operation {
   op_kind kind = op_kind::lookup;
   trace cause;
   order_request request;
-  /// client_order_id (place, lookup) or order id (cancel).
+  /// client_order_id (place, lookup), order id (cancel) or symbol (asset,
+  /// latest_trade).
   std::string key;
+  /// latest_trade: the feed.
+  std::string feed;
   /// place: looking the order up after an ambiguous POST.
   bool resolving = false;
   /// Requests of the current stage so far.
@@ -51,6 +66,9 @@ struct operation {
   std::function<void(caf::expected<std::vector<order>>)> on_orders;
   std::function<void(caf::expected<account>)> on_account;
   std::function<void(caf::expected<bool>)> on_cancel;
+  /// Plain reads (positions, asset, latest_trade): the body, decoded by the
+  /// handler that asked.
+  std::function<void(caf::expected<std::string>)> on_body;
 };
 
 struct rest_counters {
@@ -186,6 +204,16 @@ class rest_logic : public std::enable_shared_from_this<rest_logic> {
       case op_kind::cancel:
         call.method = "DELETE";
         call.target = "/v2/orders/" + percent_encode(op.key);
+        break;
+      case op_kind::positions:
+        call.target = "/v2/positions";
+        break;
+      case op_kind::asset:
+        call.target = "/v2/assets/" + percent_encode(op.key);
+        break;
+      case op_kind::latest_trade:
+        call.target = "/v2/stocks/" + percent_encode(op.key)
+                      + "/trades/latest?feed=" + percent_encode(op.feed);
         break;
     }
     return call;
@@ -385,6 +413,14 @@ class rest_logic : public std::enable_shared_from_this<rest_logic> {
       }
       case op_kind::cancel:
         return finish_cancel(id, true);
+      case op_kind::positions:
+      case op_kind::asset:
+      case op_kind::latest_trade: {
+        auto done = std::move(op.on_body);
+        st().ops.erase(id);
+        done(answer.body);
+        return;
+      }
     }
   }
 
@@ -411,6 +447,9 @@ class rest_logic : public std::enable_shared_from_this<rest_logic> {
       case op_kind::open_orders: op.on_orders(std::move(err)); break;
       case op_kind::account: op.on_account(std::move(err)); break;
       case op_kind::cancel: op.on_cancel(std::move(err)); break;
+      case op_kind::positions:
+      case op_kind::asset:
+      case op_kind::latest_trade: op.on_body(std::move(err)); break;
     }
   }
 
@@ -454,6 +493,24 @@ deliver_to(caf::typed_response_promise<T> rp) {
       rp.deliver(std::move(*x));
     else
       rp.deliver(std::move(x.error()));
+  };
+}
+
+// A plain read's body, decoded with `decode` (a protocol decoder).
+template<class T, class Decode>
+std::function<void(caf::expected<std::string>)>
+decode_to(caf::typed_response_promise<T> rp, Decode decode) {
+  return [rp, decode](caf::expected<std::string> body) mutable {
+    if (!body) {
+      rp.deliver(std::move(body.error()));
+      return;
+    }
+    T result;
+    protocol::decode_problem problem;
+    if (decode(*body, result, problem))
+      rp.deliver(std::move(result));
+    else
+      rp.deliver(make_error(engine_errc::decode_error, to_string(problem)));
   };
 }
 
@@ -514,6 +571,39 @@ rest_client_actor::behavior_type rest_impl(rest_pointer self,
       op.key = std::move(order_id);
       op.cause = std::move(cause);
       op.on_cancel = deliver_to(rp);
+      logic->start(std::move(op));
+      return rp;
+    },
+    [self, logic](positions_atom,
+                  trace& cause) -> caf::result<std::vector<position>> {
+      auto rp = self->make_response_promise<std::vector<position>>();
+      operation op;
+      op.kind = op_kind::positions;
+      op.cause = std::move(cause);
+      op.on_body = decode_to(rp, protocol::decode_positions);
+      logic->start(std::move(op));
+      return rp;
+    },
+    [self, logic](asset_atom, std::string& symbol,
+                  trace& cause) -> caf::result<asset> {
+      auto rp = self->make_response_promise<asset>();
+      operation op;
+      op.kind = op_kind::asset;
+      op.key = std::move(symbol);
+      op.cause = std::move(cause);
+      op.on_body = decode_to(rp, protocol::decode_asset);
+      logic->start(std::move(op));
+      return rp;
+    },
+    [self, logic](latest_atom, std::string& symbol, std::string& feed,
+                  trace& cause) -> caf::result<latest_trade> {
+      auto rp = self->make_response_promise<latest_trade>();
+      operation op;
+      op.kind = op_kind::latest_trade;
+      op.key = std::move(symbol);
+      op.feed = std::move(feed);
+      op.cause = std::move(cause);
+      op.on_body = decode_to(rp, protocol::decode_latest_trade);
       logic->start(std::move(op));
       return rp;
     },

@@ -191,6 +191,54 @@ CAF_TEST(execute against an unreachable broker exits 69 after ready timeout) {
   CAF_CHECK_NOT_EQUAL(p.out().find("not_placed"), std::string::npos);
 }
 
+CAF_TEST(a dry run names what would fail and places nothing) {
+  temp_dir dir;
+  sim::simulator_options opts;
+  opts.broker.unknown_assets = {"NOPE"};
+  sim::simulator sim{opts};
+  auto url = "http://127.0.0.1:" + std::to_string(sim.port());
+  std::map<std::string, std::string> env{
+    {"ALPACA_API_KEY", sim::default_key},
+    {"ALPACA_API_SECRET", sim::default_secret},
+    {"ALPACA_BASE_URL", url},
+    {"ALPACA_DATA_URL", url},
+    {"XDG_STATE_HOME", dir.path},
+  };
+  // 100,000 of cash, nothing held.
+  auto plan = dir.write("plan.json", R"({"plan_id": "dry-1", "items": [
+    {"symbol": "AAPL", "side": "buy", "qty": 100000},
+    {"symbol": "TSLA", "side": "sell", "qty": 5},
+    {"symbol": "NOPE", "side": "buy", "qty": 1, "type": "limit",
+     "limit_price": "1.00"}]})");
+  child_process p{athanor_binary, {"execute", plan, "--dry-run"}, env};
+  CAF_CHECK_EQUAL(p.wait(30s), 2);
+  CAF_CHECK_NOT_EQUAL(p.err().find("buying power"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(p.err().find("items[1].qty: sells 'TSLA' but none is "
+                                   "held"),
+                      std::string::npos);
+  CAF_CHECK_NOT_EQUAL(p.err().find("items[2].symbol"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(p.out().find("ath-dry-1-0"), std::string::npos);
+  // Not provably paper: named LIVE, since money may move there.
+  CAF_CHECK_NOT_EQUAL(p.err().find("on LIVE account " + url),
+                      std::string::npos);
+  auto fine = dir.write("fine.json", R"({"plan_id": "dry-2", "items": [
+    {"symbol": "AAPL", "side": "buy", "qty": 2}]})");
+  child_process ok{athanor_binary, {"execute", fine, "--dry-run", "--json"},
+                   env};
+  CAF_CHECK_EQUAL(ok.wait(30s), 0);
+  CAF_CHECK_NOT_EQUAL(ok.out().find("\"ok\":true"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(ok.out().find("\"client_order_id\":\"ath-dry-2-0\""),
+                      std::string::npos);
+  auto orders = sim.call_broker([](sim::broker& b) { return b.orders(); });
+  CAF_CHECK_EQUAL(orders.size(), 0u);
+  // Nothing was journaled either: the same plan_id still executes.
+  child_process real{athanor_binary, {"execute", fine}, env};
+  CAF_CHECK_EQUAL(real.wait(30s), 0);
+  CAF_CHECK_EQUAL(sim.call_broker([](sim::broker& b) { return b.orders(); })
+                    .size(),
+                  1u);
+}
+
 CAF_TEST(an invalid plan names every bad field and places nothing) {
   temp_dir dir;
   auto plan = dir.write("plan.json", R"({"plan_id": "cli-3", "colour": 1,

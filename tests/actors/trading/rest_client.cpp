@@ -193,6 +193,50 @@ CAF_TEST(a post refused for its key is an auth failure not a rejection) {
   CAF_CHECK(no_new_call());
 }
 
+CAF_TEST(assets positions and latest trades are read for a plan check) {
+  start();
+  auto known = self->request(rest, caf::infinite, asset_atom::value,
+                             std::string{"BRK.B"}, trace::root());
+  auto call = next_call();
+  CAF_CHECK_EQUAL(call.call.target, "/v2/assets/BRK.B");
+  answer(answer_to(call, 200, R"({"symbol":"BRK.B","class":"us_equity",
+    "status":"active","tradable":true,"fractionable":false,"extra":1})"));
+  auto a = result_of<asset>(known);
+  CAF_REQUIRE(a);
+  CAF_CHECK(a->tradable);
+  CAF_CHECK(!a->fractionable);
+  auto unknown = self->request(rest, caf::infinite, asset_atom::value,
+                               std::string{"NOPE"}, trace::root());
+  answer(answer_to(next_call(), 404, R"({"code":40410000,"message":"no"})"));
+  auto b = result_of<asset>(unknown);
+  CAF_REQUIRE(!b);
+  CAF_CHECK_EQUAL(errc_name(b.error()), "not_found");
+  auto latest = self->request(rest, caf::infinite, latest_atom::value,
+                              std::string{"AAPL"}, std::string{"iex"},
+                              trace::root());
+  call = next_call();
+  CAF_CHECK_EQUAL(call.call.target, "/v2/stocks/AAPL/trades/latest?feed=iex");
+  answer(answer_to(call, 200, R"({"symbol":"AAPL","trade":{
+    "t":"2024-03-01T15:30:00.123Z","x":"V","p":179.66,"s":100}})"));
+  auto t = result_of<latest_trade>(latest);
+  CAF_REQUIRE(t);
+  CAF_CHECK_EQUAL(to_string(t->price), "179.66");
+  auto held = self->request(rest, caf::infinite, positions_atom::value,
+                            trace::root());
+  answer(answer_to(next_call(), 200, R"([{"symbol":"MSFT","qty":"4",
+    "qty_available":"3","current_price":"410.5"}])"));
+  auto p = result_of<std::vector<position>>(held);
+  CAF_REQUIRE(p);
+  CAF_REQUIRE_EQUAL(p->size(), 1u);
+  CAF_CHECK_EQUAL(to_string((*p)[0].qty_available), "3");
+  auto broken = self->request(rest, caf::infinite, positions_atom::value,
+                              trace::root());
+  answer(answer_to(next_call(), 200, R"({"not":"a list"})"));
+  auto q = result_of<std::vector<position>>(broken);
+  CAF_REQUIRE(!q);
+  CAF_CHECK_EQUAL(errc_name(q.error()), "decode_error");
+}
+
 CAF_TEST(gets are retried with backoff and give up after max attempts) {
   start();
   auto hdl = self->request(rest, caf::infinite, open_orders_atom::value,
