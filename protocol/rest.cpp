@@ -302,7 +302,8 @@ std::string encode_latest_trade(const latest_trade& x) {
     w.Key("t");
     detail::write_time(w, x.at);
     w.Key("p");
-    detail::write_decimal(w, x.price);
+    auto price = to_string(x.price);
+    w.RawNumber(price.c_str(), static_cast<rapidjson::SizeType>(price.size()));
     w.EndObject();
     w.EndObject();
   });
@@ -312,8 +313,13 @@ bool decode_latest_trade(const std::string& body, latest_trade& out,
                          decode_problem& problem) {
   out = latest_trade{};
   rapidjson::Document doc;
-  if (!detail::parse_document(body, doc, problem))
+  // The market-data API sends prices as JSON numbers (the trading API as
+  // strings): read them as their text, exactly.
+  doc.Parse<rapidjson::kParseNumbersAsStringsFlag>(body.data(), body.size());
+  if (doc.HasParseError()) {
+    problem = {"body", doc.GetErrorOffset(), "is not JSON"};
     return false;
+  }
   field_reader r{doc, "", problem};
   if (!r.is_object())
     return r.fail("latest_trade", "must be an object");

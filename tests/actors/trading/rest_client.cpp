@@ -219,7 +219,8 @@ CAF_TEST(assets positions and latest trades are read for a plan check) {
   answer(answer_to(call, 200, R"({"symbol":"AAPL","trade":{
     "t":"2024-03-01T15:30:00.123Z","x":"V","p":179.66,"s":100}})"));
   auto t = result_of<latest_trade>(latest);
-  CAF_REQUIRE(t);
+  if (!t)
+    CAF_FAIL("latest trade: " << render(t.error()));
   CAF_CHECK_EQUAL(to_string(t->price), "179.66");
   auto held = self->request(rest, caf::infinite, positions_atom::value,
                             trace::root());
