@@ -160,6 +160,10 @@ void for_each_option(Config& cfg, F&& f) {
   f(gw, "port", "gateway port; 0: any free port (on with "
                 "ATHANOR_GATEWAY_KEY/SECRET)",
     cfg.gateway_listen.port);
+  f(gw, "max-topics-per-client",
+    "topics (symbol x channel) one gateway client may hold; a subscribe "
+    "beyond it is refused with error 405",
+    cfg.gateway_max_topics);
 
   auto& r = cfg.remote;
   const char* rem = "athanor.remote";
@@ -563,6 +567,9 @@ void validate(const engine_config& cfg, std::vector<config_problem>& problems) {
       problems.push_back({std::string{name} + ".address",
                           "must not be empty"});
   }
+  if (cfg.gateway_max_topics == 0)
+    problems.push_back({"athanor.gateway.max-topics-per-client",
+                        "must be at least 1"});
   auto& r = cfg.remote;
   if (!r.publish.empty() && !parse_host_port(r.publish))
     problems.push_back({"athanor.remote.publish",

@@ -143,6 +143,9 @@ struct engine_config {
   /// Where the gateway for local Alpaca clients listens (it is on when
   /// `gateway` credentials are set).
   listen_settings gateway_listen;
+  /// Topics (symbol x channel) one gateway client may hold; a subscribe
+  /// beyond it is refused whole with Alpaca's 405.
+  uint64_t gateway_max_topics = 500'000;
   remote_settings remote;
   /// CAF scheduler threads; 0 means one per core.
   size_t scheduler_threads = 0;

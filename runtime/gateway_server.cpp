@@ -163,6 +163,7 @@ gateway_server::start(caf::actor_system& sys, gateway_server_options opts) {
     cfg.accepted = opts.accepted;
     cfg.upstream = route->second;
     cfg.connections = opts.connections;
+    cfg.max_topics = opts.max_topics_per_client;
     auto spawn = [&sys, cfg](std::shared_ptr<client_link> link,
                              std::string peer) mutable {
       cfg.link = std::move(link);

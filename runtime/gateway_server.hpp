@@ -34,6 +34,8 @@ struct gateway_server_options {
   /// trade_updates() (by a trading desk) reach every listening client.
   bool trade_updates = false;
   size_t max_queued_bytes = 16u << 20;
+  /// Topics one market-data client may hold.
+  size_t max_topics_per_client = 500'000;
 };
 
 class gateway_server {

@@ -215,6 +215,7 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
     gw.port = static_cast<uint16_t>(cfg.gateway_listen.port);
     gw.accepted = cfg.gateway;
     gw.connections = x->market->connections();
+    gw.max_topics_per_client = cfg.gateway_max_topics;
     gw.routes["/v2/" + cfg.endpoints.feed] = "market";
     gw.trade_updates = trading;
     auto g = gateway_server::start(*sys, std::move(gw));

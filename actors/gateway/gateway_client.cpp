@@ -1,5 +1,7 @@
 #include "actors/gateway/gateway_client.hpp"
 
+#include <algorithm>
+
 #include "caf/actor_system.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
@@ -33,6 +35,8 @@ struct gateway_client_state {
   bool closed = false;
   /// Set once the upstream is leased.
   registry_actor registry;
+  /// What the registry last said this client holds, sorted.
+  std::vector<topic> held;
   trace root = trace::root();
   static inline const char* name = "athanor.gateway_client";
 };
@@ -60,8 +64,34 @@ void refuse(client_pointer self, int code, const std::string& message) {
 // Subscribes (or unsubscribes) at the registry and answers with the
 // client's whole subscription. `await` keeps the client's messages in
 // order while the lease and the registry answer.
+// How many of `topics` the client does not hold yet.
+size_t new_topics(const std::vector<topic>& held,
+                  const std::vector<topic>& topics) {
+  size_t n = 0;
+  for (auto& t : topics)
+    if (!std::binary_search(held.begin(), held.end(), t))
+      ++n;
+  return n;
+}
+
 void change(client_pointer self, bool add, std::vector<topic> topics) {
   auto& st = self->state;
+  if (add) {
+    auto after = st.held.size() + new_topics(st.held, topics);
+    if (after > st.cfg.max_topics) {
+      log::write(log::level::warn, "gateway", "topic_limit", &st.root,
+                 {{"peer", st.cfg.peer},
+                  {"held", static_cast<uint64_t>(st.held.size())},
+                  {"asked", static_cast<uint64_t>(topics.size())},
+                  {"limit", static_cast<uint64_t>(st.cfg.max_topics)}});
+      refuse(self, 405,
+             "symbol limit exceeded: " + std::to_string(after)
+               + " topics, at most "
+               + std::to_string(st.cfg.max_topics)
+               + " per client (athanor.gateway.max-topics-per-client)");
+      return;
+    }
+  }
   auto cause = st.root.caused();
   auto apply = [self, add, topics, cause] {
     auto& st = self->state;
@@ -70,6 +100,9 @@ void change(client_pointer self, bool add, std::vector<topic> topics) {
       auto& st = self->state;
       send(self, protocol::encode_subscription(st.cfg.encoding, set_of(all),
                                                st.cfg.crypto));
+      if (!std::is_sorted(all.begin(), all.end()))
+        std::sort(all.begin(), all.end());
+      st.held = std::move(all);
     };
     auto failed = [self](caf::error& err) {
       log::write(log::level::warn, "gateway", "subscription_refused",

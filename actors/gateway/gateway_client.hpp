@@ -44,6 +44,9 @@ struct gateway_client_config {
   std::shared_ptr<client_link> link;
   /// Names the client in logs (its remote address).
   std::string peer;
+  /// Topics this client may hold; a subscribe beyond it is refused whole
+  /// (Alpaca's 405, "symbol limit exceeded") and changes nothing.
+  size_t max_topics = 500'000;
 };
 
 gateway_client_actor spawn_gateway_client(caf::actor_system& sys,

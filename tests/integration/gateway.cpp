@@ -295,6 +295,50 @@ CAF_TEST(a client that cannot keep up gets 407 while others go on) {
   busy_engine->reset();
 }
 
+CAF_TEST(a subscribe beyond the topic limit is refused and changes nothing) {
+  gateway_server_options gw;
+  gw.accepted = gateway_creds;
+  gw.connections = eng->connections();
+  gw.routes["/v2/iex"] = "market";
+  gw.max_topics_per_client = 3;
+  auto started = gateway_server::start(sys, std::move(gw));
+  if (!started)
+    CAF_FAIL("gateway: " << render(started.error()));
+  auto limited = std::move(*started);
+  ws_client client{limited->port(), "/v2/iex"};
+  CAF_REQUIRE(client.open());
+  CAF_CHECK_EQUAL(control_of(decoded(client)), "connected");
+  client.send(protocol::encode_auth(protocol::codec::json, gateway_creds), false);
+  CAF_CHECK_EQUAL(control_of(decoded(client)), "authenticated");
+  auto subscribe = [&](std::vector<std::string> quotes) {
+    subscription_set want;
+    want[channel::quotes] = std::move(quotes);
+    want[channel::trades].push_back("AAPL");
+    client.send(protocol::encode_subscribe(protocol::codec::json, want), false);
+    // The answer: an ack or an error, past any data frames.
+    for (int i = 0; i < 200; ++i)
+      for (auto& x : decoded(client).controls)
+        if (x.kind != stream_control::success)
+          return x;
+    return stream_control{};
+  };
+  auto first = subscribe({"AAPL"});
+  CAF_CHECK_EQUAL(static_cast<int>(first.kind),
+                  static_cast<int>(stream_control::subscription));
+  auto beyond = subscribe({"AAPL", "MSFT", "TSLA"});
+  CAF_CHECK_EQUAL(static_cast<int>(beyond.kind),
+                  static_cast<int>(stream_control::error));
+  CAF_CHECK_EQUAL(beyond.code, 405);
+  CAF_CHECK_NOT_EQUAL(beyond.message.find("max-topics-per-client"),
+                      std::string::npos);
+  // What was held is held still, and asking for it again is no excess.
+  auto again = subscribe({"AAPL", "MSFT"});
+  CAF_CHECK_EQUAL(static_cast<int>(again.kind),
+                  static_cast<int>(stream_control::subscription));
+  CAF_CHECK_EQUAL(again.subscriptions[channel::quotes].size(), 2u);
+  CAF_CHECK_GREATER(quotes_seen(client, 5), 4u);
+}
+
 CAF_TEST(a 5000 symbol msgpack subscribe is acknowledged and streams) {
   auto c = protocol::codec::msgpack;
   std::map<std::string, std::string> headers{
