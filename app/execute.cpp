@@ -106,6 +106,8 @@ int exit_code_of(const caf::error& err) {
     case engine_errc::invalid_plan: return exit_status::data;
     case engine_errc::journal_error: return exit_status::io;
     case engine_errc::invalid_config: return exit_status::config;
+    case engine_errc::not_permitted:
+    case engine_errc::auth_failed: return exit_status::no_permission;
     default: return exit_status::unavailable;
   }
 }

@@ -19,6 +19,9 @@ int exit_code_of(const std::string& errc) {
   if (errc == "auth_failed" || errc == "insufficient_subscription"
       || errc == "insufficient_scope")
     return exit_status::no_permission;
+  // The session kept crashing: a defect, not the network.
+  if (errc == "restart_intensity_exceeded")
+    return exit_status::software;
   return exit_status::unavailable;
 }
 

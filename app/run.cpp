@@ -140,8 +140,18 @@ int run_command(const loaded_config& loaded, const run_request& request) {
   // at it until the system is gone.
   run_outcome outcome;
   auto effective = loaded;
-  if (!request.publish.empty())
+  if (!request.publish.empty()) {
     effective.config.remote.publish = request.publish;
+    if (auto problems = listener_problems(effective.config);
+        !problems.empty()) {
+      for (auto& p : problems)
+        std::fprintf(stderr, "athanor: %s%s\n",
+                     p.option == "athanor.remote.publish" ? "--publish: "
+                                                          : "",
+                     to_string(p).c_str());
+      return exit_status::config;
+    }
+  }
   auto rt = start_runtime(effective, true);
   if (!rt) {
     std::fprintf(stderr, "athanor: cannot start: %s\n",

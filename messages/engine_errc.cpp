@@ -16,7 +16,7 @@ struct errc_info {
 using ec = engine_errc;
 using cl = error_class;
 
-constexpr std::array<errc_info, 35> errc_table{{
+constexpr std::array<errc_info, 36> errc_table{{
   {ec::invalid_config, "invalid_config", cl::fatal},
   {ec::breaker_open, "breaker_open", cl::retryable},
   {ec::breaker_forced_open, "breaker_forced_open", cl::retryable},
@@ -52,6 +52,7 @@ constexpr std::array<errc_info, 35> errc_table{{
   {ec::unhandled_exception, "unhandled_exception", cl::retryable},
   {ec::not_found, "not_found", cl::non_retryable},
   {ec::shutdown_timeout, "shutdown_timeout", cl::non_retryable},
+  {ec::not_permitted, "not_permitted", cl::fatal},
 }};
 
 const errc_info* find_info(engine_errc x) {

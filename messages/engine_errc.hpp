@@ -80,6 +80,9 @@ enum class engine_errc : uint8_t {
   not_found,
   /// An orderly shutdown did not finish within its deadline.
   shutdown_timeout,
+  /// The caller may not do this here (e.g. execute plans through a
+  /// published front that does not allow it).
+  not_permitted,
 };
 
 /// What a caller should do about an error.

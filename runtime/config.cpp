@@ -155,11 +155,19 @@ void for_each_option(Config& cfg, F&& f) {
   const char* adm = "athanor.admin";
   f(adm, "address", "admin endpoint bind address", cfg.admin.address);
   f(adm, "port", "admin endpoint port; 0: any free port", cfg.admin.port);
+  f(adm, "insecure",
+    "serve off loopback anyway: plain http, /status and /metrics open to "
+    "anyone who reaches the port (warned on every start)",
+    cfg.admin.insecure);
   const char* gw = "athanor.gateway";
   f(gw, "address", "gateway bind address", cfg.gateway_listen.address);
   f(gw, "port", "gateway port; 0: any free port (on with "
                 "ATHANOR_GATEWAY_KEY/SECRET)",
     cfg.gateway_listen.port);
+  f(gw, "insecure",
+    "serve off loopback anyway: plain ws://, gateway credentials cross the "
+    "network in clear (warned on every start)",
+    cfg.gateway_listen.insecure);
   f(gw, "max-topics-per-client",
     "topics (symbol x channel) one gateway client may hold; a subscribe "
     "beyond it is refused with error 405",
@@ -178,6 +186,14 @@ void for_each_option(Config& cfg, F&& f) {
   f(rem, "max-attempts",
     "athanor attach: failed attempts in a row before giving up; 0: never",
     r.max_attempts);
+  f(rem, "execute",
+    "peers may execute plans through the published front; off: refused "
+    "with not_permitted",
+    r.execute);
+  f(rem, "insecure",
+    "publish off loopback without TLS anyway: any peer that reaches the "
+    "port attaches (warned on every start)",
+    r.insecure);
 
   auto& e = cfg.endpoints;
   const char* alp = "athanor.alpaca";
@@ -567,6 +583,8 @@ void validate(const engine_config& cfg, std::vector<config_problem>& problems) {
       problems.push_back({std::string{name} + ".address",
                           "must not be empty"});
   }
+  auto exposed = listener_problems(cfg);
+  problems.insert(problems.end(), exposed.begin(), exposed.end());
   if (cfg.gateway_max_topics == 0)
     problems.push_back({"athanor.gateway.max-topics-per-client",
                         "must be at least 1"});
@@ -655,6 +673,37 @@ void read_credentials(const environment& env, loaded_config& result) {
 }
 
 } // namespace
+
+std::vector<config_problem> listener_problems(const engine_config& cfg) {
+  std::vector<config_problem> problems;
+  // Off loopback every listener is protected, or it does not start.
+  auto exposed = [&](const std::string& option, const std::string& host,
+                     bool insecure, const std::string& risk) {
+    if (!host.empty() && !is_loopback(host) && !insecure)
+      problems.push_back(
+        {option, "'" + host + "' is not loopback and " + risk
+                   + "; bind to 127.0.0.1, or accept it with "
+                   + option.substr(0, option.rfind('.')) + ".insecure=true"});
+  };
+  exposed("athanor.admin.address", cfg.admin.address, cfg.admin.insecure,
+          "the admin endpoint has no TLS or token (anyone reaching it reads "
+          "/status and /metrics)");
+  if (!cfg.gateway.empty())
+    exposed("athanor.gateway.address", cfg.gateway_listen.address,
+            cfg.gateway_listen.insecure,
+            "the gateway speaks plain ws:// (its credentials would cross the "
+            "network in clear)");
+  if (auto where = parse_host_port(cfg.remote.publish);
+      where && !cfg.remote.tls())
+    exposed("athanor.remote.publish", where->first, cfg.remote.insecure,
+            "publishing without TLS lets any peer that reaches it attach");
+  return problems;
+}
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]"
+         || host.rfind("127.", 0) == 0;
+}
 
 std::optional<std::pair<std::string, uint16_t>>
 parse_host_port(const std::string& text) {

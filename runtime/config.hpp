@@ -86,6 +86,9 @@ struct listen_settings {
   std::string address = "127.0.0.1";
   /// 0 picks any free port.
   uint64_t port = 0;
+  /// Serve on a non-loopback address without protection (warned on every
+  /// start); without it such an address is a configuration error.
+  bool insecure = false;
 };
 
 /// Other processes reaching the engine over CAF's middleman (BASP).
@@ -102,11 +105,28 @@ struct remote_settings {
   /// `athanor attach`: failed attempts in a row before it gives up; 0:
   /// never (it waits out engine restarts).
   uint64_t max_attempts = 0;
+  /// Peers may execute plans through the front; off, execute is refused
+  /// with not_permitted (subscribing stays open).
+  bool execute = false;
+  /// Publish on a non-loopback address without TLS (warned on every
+  /// start); without it that is a configuration error.
+  bool insecure = false;
 
   bool tls() const {
     return !certificate.empty();
   }
 };
+
+/// Returns whether `host` names this machine only (127.0.0.0/8, ::1,
+/// localhost).
+bool is_loopback(const std::string& host);
+
+struct engine_config;
+
+/// Listeners that would serve off loopback unprotected (no TLS, no
+/// `…insecure = true`), each naming its option. Part of the config's
+/// validation; commands that change an address (`run --publish`) ask again.
+std::vector<config_problem> listener_problems(const engine_config& cfg);
 
 /// "HOST:PORT" split; nullopt unless both parts are there and the port is a
 /// number up to 65535.

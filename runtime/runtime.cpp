@@ -222,6 +222,12 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
     if (!g)
       return std::move(g.error());
     x->gateway = std::move(*g);
+    if (!is_loopback(cfg.gateway_listen.address))
+      log::warn("engine", "insecure_listener",
+                {{"option", "athanor.gateway.insecure"},
+                 {"address", cfg.gateway_listen.address},
+                 {"detail", "the gateway serves plain ws:// off loopback: "
+                            "its credentials cross the network in clear"}});
     auto paths = "/v2/" + cfg.endpoints.feed + (trading ? " /stream" : "");
     log::info("engine", "gateway_listening",
               {{"detail", "gateway listening on " + x->gateway->url()},
@@ -267,6 +273,13 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
     if (!a)
       return std::move(a.error());
     x->admin = std::move(*a);
+    if (!is_loopback(cfg.admin.address))
+      log::warn("engine", "insecure_listener",
+                {{"option", "athanor.admin.insecure"},
+                 {"address", cfg.admin.address},
+                 {"detail", "the admin endpoint serves plain http off "
+                            "loopback: /status and /metrics are open to "
+                            "anyone who reaches it"}});
     log::info("engine", "admin_listening",
               {{"detail", "admin listening on " + x->admin->url()},
                {"url", x->admin->url()}});
@@ -293,6 +306,13 @@ caf::error runtime::impl::publish(runtime_parts& parts) {
   front_cfg.connections = parts.market->connections();
   if (parts.desk)
     front_cfg.trading_desk = parts.desk->supervisor();
+  front_cfg.allow_execute = cfg.remote.execute;
+  if (!is_loopback(where->first) && !tls)
+    log::warn("engine", "insecure_listener",
+              {{"option", "athanor.remote.insecure"},
+               {"address", cfg.remote.publish},
+               {"detail", "published off loopback without TLS: any peer "
+                          "that reaches it attaches"}});
   parts.front = spawn_remote_front(*sys, std::move(front_cfg));
   auto& [host, port] = *where;
   auto bound = tls ? caf::openssl::publish(parts.front, port, host.c_str(), true)

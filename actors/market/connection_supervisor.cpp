@@ -40,6 +40,9 @@ struct connection {
   bool restarting = false;
   /// Closing for good (last lease gone or shutdown).
   bool stopping = false;
+  /// Beyond its restart intensity: no session runs; the registry keeps the
+  /// subscriptions until the last lease goes; new leases are refused.
+  caf::error failure;
   session_status status;
 };
 
@@ -92,6 +95,8 @@ class supervisor_logic {
                           "upstream '" + name + "' is closing; try again");
       i = start_connection(key, *spec);
     }
+    if (i->second.failure)
+      return i->second.failure;
     auto& conn = i->second;
     if (std::find(conn.names.begin(), conn.names.end(), name)
         == conn.names.end())
@@ -308,14 +313,14 @@ class supervisor_logic {
                 {"reason", render(reason)},
                 {"restarts", conn.restarts}});
     if (!conn.intensity->record(now)) {
-      auto err = make_error(engine_errc::restart_intensity_exceeded,
-                            "session for " + conn.spec.session.url + " died "
-                              + std::to_string(st().cfg.max_restarts + 1)
-                              + " times within the period; last: "
-                              + render(reason));
-      log::error("connection_supervisor", "escalate", cause,
-                 {{"error", render(err)}});
-      quit(err);
+      fail_connection(conn,
+                      make_error(engine_errc::restart_intensity_exceeded,
+                                 "session for " + conn.spec.session.url
+                                   + " died "
+                                   + std::to_string(st().cfg.max_restarts + 1)
+                                   + " times within the period; last: "
+                                   + render(reason)),
+                      cause);
       return;
     }
     conn.backoff->note_run(now - conn.started_at);
@@ -323,6 +328,30 @@ class supervisor_logic {
     ++conn.restarts;
     self_->delayed_send(self_, conn.backoff->next_delay(), restart_atom::value,
                         conn.key, ++conn.restart_generation);
+  }
+
+  // Beyond the restart intensity the connection gives up, loudly and for
+  // this connection only: listeners (athanor run, the admin) and health see
+  // it failed, every subscriber gets a restart gap from the last record's
+  // receive time (the registry knows it), new leases are refused with the
+  // reason. The subscriptions stay until their lessees release them; the
+  // next lease after that starts afresh.
+  void fail_connection(connection& conn, caf::error err, const trace& cause) {
+    log::error("connection_supervisor", "connection_failed", cause,
+               {{"endpoint", conn.spec.session.url},
+                {"key", conn.spec.session.creds.fingerprint()},
+                {"error", render(err)}});
+    conn.failure = err;
+    conn.status.state = session_state::failed;
+    conn.status.last_errc = to_string(engine_errc::restart_intensity_exceeded);
+    conn.status.last_error = detail_of(err);
+    if (conn.registry) {
+      gap marker;
+      marker.reason = gap_reason::restart;
+      self_->send(conn.registry, std::move(marker));
+    }
+    for (auto& listener : st().listeners)
+      self_->send(listener, conn.status);
   }
 
   void on_restart(const std::string& key, uint64_t generation) {

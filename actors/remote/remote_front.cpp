@@ -28,6 +28,8 @@ struct front_state {
   uint64_t attaches = 0;
   uint64_t releases = 0;
   uint64_t plans = 0;
+  /// Plans refused for want of athanor.remote.execute.
+  uint64_t refused_plans = 0;
   static inline const char* name = "athanor.remote_front";
 };
 
@@ -136,6 +138,16 @@ remote_front_actor::behavior_type front_impl(front_pointer self,
     [self](execute_atom, plan& spec,
            trace& cause) -> caf::result<plan_result> {
       auto& st = self->state;
+      if (!st.cfg.allow_execute) {
+        ++st.refused_plans;
+        log::write(log::level::warn, "remote_front", "remote_plan_refused",
+                   &cause,
+                   {{"plan_id", spec.plan_id},
+                    {"node", to_string(self->current_sender()->node())}});
+        return make_error(engine_errc::not_permitted,
+                          "this engine does not execute plans for remote "
+                          "peers (athanor.remote.execute=false)");
+      }
       if (!st.cfg.trading_desk)
         return make_error(engine_errc::invalid_config,
                           "this engine runs no executor "
@@ -180,6 +192,8 @@ remote_front_actor::behavior_type front_impl(front_pointer self,
          static_cast<double>(st.releases)},
         {"athanor_remote_plans_total", metric_kind::counter, {},
          static_cast<double>(st.plans)},
+        {"athanor_remote_plans_refused_total", metric_kind::counter, {},
+         static_cast<double>(st.refused_plans)},
       };
     },
   };

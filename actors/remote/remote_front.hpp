@@ -22,6 +22,9 @@ struct remote_front_config {
   /// The trading desk's supervisor, whose "trading" child is the executor;
   /// without one, execute is refused.
   supervisor_actor trading_desk;
+  /// Peers may execute plans (athanor.remote.execute); otherwise execute
+  /// is refused with not_permitted and logged with the peer's node.
+  bool allow_execute = false;
 };
 
 remote_front_actor spawn_remote_front(caf::actor_system& sys,

@@ -239,6 +239,16 @@ CAF_TEST(a dry run names what would fail and places nothing) {
                   1u);
 }
 
+CAF_TEST(run refuses to publish off loopback without tls naming the option) {
+  child_process p{athanor_binary,
+                  {"run", "--limit=1", "--publish", "0.0.0.0:0"}};
+  CAF_CHECK_EQUAL(p.wait(20s), 78);
+  CAF_CHECK_NOT_EQUAL(p.err().find("athanor.remote.publish"),
+                      std::string::npos);
+  CAF_CHECK_NOT_EQUAL(p.err().find("athanor.remote.insecure=true"),
+                      std::string::npos);
+}
+
 CAF_TEST(an invalid plan names every bad field and places nothing) {
   temp_dir dir;
   auto plan = dir.write("plan.json", R"({"plan_id": "cli-3", "colour": 1,

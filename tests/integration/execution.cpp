@@ -228,6 +228,8 @@ CAF_TEST(a 500 after the order was placed is resolved without a duplicate) {
   CAF_REQUIRE(result);
   CAF_CHECK(result->succeeded());
   CAF_CHECK(each_placed_once(*result));
+  // Resolved by lookup: no POST was repeated, none refused as a duplicate.
+  CAF_CHECK_EQUAL(metric(*desk, "athanor_rest_duplicate_posts_total"), 0.0);
   CAF_CHECK_EQUAL(orders_by_client_id().size(), 3u);
 }
 
@@ -239,6 +241,7 @@ CAF_TEST(a post that times out is found by lookup and not repeated) {
   CAF_REQUIRE(result);
   CAF_CHECK(result->succeeded());
   CAF_CHECK(each_placed_once(*result));
+  CAF_CHECK_EQUAL(metric(*desk, "athanor_rest_duplicate_posts_total"), 0.0);
   CAF_CHECK_EQUAL(orders_by_client_id().size(), 2u);
 }
 

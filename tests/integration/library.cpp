@@ -237,7 +237,8 @@ CAF_TEST(a host system attaches to a published runtime in another) {
   host_config engine_cfg;
   caf::actor_system engine_sys{engine_cfg};
   auto rt = runtime::start(engine_sys,
-                           simulated({"--athanor.remote.publish=127.0.0.1:0"}));
+                           simulated({"--athanor.remote.publish=127.0.0.1:0",
+                                      "--athanor.remote.execute=true"}));
   CAF_REQUIRE(rt);
   auto at = (*rt)->published_at();
   CAF_REQUIRE(!at.empty());

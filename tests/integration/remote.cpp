@@ -245,9 +245,25 @@ CAF_TEST(over TLS a trusted peer attaches and an untrusted one is refused) {
   CAF_CHECK_EQUAL(engine->wait(5s), 0);
 }
 
-CAF_TEST(execute sends a plan to a running engine and asking again replays) {
+CAF_TEST(execute on an engine is refused unless it allows remote plans) {
   temp_dir dir;
   auto engine = start_engine(dir, "127.0.0.1:0");
+  CAF_REQUIRE(engine->wait_for_err("publish (BASP) listening on", 20s));
+  auto at = "127.0.0.1:" + std::to_string(published_port(engine->err()));
+  auto plan_file = dir.write("plan.json", R"({"plan_id": "remote-refused",
+    "items": [{"symbol": "AAPL", "side": "buy", "qty": 1}]})");
+  auto refused = start({"execute", plan_file, "--engine", at},
+                       dir.path + "/refused.out");
+  CAF_CHECK_EQUAL(refused->wait(30s), 77);
+  CAF_CHECK(engine->wait_for_err("remote_plan_refused", 5s));
+  engine->signal(SIGINT);
+  CAF_CHECK_EQUAL(engine->wait(5s), 0);
+}
+
+CAF_TEST(execute sends a plan to a running engine and asking again replays) {
+  temp_dir dir;
+  auto engine = start_engine(dir, "127.0.0.1:0",
+                             {"--athanor.remote.execute=true"});
   CAF_REQUIRE(engine->wait_for_err("publish (BASP) listening on", 20s));
   auto at = "127.0.0.1:" + std::to_string(published_port(engine->err()));
   auto plan_file = dir.write("plan.json", R"({"plan_id": "remote-cli-1",

@@ -111,6 +111,33 @@ CAF_TEST(half set or conflicting credentials are problems) {
                   std::set<std::string>{"ATHANOR_GATEWAY_KEY"});
 }
 
+CAF_TEST(listeners off loopback without protection are problems) {
+  auto exposed = load_config({"--athanor.admin.address=0.0.0.0",
+                              "--athanor.gateway.address=192.168.1.5",
+                              "--athanor.remote.publish=0.0.0.0:4242"},
+                             {{"ATHANOR_GATEWAY_KEY", "g"},
+                              {"ATHANOR_GATEWAY_SECRET", "s"}});
+  CAF_CHECK_EQUAL(options_of(exposed.problems),
+                  (std::set<std::string>{"athanor.admin.address",
+                                         "athanor.gateway.address",
+                                         "athanor.remote.publish"}));
+  for (auto& p : exposed.problems)
+    CAF_CHECK_NOT_EQUAL(p.message.find(".insecure=true"), std::string::npos);
+  // Accepted explicitly; loopback needs nothing; a gateway without
+  // credentials does not run, so its address does not matter.
+  auto accepted = load_config({"--athanor.admin.address=0.0.0.0",
+                               "--athanor.admin.insecure=true",
+                               "--athanor.remote.publish=0.0.0.0:4242",
+                               "--athanor.remote.insecure=true",
+                               "--athanor.gateway.address=0.0.0.0"},
+                              {});
+  CAF_CHECK(accepted.problems.empty());
+  auto local = load_config({"--athanor.admin.address=127.0.0.2",
+                            "--athanor.remote.publish=localhost:1"},
+                           {});
+  CAF_CHECK(local.problems.empty());
+}
+
 CAF_TEST(a missing config file is a problem) {
   auto loaded = load_config({"--config-file=/nonexistent/athanor.ini"}, {});
   CAF_CHECK_EQUAL(options_of(loaded.problems),

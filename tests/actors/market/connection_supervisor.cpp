@@ -229,25 +229,66 @@ CAF_TEST(a crashed session restarts and its subscribers see a gap first) {
                       std::string::npos);
 }
 
-CAF_TEST(too many restarts escalate) {
+CAF_TEST(too many restarts fail the connection loudly and only it) {
   connection_supervisor_config cfg;
   cfg.upstreams.push_back(spec("market", "wss://data.example/v2/iex", "K1"));
+  cfg.upstreams.push_back(spec("crypto", "wss://data.example/v1beta3/crypto/us",
+                               "K1"));
   cfg.max_restarts = 2;
   cfg.period = 60s;
   start(std::move(cfg));
+  auto statuses = std::make_shared<std::vector<session_status>>();
+  self->send(sup, listen_atom::value,
+             caf::actor_cast<session_listener_actor>(
+               sys.spawn(status_recorder, statuses)));
+  sched.run();
   auto a = lessee();
-  take("market", a);
+  auto l = take("market", a);
+  auto out = std::make_shared<recorded>();
+  auto sub = caf::actor_cast<subscriber_actor>(sys.spawn(recorder, out));
+  fetch<std::vector<topic>>(l.registry, subscribe_atom::value, sub,
+                            std::vector<topic>{{channel::quotes, "AAPL"}},
+                            trace::root());
+  // The last record the registry saw arrived at t=777.
+  batch last;
+  last.received_at = 777;
+  self->send(l.registry, last);
+  sched.run();
   for (size_t i = 0; i < 3; ++i) {
     self->send_exit(session_of(i), caf::exit_reason::kill);
     sched.run();
     if (i < 2)
       advance(1s);
   }
-  CAF_CHECK(terminated(caf::actor_cast<caf::actor>(sup)));
-  CAF_CHECK_EQUAL(links->links.size(), 3u);
-  CAF_CHECK_NOT_EQUAL(logs.str().find("restart_intensity_exceeded"),
+  CAF_CHECK(!terminated(caf::actor_cast<caf::actor>(sup)));
+  advance(30s);
+  CAF_CHECK_EQUAL(links->links.size(), 3u); // no fourth session
+  auto h = first_health();
+  CAF_CHECK_EQUAL(h.state, session_state::failed);
+  CAF_CHECK_EQUAL(h.last_errc, "restart_intensity_exceeded");
+  CAF_REQUIRE(!statuses->empty());
+  CAF_CHECK_EQUAL(statuses->back().state, session_state::failed);
+  CAF_CHECK_EQUAL(statuses->back().last_errc, "restart_intensity_exceeded");
+  // Two restart gaps (one per restart), then the failure's, each from the
+  // last record's receive time.
+  CAF_REQUIRE_EQUAL(out->gaps.size(), 3u);
+  CAF_CHECK_EQUAL(out->gaps.back().reason, gap_reason::restart);
+  CAF_CHECK_EQUAL(out->gaps.back().since, 777);
+  CAF_CHECK_EQUAL(out->gaps.back().topics,
+                  (std::vector<topic>{{channel::quotes, "AAPL"}}));
+  // A new lease learns why at once; another upstream is untouched.
+  auto refused = self->request(sup, caf::infinite, lease_atom::value,
+                               std::string{"market"}, lessee());
+  sched.run();
+  refused.receive(
+    [](lease&) { CAF_FAIL("a failed connection granted a lease"); },
+    [](caf::error& err) {
+      CAF_CHECK(errc_of(err) == engine_errc::restart_intensity_exceeded);
+    });
+  take("crypto", lessee());
+  CAF_CHECK_EQUAL(links->links.size(), 4u);
+  CAF_CHECK_NOT_EQUAL(logs.str().find("connection_failed"),
                       std::string::npos);
-  sup = nullptr;
 }
 
 CAF_TEST(listeners see every session state with fingerprints only) {

@@ -131,18 +131,34 @@ CAF_TEST(unsubscribing from everything releases the lease) {
   CAF_CHECK_EQUAL(caf::deep_to_string(r->released), "[1]");
 }
 
-CAF_TEST(plans are refused where no executor runs) {
+CAF_TEST(plans are refused unless allowed and where no executor runs) {
   plan p;
   p.plan_id = "p";
-  auto response = self->request(front, caf::infinite, execute_atom::value, p,
-                                trace::root());
-  sched.run();
-  bool refused = false;
-  response.receive([](plan_result&) {},
-                   [&](caf::error& err) {
-                     refused = errc_of(err) == engine_errc::invalid_config;
-                   });
-  CAF_CHECK(refused);
+  auto errc_from = [&](remote_front_actor to) {
+    auto response = self->request(to, caf::infinite, execute_atom::value, p,
+                                  trace::root());
+    sched.run();
+    std::string result = "answered";
+    response.receive([](plan_result&) {},
+                     [&](caf::error& err) {
+                       result = to_string(errc_of(err).value_or(
+                         engine_errc::server_error));
+                     });
+    return result;
+  };
+  // By default remote peers subscribe but do not execute.
+  CAF_CHECK_EQUAL(errc_from(front), "not_permitted");
+  double refused = -1;
+  for (auto& x : fetch<metric_samples>(front, metrics_atom::value))
+    if (x.name == "athanor_remote_plans_refused_total")
+      refused = x.value;
+  CAF_CHECK_EQUAL(refused, 1.0);
+  remote_front_config cfg;
+  cfg.connections = caf::actor_cast<connection_supervisor_actor>(connections);
+  cfg.allow_execute = true;
+  auto allowed = spawn_remote_front(sys, std::move(cfg));
+  CAF_CHECK_EQUAL(errc_from(allowed), "invalid_config");
+  caf::anon_send_exit(allowed, caf::exit_reason::user_shutdown);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
