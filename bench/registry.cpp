@@ -106,6 +106,9 @@ struct figures {
   double pause_remove_ms = 0;
   double pause_drop_ms = 0;
   double pause_idle_ms = 0;
+  /// Another subscriber adds one topic while the N are held: the cost of
+  /// a small change beside a big set (must not grow with N log N).
+  double one_more_ms = 0;
 };
 
 double baseline_build(const std::vector<topic>& topics,
@@ -176,6 +179,9 @@ figures measure_size(size_t count) {
   // its topics at once (a gateway client that disconnects).
   ask(subscribe_atom::value, big, topics, trace::root());
   settle();
+  result.one_more_ms = ask(subscribe_atom::value, watch,
+                           std::vector<topic>{{channel::trades, "ONE.MORE"}},
+                           trace::root());
   meter.reset();
   auto start = clock_type::now();
   caf::anon_send_exit(big, caf::exit_reason::kill);
@@ -205,17 +211,19 @@ int run_registry(const options&) {
   std::printf("registry: one subscriber adds, removes, then drops (dies "
               "holding) N topics\nwhile another receives a trade every "
               "100 us; pause = the longest gap it sees\n\n");
-  std::printf("%8s | %9s %9s | %9s %9s %9s | %7s | %9s %9s %9s (idle)\n",
+  std::printf("%8s | %9s %9s | %9s %9s %9s | %7s | %9s %9s %9s (idle) | "
+              "%8s\n",
               "topics", "map add", "map del", "add", "remove", "drop",
-              "add/map", "pause add", "remove", "drop");
+              "add/map", "pause add", "remove", "drop", "+1 topic");
   for (size_t n : {size_t{10'000}, size_t{30'000}, size_t{100'000},
                    size_t{400'000}}) {
     auto f = measure_size(n);
     std::printf("%8zu | %7.1fms %7.1fms | %7.1fms %7.1fms %7.1fms | %6.1fx | "
-                "%7.1fms %7.1fms %7.1fms (%.2f ms)\n",
+                "%7.1fms %7.1fms %7.1fms (%.2f ms) | %6.2fms\n",
                 n, f.map_build_ms, f.map_clear_ms, f.add_ms, f.remove_ms,
                 f.drop_ms, f.add_ms / f.map_build_ms, f.pause_add_ms,
-                f.pause_remove_ms, f.pause_drop_ms, f.pause_idle_ms);
+                f.pause_remove_ms, f.pause_drop_ms, f.pause_idle_ms,
+                f.one_more_ms);
     std::fflush(stdout);
   }
   return 0;

@@ -196,9 +196,8 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
   }
 
   void publish_desired(const trace& cause) {
-    st().totals.desired = st().table.desired();
     if (st().session)
-      self_->send(st().session, desire_atom::value, st().totals.desired,
+      self_->send(st().session, desire_atom::value, st().table.desired(),
                   cause.caused());
   }
 

@@ -53,7 +53,9 @@ void erase_slot(std::vector<topic_table::slot>& xs, topic_table::slot s) {
 // never a vector insert or erase per topic (O(k * n): 400 k topics took
 // 44 s to remove that way).
 std::vector<topic> sorted_unique(std::vector<topic> topics) {
-  std::sort(topics.begin(), topics.end());
+  // Clients often send their lists in order already: one pass then.
+  if (!std::is_sorted(topics.begin(), topics.end()))
+    std::sort(topics.begin(), topics.end());
   topics.erase(std::unique(topics.begin(), topics.end()), topics.end());
   return topics;
 }
@@ -99,9 +101,18 @@ bool topic_table::add(slot s, const std::vector<topic>& topics) {
   std::vector<topic> fresh;
   std::set_difference(wanted.begin(), wanted.end(), sub.topics.begin(),
                       sub.topics.end(), std::back_inserter(fresh));
-  bool changed = false;
+  // One rehash per channel, not one per doubling while 400 k arrive.
+  size_t per_channel[channel_count] = {};
   for (auto& t : fresh)
-    changed |= hold(s, sub, t);
+    ++per_channel[index(t.kind)];
+  for (size_t ch = 0; ch < channel_count; ++ch)
+    if (per_channel[ch] > 0)
+      by_symbol_[ch].reserve(by_symbol_[ch].size() + per_channel[ch]);
+  std::vector<topic> gained;
+  for (auto& t : fresh)
+    if (hold(s, sub, t))
+      gained.push_back(t);
+  desire(gained);
   if (!fresh.empty()) {
     std::vector<topic> merged;
     merged.reserve(sub.topics.size() + fresh.size());
@@ -114,7 +125,7 @@ bool topic_table::add(slot s, const std::vector<topic>& topics) {
   }
   if (sub.topics.empty())
     subscribers_.erase(s);
-  return changed;
+  return !gained.empty();
 }
 
 bool topic_table::remove(slot s, const std::vector<topic>& topics) {
@@ -124,31 +135,77 @@ bool topic_table::remove(slot s, const std::vector<topic>& topics) {
   auto unwanted = sorted_unique(topics);
   std::vector<topic> kept;
   kept.reserve(sub->topics.size());
-  bool changed = false;
+  std::vector<topic> lost;
   auto u = unwanted.begin();
   for (auto& t : sub->topics) {
     while (u != unwanted.end() && *u < t)
       ++u;
-    if (u != unwanted.end() && *u == t)
-      changed |= let_go(s, *sub, t);
-    else
+    if (u != unwanted.end() && *u == t) {
+      if (let_go(s, *sub, t))
+        lost.push_back(std::move(t));
+    } else {
       kept.push_back(std::move(t));
+    }
   }
   sub->topics = std::move(kept);
   if (sub->topics.empty())
     subscribers_.erase(s);
-  return changed;
+  forgo(lost);
+  return !lost.empty();
 }
 
 bool topic_table::remove_all(slot s) {
   auto* sub = find(s);
   if (sub == nullptr)
     return false;
-  bool changed = false;
+  std::vector<topic> lost;
   for (auto& t : sub->topics)
-    changed |= let_go(s, *sub, t);
+    if (let_go(s, *sub, t))
+      lost.push_back(t);
   subscribers_.erase(s);
-  return changed;
+  forgo(lost);
+  return !lost.empty();
+}
+
+// Both walk `changes` (sorted by channel, then symbol) one channel at a
+// time and merge with that channel's sorted symbols: O(N + k).
+void topic_table::desire(const std::vector<topic>& gained) {
+  for (auto i = gained.begin(); i != gained.end();) {
+    auto kind = i->kind;
+    std::vector<std::string> fresh;
+    for (; i != gained.end() && i->kind == kind; ++i)
+      fresh.push_back(i->symbol);
+    auto& symbols = desired_[kind];
+    std::vector<std::string> merged;
+    merged.reserve(symbols.size() + fresh.size());
+    std::merge(std::make_move_iterator(symbols.begin()),
+               std::make_move_iterator(symbols.end()),
+               std::make_move_iterator(fresh.begin()),
+               std::make_move_iterator(fresh.end()),
+               std::back_inserter(merged));
+    symbols = std::move(merged);
+  }
+}
+
+void topic_table::forgo(const std::vector<topic>& lost) {
+  for (auto i = lost.begin(); i != lost.end();) {
+    auto kind = i->kind;
+    auto first = i;
+    while (i != lost.end() && i->kind == kind)
+      ++i;
+    auto& symbols = desired_[kind];
+    std::vector<std::string> kept;
+    kept.reserve(symbols.size());
+    auto gone = first;
+    for (auto& symbol : symbols) {
+      while (gone != i && gone->symbol < symbol)
+        ++gone;
+      if (gone != i && gone->symbol == symbol)
+        continue;
+      kept.push_back(std::move(symbol));
+    }
+    symbols = std::move(kept);
+  }
 }
 
 std::vector<topic> topic_table::topics_of(slot s) const {
@@ -162,19 +219,6 @@ size_t topic_table::ref_count(const topic& x) const {
   auto& table = by_symbol_[index(x.kind)];
   auto i = table.find(x.symbol);
   return i == table.end() ? 0 : i->second.size();
-}
-
-subscription_set topic_table::desired() const {
-  subscription_set result;
-  for (auto ch : all_channels) {
-    auto& symbols = result[ch];
-    for (auto& [symbol, holders] : by_symbol_[index(ch)])
-      symbols.push_back(symbol);
-    if (!wildcard_[index(ch)].empty())
-      symbols.push_back("*");
-    std::sort(symbols.begin(), symbols.end());
-  }
-  return result;
 }
 
 batch& topic_table::part_of(slot s, routing& out, const batch& data) {

@@ -48,8 +48,13 @@ class topic_table {
   /// Returns how many subscribers hold `x`.
   size_t ref_count(const topic& x) const;
 
-  /// Returns the union of all subscribers' topics.
-  subscription_set desired() const;
+  /// Returns the union of all subscribers' topics, each channel's symbols
+  /// sorted ("*" first). Kept up to date by every change (merging what the
+  /// change gained or lost), never rebuilt: O(N) to copy out, not
+  /// O(N log N) per change.
+  const subscription_set& desired() const {
+    return desired_;
+  }
 
   /// Splits `data` by subscriber. Corrections and cancel errors go to the
   /// subscribers of the symbol's trades; bars by kind to bars, updated_bars
@@ -84,6 +89,11 @@ class topic_table {
 
   subscriber* find(slot s);
 
+  /// Merges topics that gained their first holder (`gained`, sorted) into
+  /// the desired set, or takes out those that lost their last (`lost`).
+  void desire(const std::vector<topic>& gained);
+  void forgo(const std::vector<topic>& lost);
+
   std::unordered_map<slot, subscriber> subscribers_;
   /// Per channel: symbol -> slots holding it (wildcard holders excluded
   /// from nothing; routing skips them for specific symbols).
@@ -93,6 +103,7 @@ class topic_table {
   /// take the batch whole (the others need no per-record work).
   std::vector<slot> partial_wildcard_[channel_count];
   uint64_t round_ = 0;
+  subscription_set desired_;
 };
 
 } // namespace athanor

@@ -3,6 +3,9 @@
 
 #include "caf/test/unit_test.hpp"
 
+#include <algorithm>
+#include <random>
+
 using namespace athanor;
 
 namespace {
@@ -78,6 +81,43 @@ CAF_TEST(the desired set is the sorted union with wildcards) {
   CAF_CHECK(table.desired()[channel::trades].empty());
   CAF_CHECK_EQUAL(table.topics_of(1).size(), 2u);
   CAF_CHECK(table.topics_of(2).empty());
+}
+
+// The desired set is kept by merging each change's gains and losses; after
+// any sequence of changes it must equal the union rebuilt from scratch.
+CAF_TEST(the kept desired set always equals the rebuilt union) {
+  topic_table table;
+  std::mt19937 rng{42};
+  const char* symbols[] = {"*", "AAPL", "BRK.B", "MSFT", "SPY", "Z"};
+  channel channels[] = {channel::trades, channel::quotes, channel::bars};
+  auto random_topics = [&] {
+    std::vector<topic> xs;
+    auto n = rng() % 5;
+    for (size_t i = 0; i < n; ++i)
+      xs.push_back(t(channels[rng() % 3], symbols[rng() % 6]));
+    return xs;
+  };
+  for (int step = 0; step < 2000; ++step) {
+    topic_table::slot s = rng() % 4;
+    switch (rng() % 3) {
+      case 0: table.add(s, random_topics()); break;
+      case 1: table.remove(s, random_topics()); break;
+      default:
+        if (rng() % 8 == 0)
+          table.remove_all(s);
+    }
+    subscription_set rebuilt;
+    for (topic_table::slot x = 0; x < 4; ++x)
+      for (auto& topic : table.topics_of(x))
+        rebuilt[topic.kind].push_back(topic.symbol);
+    for (auto ch : channels) {
+      auto& xs = rebuilt[ch];
+      std::sort(xs.begin(), xs.end());
+      xs.erase(std::unique(xs.begin(), xs.end()), xs.end());
+    }
+    if (!(table.desired() == rebuilt))
+      CAF_FAIL("desired set diverged at step " << step);
+  }
 }
 
 CAF_TEST(routing gives each subscriber only its records) {
