@@ -85,8 +85,11 @@ bool field_reader::integer(const char* name, int64_t& out, bool required) {
 }
 
 bool parse_document(const std::string& text, rapidjson::Document& doc,
-                    decode_problem& problem) {
-  doc.Parse(text.data(), text.size());
+                    decode_problem& problem, bool numbers_as_text) {
+  if (numbers_as_text)
+    doc.Parse<rapidjson::kParseNumbersAsStringsFlag>(text.data(), text.size());
+  else
+    doc.Parse(text.data(), text.size());
   if (doc.HasParseError()) {
     problem = decode_problem{"body", doc.GetErrorOffset(),
                              rapidjson::GetParseError_En(doc.GetParseError())};

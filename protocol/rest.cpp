@@ -315,11 +315,8 @@ bool decode_latest_trade(const std::string& body, latest_trade& out,
   rapidjson::Document doc;
   // The market-data API sends prices as JSON numbers (the trading API as
   // strings): read them as their text, exactly.
-  doc.Parse<rapidjson::kParseNumbersAsStringsFlag>(body.data(), body.size());
-  if (doc.HasParseError()) {
-    problem = {"body", doc.GetErrorOffset(), "is not JSON"};
+  if (!detail::parse_document(body, doc, problem, true))
     return false;
-  }
   field_reader r{doc, "", problem};
   if (!r.is_object())
     return r.fail("latest_trade", "must be an object");

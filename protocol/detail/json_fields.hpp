@@ -70,8 +70,10 @@ class field_reader {
 };
 
 /// Parses `text` into `doc`; false with a "body" problem if it is no JSON.
+/// `numbers_as_text` keeps JSON numbers as their text (the market-data API
+/// sends prices as numbers; read as text they stay exact decimals).
 bool parse_document(const std::string& text, rapidjson::Document& doc,
-                    decode_problem& problem);
+                    decode_problem& problem, bool numbers_as_text = false);
 
 bool read_order(const rapidjson::Value& value, const std::string& path,
                 order& out, decode_problem& problem);

@@ -112,6 +112,15 @@ struct fixture : fixture_base {
     sched.run();
   }
 
+  /// A recording subscriber of `t` at the lease's registry.
+  std::shared_ptr<recorded> recorder_on(const lease& l, topic t) {
+    auto out = std::make_shared<recorded>();
+    auto sub = caf::actor_cast<subscriber_actor>(sys.spawn(recorder, out));
+    fetch<std::vector<topic>>(l.registry, subscribe_atom::value, sub,
+                              std::vector<topic>{std::move(t)}, trace::root());
+    return out;
+  }
+
   bool terminated(const caf::actor& x) {
     return x->getf(caf::abstract_actor::is_terminated_flag);
   }
@@ -201,11 +210,7 @@ CAF_TEST(a crashed session restarts and its subscribers see a gap first) {
   start();
   auto a = lessee();
   auto l = take("market", a);
-  auto out = std::make_shared<recorded>();
-  auto sub = caf::actor_cast<subscriber_actor>(sys.spawn(recorder, out));
-  fetch<std::vector<topic>>(l.registry, subscribe_atom::value, sub,
-                            std::vector<topic>{{channel::quotes, "AAPL"}},
-                            trace::root());
+  auto out = recorder_on(l, {channel::quotes, "AAPL"});
   self->send_exit(session_of(0), caf::exit_reason::kill);
   sched.run();
   CAF_CHECK_EQUAL(links->links.size(), 1u);
@@ -244,11 +249,7 @@ CAF_TEST(too many restarts fail the connection loudly and only it) {
   sched.run();
   auto a = lessee();
   auto l = take("market", a);
-  auto out = std::make_shared<recorded>();
-  auto sub = caf::actor_cast<subscriber_actor>(sys.spawn(recorder, out));
-  fetch<std::vector<topic>>(l.registry, subscribe_atom::value, sub,
-                            std::vector<topic>{{channel::quotes, "AAPL"}},
-                            trace::root());
+  auto out = recorder_on(l, {channel::quotes, "AAPL"});
   // The last record the registry saw arrived at t=777.
   batch last;
   last.received_at = 777;

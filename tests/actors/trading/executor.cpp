@@ -212,6 +212,15 @@ struct fixture : fixture_base {
     return -1;
   }
 
+  /// A started executor on a ready stream, and a plan of one buy.
+  plan ready_with_one_item() {
+    start_executor();
+    stream(session_state::streaming);
+    auto p = rebalance();
+    p.items.resize(1);
+    return p;
+  }
+
   /// Restarts the executor on the same journal (a crash, then a start).
   void restart_executor() {
     self->send_exit(exec, caf::exit_reason::kill);
@@ -360,10 +369,7 @@ CAF_TEST(a rejected order ends its item with the reason and the rest go on) {
 }
 
 CAF_TEST(an overdue fill is looked up through rest) {
-  start_executor();
-  stream(session_state::streaming);
-  auto p = rebalance();
-  p.items.resize(1);
+  auto p = ready_with_one_item();
   auto hdl = submit(p);
   auto& call = rest_log->places.at(0);
   answer(call, order_of(call.req, order_status::accepted));
@@ -496,10 +502,7 @@ CAF_TEST(a restarted executor resumes a plan without posting blindly) {
 }
 
 CAF_TEST(an order of unknown fate is looked up before any repeat) {
-  start_executor();
-  stream(session_state::streaming);
-  auto p = rebalance();
-  p.items.resize(1);
+  auto p = ready_with_one_item();
   auto hdl = submit(p);
   answer(rest_log->places.at(0), 
     make_error(engine_errc::request_timeout, "order fate unknown"));
@@ -521,10 +524,7 @@ CAF_TEST(no order leaves while the breaker is open) {
   breaker = unbox(spawn_breaker(sys, bc));
   self->send(breaker, force_open_atom::value, trace::root());
   sched.run();
-  start_executor();
-  stream(session_state::streaming);
-  auto p = rebalance();
-  p.items.resize(1);
+  auto p = ready_with_one_item();
   auto hdl = submit(p);
   advance(5s);
   CAF_CHECK(rest_log->places.empty());
@@ -547,10 +547,7 @@ CAF_TEST(no order leaves while the breaker is open) {
 // trading_desk asks every 5 s with the same trace while a plan runs: the
 // request that executes it must never read its own result as a replay.
 CAF_TEST(a slow first run asked again by its request is not a replay) {
-  start_executor();
-  stream(session_state::streaming);
-  auto p = rebalance();
-  p.items.resize(1);
+  auto p = ready_with_one_item();
   auto caller = trace::root();
   auto first = submit(p, caller);
   advance(5s);
@@ -578,10 +575,7 @@ CAF_TEST(a slow first run asked again by its request is not a replay) {
 }
 
 CAF_TEST(a resumed plan keeps the deadline it was accepted with) {
-  start_executor();
-  stream(session_state::streaming);
-  auto p = rebalance();
-  p.items.resize(1);
+  auto p = ready_with_one_item();
   p.deadline_ms = 3000;
   auto caller = trace::root();
   submit(p, caller);
@@ -612,10 +606,7 @@ CAF_TEST(a resumed plan keeps the deadline it was accepted with) {
 }
 
 CAF_TEST(an order of unknown fate found open after the deadline is canceled) {
-  start_executor();
-  stream(session_state::streaming);
-  auto p = rebalance();
-  p.items.resize(1);
+  auto p = ready_with_one_item();
   p.deadline_ms = 3000;
   auto hdl = submit(p);
   auto req = rest_log->places.at(0).req;
@@ -644,10 +635,7 @@ CAF_TEST(an order of unknown fate found open after the deadline is canceled) {
 }
 
 CAF_TEST(a late post answer after the deadline is canceled) {
-  start_executor();
-  stream(session_state::streaming);
-  auto p = rebalance();
-  p.items.resize(1);
+  auto p = ready_with_one_item();
   p.deadline_ms = 3000;
   auto hdl = submit(p);
   auto req = rest_log->places.at(0).req;
@@ -693,10 +681,7 @@ CAF_TEST(an order that differs from its item is not adopted) {
 }
 
 CAF_TEST(news never moves an item back) {
-  start_executor();
-  stream(session_state::streaming);
-  auto p = rebalance();
-  p.items.resize(1);
+  auto p = ready_with_one_item();
   submit(p);
   auto req = rest_log->places.at(0).req;
   answer(rest_log->places.at(0), order_of(req, order_status::accepted));
@@ -719,10 +704,7 @@ CAF_TEST(news never moves an item back) {
 }
 
 CAF_TEST(a refused key on a post ends the item not placed) {
-  start_executor();
-  stream(session_state::streaming);
-  auto p = rebalance();
-  p.items.resize(1);
+  auto p = ready_with_one_item();
   auto hdl = submit(p);
   answer(rest_log->places.at(0),
          make_error(engine_errc::auth_failed, "HTTP 401 unauthorized"));
@@ -766,10 +748,7 @@ CAF_TEST(a plan that placed nothing runs again and says so) {
 }
 
 CAF_TEST(a plan whose post may have left never runs again) {
-  start_executor();
-  stream(session_state::streaming);
-  auto p = rebalance();
-  p.items.resize(1);
+  auto p = ready_with_one_item();
   p.deadline_ms = 1000;
   auto hdl = submit(p);
   answer(rest_log->places.at(0),
