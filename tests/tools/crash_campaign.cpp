@@ -5,7 +5,11 @@
 // every final report equal to the broker's fills. Prints its figures;
 // exits 1 on any duplicate, missing order or wrong report.
 //
-//   athanor-crash [--kills N] [--plans P] [--items K] [--seed S]
+//   athanor-crash [--kills=N] [--plans=P] [--items=K] [--seed=S] [--engine]
+//
+// --engine: the plans go to an engine (`athanor run --publish`) with
+// `execute --engine`, and the kills hit the engine, which owns the journal
+// and is started again after each.
 
 #include <chrono>
 #include <csignal>
@@ -13,6 +17,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
+#include <sstream>
 #include <map>
 #include <random>
 #include <string>
@@ -34,6 +40,93 @@ struct campaign_options {
   uint32_t plans = 20;
   uint32_t items = 8;
   uint64_t seed = 0;
+  bool engine = false;
+};
+
+std::string read_all(const std::string& path) {
+  std::ifstream in{path};
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// An engine publishing on loopback; stdout to /dev/null, stderr (its log)
+// to a file, so neither pipe can fill and stall it.
+class engine_process {
+ public:
+  engine_process(std::string dir, std::map<std::string, std::string> env)
+      : dir_(std::move(dir)), env_(std::move(env)) {}
+
+  /// Starts it and waits for its port; false if it did not come up.
+  bool start() {
+    log_ = dir_ + "/engine-" + std::to_string(++starts_) + ".log";
+    std::string command = "exec '" ATHANOR_BINARY "' run --json "
+                          "--symbols=AAPL --publish 127.0.0.1:0 "
+                          "--athanor.remote.execute=true "
+                          "--athanor.journal.path='"
+                          + dir_ + "/engine.db' "
+                          "--athanor.executor.event-timeout=500ms "
+                          "--athanor.log.level=info > /dev/null 2> '"
+                          + log_ + "'";
+    process_ = std::make_unique<child_process>(
+      "/bin/sh", std::vector<std::string>{"-c", command}, env_);
+    const std::string marker = "listening on 127.0.0.1:";
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto text = read_all(log_);
+      auto at = text.find(marker, text.find("publish ("));
+      if (at != std::string::npos && text.find('\n', at) != std::string::npos) {
+        port_ = std::atoi(text.c_str() + at + marker.size());
+        return port_ > 0;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  }
+
+  void kill() {
+    if (process_) {
+      process_->signal(SIGKILL);
+      process_->wait(10s);
+      process_.reset();
+    }
+  }
+
+  void stop() {
+    if (process_) {
+      process_->signal(SIGINT);
+      process_->wait(10s);
+      process_.reset();
+    }
+  }
+
+  bool running() const {
+    return process_ != nullptr;
+  }
+
+  std::string address() const {
+    return "127.0.0.1:" + std::to_string(port_);
+  }
+
+  /// The current incarnation's log.
+  std::string log() const {
+    return read_all(log_);
+  }
+
+  void remove_files() {
+    for (int i = 1; i <= starts_; ++i)
+      std::remove((dir_ + "/engine-" + std::to_string(i) + ".log").c_str());
+    for (auto suffix : {"", "-wal", "-shm", ".lock"})
+      std::remove((dir_ + "/engine.db" + suffix).c_str());
+  }
+
+ private:
+  std::string dir_;
+  std::map<std::string, std::string> env_;
+  std::unique_ptr<child_process> process_;
+  std::string log_;
+  int starts_ = 0;
+  int port_ = 0;
 };
 
 size_t count_of(const std::string& text, const std::string& what) {
@@ -76,10 +169,12 @@ int main(int argc, char** argv) {
       opts.items = static_cast<uint32_t>(std::max<uint64_t>(v, 1));
     else if (number_option(argv[i], "--seed", v))
       opts.seed = v;
+    else if (std::strcmp(argv[i], "--engine") == 0)
+      opts.engine = true;
     else {
       std::fprintf(stderr,
                    "usage: athanor-crash [--kills=N] [--plans=P] [--items=K] "
-                   "[--seed=S]\n");
+                   "[--seed=S] [--engine]\n");
       return 64;
     }
   }
@@ -99,9 +194,12 @@ int main(int argc, char** argv) {
     {"ALPACA_API_SECRET", sim::default_secret},
     {"ALPACA_BASE_URL", "http://127.0.0.1:" + std::to_string(sim.port())}};
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
-  std::printf("crash campaign: %u kills over %u plans of %u items, seed %llu\n",
+  std::printf("crash campaign%s: %u kills over %u plans of %u items, seed "
+              "%llu\n",
+              opts.engine ? " (killing the engine of execute --engine)" : "",
               opts.kills, opts.plans, opts.items,
               static_cast<unsigned long long>(opts.seed));
+  engine_process engine{dir, env};
   auto started = std::chrono::steady_clock::now();
   uint32_t kills = 0;
   uint32_t worst_kills = 0;
@@ -135,7 +233,58 @@ int main(int argc, char** argv) {
               "[0, %ld] ms\n",
               window * 10 / 12, window);
   std::uniform_int_distribution<long> instant_ms{0, window};
-  for (uint32_t p = 0; p < opts.plans; ++p) {
+  for (uint32_t p = 0; opts.engine && p < opts.plans; ++p) {
+    auto id = "crash-engine-" + std::to_string(opts.seed % 100000) + "-"
+              + std::to_string(p);
+    auto file = dir + "/" + id + ".json";
+    std::ofstream{file} << plan_json(id, opts.items);
+    auto client_args = [&] {
+      return std::vector<std::string>{"execute", file, "--json", "--engine",
+                                      engine.address(),
+                                      "--athanor.log.level=error"};
+    };
+    auto share = opts.kills / opts.plans + (p < opts.kills % opts.plans);
+    for (uint32_t k = 0; k < share; ++k) {
+      if (!engine.running() && !engine.start()) {
+        std::printf("the engine did not start:\n%s\n", engine.log().c_str());
+        return 1;
+      }
+      auto sent_before = count_of(engine.log(), "executor: order_sent");
+      child_process client{ATHANOR_BINARY, client_args(), env};
+      ++runs;
+      if (k % 2 == 1) {
+        // Just after the n-th order of this run left the engine.
+        auto n = std::uniform_int_distribution<size_t>{1, opts.items}(rng);
+        auto deadline = std::chrono::steady_clock::now() + 5s;
+        while (count_of(engine.log(), "executor: order_sent") - sent_before < n
+               && std::chrono::steady_clock::now() < deadline
+               && !client.wait_for_err("\x01", 2ms)) {
+        }
+        ++worst_kills;
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds{instant_ms(rng)});
+      }
+      engine.kill();
+      client.wait(30s);
+      ++kills;
+    }
+    if (!engine.running() && !engine.start()) {
+      std::printf("the engine did not start:\n%s\n", engine.log().c_str());
+      return 1;
+    }
+    child_process last{ATHANOR_BINARY, client_args(), env};
+    ++runs;
+    auto code = last.wait(120s);
+    if (code != 0) {
+      ++bad_exits;
+      std::printf("plan %s: exit %d\n%s\n", id.c_str(), code,
+                  last.err().c_str());
+    }
+    reports[id] = last.out();
+  }
+  engine.stop();
+  engine.remove_files();
+  for (uint32_t p = 0; !opts.engine && p < opts.plans; ++p) {
     auto id = "crash-" + std::to_string(opts.seed % 100000) + "-"
               + std::to_string(p);
     auto file = dir + "/" + id + ".json";
