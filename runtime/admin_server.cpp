@@ -6,6 +6,7 @@
 #include "caf/send.hpp"
 
 #include "messages/error.hpp"
+#include "observability/log.hpp"
 #include "transport/server.hpp"
 
 namespace athanor {
@@ -31,6 +32,15 @@ class responder_answer : public admin_answer {
   transport::http_responder respond_;
 };
 
+// The token of an "Authorization: Bearer <token>" header ("" if none).
+secret bearer_of(const std::string& header) {
+  const std::string scheme = "Bearer ";
+  if (header.size() <= scheme.size()
+      || header.compare(0, scheme.size(), scheme) != 0)
+    return secret{};
+  return secret{header.substr(scheme.size())};
+}
+
 } // namespace
 
 caf::expected<std::unique_ptr<admin_server>>
@@ -48,8 +58,20 @@ admin_server::start(caf::actor_system& sys, admin_server_options opts) {
     no.rejection.body = "no WebSocket here";
     return no;
   };
-  callbacks.on_http_async = [admin = *admin](const transport::http_request& req,
-                                             transport::http_responder respond) {
+  callbacks.on_http_async = [admin = *admin, token = opts.token](
+                               const transport::http_request& req,
+                               transport::http_responder respond) {
+    // Liveness stays open for probes; everything else shows internals.
+    if (!token.empty() && req.path() != "/healthz"
+        && !(bearer_of(req.header("authorization")) == token)) {
+      transport::http_response res;
+      res.status = 401;
+      res.headers["WWW-Authenticate"] = "Bearer realm=\"athanor\"";
+      res.body = "a bearer token is required (ATHANOR_ADMIN_TOKEN)\n";
+      log::warn("admin", "unauthorized", {{"path", req.path()}});
+      respond(std::move(res));
+      return;
+    }
     if (req.method != "GET" && req.method != "HEAD") {
       transport::http_response res;
       res.status = 405;

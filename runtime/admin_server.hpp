@@ -11,6 +11,7 @@
 #include "caf/fwd.hpp"
 
 #include "actors/admin/admin.hpp"
+#include "messages/secret.hpp"
 
 namespace athanor {
 
@@ -24,6 +25,9 @@ struct admin_server_options {
   /// 0 picks any free port.
   uint16_t port = 0;
   admin_config admin;
+  /// Set: every request but /healthz carries `Authorization: Bearer
+  /// <token>` or is answered 401. Compared in constant time, never logged.
+  secret token;
 };
 
 class admin_server {

@@ -670,6 +670,8 @@ void read_credentials(const environment& env, loaded_config& result) {
       {gateway.key_id.empty() ? "ATHANOR_GATEWAY_KEY"
                               : "ATHANOR_GATEWAY_SECRET",
        "is missing: the gateway needs both, or neither to stay off"});
+  result.config.admin_token = read_credential(env, {"ATHANOR_ADMIN_TOKEN"},
+                                              unused, problems);
 }
 
 } // namespace
@@ -686,8 +688,14 @@ std::vector<config_problem> listener_problems(const engine_config& cfg) {
                    + option.substr(0, option.rfind('.')) + ".insecure=true"});
   };
   exposed("athanor.admin.address", cfg.admin.address, cfg.admin.insecure,
-          "the admin endpoint has no TLS or token (anyone reaching it reads "
-          "/status and /metrics)");
+          "the admin endpoint has no TLS (anyone reaching it reads /status "
+          "and /metrics)");
+  if (!is_loopback(cfg.admin.address) && cfg.admin.insecure
+      && cfg.admin_token.empty())
+    problems.push_back({"ATHANOR_ADMIN_TOKEN",
+                        "is required with athanor.admin.address off loopback "
+                        "('" + cfg.admin.address + "'): every request but "
+                        "/healthz must carry it as a bearer token"});
   if (!cfg.gateway.empty())
     exposed("athanor.gateway.address", cfg.gateway_listen.address,
             cfg.gateway_listen.insecure,
@@ -883,6 +891,9 @@ std::string render_ini(const engine_config& cfg) {
         << cfg.gateway.fingerprint() << "\n";
   else
     out << "; gateway credentials: none (gateway off)\n";
+  if (!cfg.admin_token.empty())
+    out << "; admin token: fingerprint " << cfg.admin_token.fingerprint()
+        << "\n";
   std::string current;
   auto copy = cfg;
   for_each_option(copy, [&](const char* category, const char* name,
@@ -950,7 +961,8 @@ std::string help_text() {
   }
   out << "  ALPACA_API_KEY | APCA_API_KEY_ID, ALPACA_API_SECRET | "
          "APCA_API_SECRET_KEY\n"
-         "  ATHANOR_GATEWAY_KEY, ATHANOR_GATEWAY_SECRET\n";
+         "  ATHANOR_GATEWAY_KEY, ATHANOR_GATEWAY_SECRET\n"
+         "  ATHANOR_ADMIN_TOKEN (the admin endpoint's bearer token)\n";
   return out.str();
 }
 

@@ -147,6 +147,9 @@ struct engine_config {
   credentials alpaca;
   /// Credentials local clients use at the gateway; empty turns it off.
   credentials gateway;
+  /// ATHANOR_ADMIN_TOKEN: the bearer token the admin endpoint asks for on
+  /// everything but /healthz; empty: no token (loopback only).
+  secret admin_token;
   alpaca_endpoints endpoints;
   log::options logging;
   /// The default breaker config for every endpoint (its `endpoint` label is

@@ -258,6 +258,7 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
     opts.address = cfg.admin.address;
     opts.port = static_cast<uint16_t>(cfg.admin.port);
     opts.admin.connections = x->market->connections();
+    opts.token = cfg.admin_token;
     if (x->desk) {
       opts.admin.trading_desk = x->desk->supervisor();
       opts.admin.metric_sources.push_back(

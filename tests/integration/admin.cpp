@@ -205,4 +205,33 @@ CAF_TEST(the status page renders in headless chromium) {
   CAF_MESSAGE("screenshot: " << shot);
 }
 
+CAF_TEST(with a token every request but healthz needs the bearer) {
+  admin_server_options opts;
+  opts.admin.connections = eng->connections();
+  opts.token = secret{"CANARYTOKEN"};
+  auto started = admin_server::start(sys, std::move(opts));
+  if (!started)
+    CAF_FAIL("admin: " << render(started.error()));
+  auto guarded = std::move(*started);
+  auto port = guarded->port();
+  CAF_CHECK_EQUAL(http_call(port, "GET", "/healthz").status, 200);
+  auto none = http_call(port, "GET", "/metrics");
+  CAF_CHECK_EQUAL(none.status, 401);
+  CAF_CHECK_NOT_EQUAL(none.headers["www-authenticate"].find("Bearer"),
+                      std::string::npos);
+  CAF_CHECK_EQUAL(http_call(port, "GET", "/status", "",
+                            {{"Authorization", "Bearer WRONG"}})
+                    .status,
+                  401);
+  CAF_CHECK_EQUAL(http_call(port, "GET", "/metrics", "",
+                            {{"Authorization", "CANARYTOKEN"}})
+                    .status,
+                  401);
+  auto ok = http_call(port, "GET", "/metrics", "",
+                      {{"Authorization", "Bearer CANARYTOKEN"}});
+  CAF_CHECK_EQUAL(ok.status, 200);
+  CAF_CHECK_NOT_EQUAL(ok.body.find("athanor_"), std::string::npos);
+  CAF_CHECK_EQUAL(ok.body.find("CANARYTOKEN"), std::string::npos);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -130,8 +130,14 @@ CAF_TEST(listeners off loopback without protection are problems) {
                                "--athanor.remote.publish=0.0.0.0:4242",
                                "--athanor.remote.insecure=true",
                                "--athanor.gateway.address=0.0.0.0"},
-                              {});
+                              {{"ATHANOR_ADMIN_TOKEN", "t0ken"}});
   CAF_CHECK(accepted.problems.empty());
+  // Off loopback the admin endpoint also needs its token.
+  CAF_CHECK_EQUAL(options_of(load_config({"--athanor.admin.address=0.0.0.0",
+                                          "--athanor.admin.insecure=true"},
+                                         {})
+                               .problems),
+                  std::set<std::string>{"ATHANOR_ADMIN_TOKEN"});
   auto local = load_config({"--athanor.admin.address=127.0.0.2",
                             "--athanor.remote.publish=localhost:1"},
                            {});
