@@ -249,6 +249,16 @@ CAF_TEST(run refuses to publish off loopback without tls naming the option) {
                       std::string::npos);
 }
 
+CAF_TEST(check config shows the admin token by fingerprint only) {
+  child_process p{athanor_binary, {"check-config"},
+                  {{"ATHANOR_ADMIN_TOKEN", "CANARYADMINTOKEN"}}};
+  CAF_CHECK_EQUAL(p.wait(10s), 0);
+  CAF_CHECK_NOT_EQUAL(p.out().find("; admin token: fingerprint "),
+                      std::string::npos);
+  for (auto& text : {p.out(), p.err()})
+    CAF_CHECK_EQUAL(text.find("CANARYADMINTOKEN"), std::string::npos);
+}
+
 CAF_TEST(an invalid plan names every bad field and places nothing) {
   temp_dir dir;
   auto plan = dir.write("plan.json", R"({"plan_id": "cli-3", "colour": 1,
