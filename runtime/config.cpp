@@ -168,6 +168,9 @@ void for_each_option(Config& cfg, F&& f) {
     "serve off loopback anyway: plain ws://, gateway credentials cross the "
     "network in clear (warned on every start)",
     cfg.gateway_listen.insecure);
+  f(gw, "max-connections",
+    "clients connected at once; one more gets error 406 and is closed",
+    cfg.gateway_max_connections);
   f(gw, "max-topics-per-client",
     "topics (symbol x channel) one gateway client may hold; a subscribe "
     "beyond it is refused with error 405",
@@ -585,6 +588,9 @@ void validate(const engine_config& cfg, std::vector<config_problem>& problems) {
   }
   auto exposed = listener_problems(cfg);
   problems.insert(problems.end(), exposed.begin(), exposed.end());
+  if (cfg.gateway_max_connections == 0)
+    problems.push_back({"athanor.gateway.max-connections",
+                        "must be at least 1"});
   if (cfg.gateway_max_topics == 0)
     problems.push_back({"athanor.gateway.max-topics-per-client",
                         "must be at least 1"});

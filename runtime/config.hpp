@@ -169,6 +169,8 @@ struct engine_config {
   /// Topics (symbol x channel) one gateway client may hold; a subscribe
   /// beyond it is refused whole with Alpaca's 405.
   uint64_t gateway_max_topics = 500'000;
+  /// Gateway clients connected at once.
+  uint64_t gateway_max_connections = 1000;
   remote_settings remote;
   /// CAF scheduler threads; 0 means one per core.
   size_t scheduler_threads = 0;

@@ -18,6 +18,8 @@ namespace athanor {
 struct gateway_server::shared {
   std::mutex mtx;
   std::unique_ptr<transport::server> server;
+  /// Server thread only (every handler runs there): clients connected now.
+  size_t open_clients = 0;
 
   /// Runs `f` on the server thread, unless the server is gone.
   void post(std::function<void()> f) {
@@ -91,6 +93,7 @@ class client_handler : public transport::ws_handler {
       max_queued_bytes_(max_queued_bytes) {}
 
   void on_open(const transport::ws_connection_ptr& conn) override {
+    ++shared_->open_clients;
     client_ = spawn_(std::make_shared<server_link>(shared_, conn, encoding_,
                                                    max_queued_bytes_),
                      "connection-" + std::to_string(conn->id()));
@@ -102,6 +105,7 @@ class client_handler : public transport::ws_handler {
   }
 
   void on_close(const transport::ws_connection_ptr&, bool) override {
+    --shared_->open_clients;
     caf::anon_send(client_, gateway_closed{});
   }
 
@@ -111,6 +115,28 @@ class client_handler : public transport::ws_handler {
   std::shared_ptr<gateway_server::shared> shared_;
   size_t max_queued_bytes_;
   caf::actor client_;
+};
+
+// One client too many: Alpaca's own answer, then the close.
+class refusing_handler : public transport::ws_handler {
+ public:
+  refusing_handler(protocol::codec encoding, std::string message)
+    : encoding_(encoding), message_(std::move(message)) {}
+
+  void on_open(const transport::ws_connection_ptr& conn) override {
+    conn->send(protocol::encode_error(encoding_, 406, message_),
+               encoding_ == protocol::codec::msgpack);
+    conn->close(1008);
+  }
+
+  void on_message(const transport::ws_connection_ptr&, std::string,
+                  bool) override {}
+
+  void on_close(const transport::ws_connection_ptr&, bool) override {}
+
+ private:
+  protocol::codec encoding_;
+  std::string message_;
 };
 
 } // namespace
@@ -134,6 +160,16 @@ gateway_server::start(caf::actor_system& sys, gateway_server_options opts) {
     auto encoding = req.header("content-type") == "application/msgpack"
                       ? protocol::codec::msgpack
                       : protocol::codec::json;
+    if (sh->open_clients >= opts.max_connections) {
+      log::write(log::level::warn, "gateway", "connection_limit", nullptr,
+                 {{"open", static_cast<uint64_t>(sh->open_clients)},
+                  {"limit", static_cast<uint64_t>(opts.max_connections)}});
+      decision.handler = std::make_shared<refusing_handler>(
+        encoding, "connection limit exceeded: "
+                    + std::to_string(opts.max_connections)
+                    + " clients at most (athanor.gateway.max-connections)");
+      return decision;
+    }
     if (relay && req.path() == "/stream") {
       auto spawn = [&sys, accepted = opts.accepted, relay,
                     encoding](std::shared_ptr<client_link> link,

@@ -216,6 +216,7 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
     gw.accepted = cfg.gateway;
     gw.connections = x->market->connections();
     gw.max_topics_per_client = cfg.gateway_max_topics;
+    gw.max_connections = cfg.gateway_max_connections;
     gw.routes["/v2/" + cfg.endpoints.feed] = "market";
     gw.trade_updates = trading;
     auto g = gateway_server::start(*sys, std::move(gw));

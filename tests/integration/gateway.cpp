@@ -339,6 +339,44 @@ CAF_TEST(a subscribe beyond the topic limit is refused and changes nothing) {
   CAF_CHECK_GREATER(quotes_seen(client, 5), 4u);
 }
 
+CAF_TEST(one client beyond the connection limit gets 406 and the others go on) {
+  gateway_server_options gw;
+  gw.accepted = gateway_creds;
+  gw.connections = eng->connections();
+  gw.routes["/v2/iex"] = "market";
+  gw.max_connections = 2;
+  auto started = gateway_server::start(sys, std::move(gw));
+  if (!started)
+    CAF_FAIL("gateway: " << render(started.error()));
+  auto capped = std::move(*started);
+  auto first = std::make_unique<ws_client>(capped->port(), "/v2/iex");
+  ws_client second{capped->port(), "/v2/iex"};
+  CAF_REQUIRE(first->open() && second.open());
+  CAF_CHECK_EQUAL(control_of(decoded(*first)), "connected");
+  CAF_CHECK_EQUAL(control_of(decoded(second)), "connected");
+  ws_client third{capped->port(), "/v2/iex"};
+  CAF_REQUIRE(third.open());
+  auto refused = decoded(third);
+  CAF_REQUIRE_EQUAL(refused.controls.size(), 1u);
+  CAF_CHECK_EQUAL(refused.controls[0].code, 406);
+  CAF_CHECK_NOT_EQUAL(refused.controls[0].message.find("max-connections"),
+                      std::string::npos);
+  CAF_CHECK(!third.read(2s)); // closed
+  // The admitted ones are unharmed, and a place that frees is taken again.
+  second.send(protocol::encode_auth(protocol::codec::json, gateway_creds),
+              false);
+  CAF_CHECK_EQUAL(control_of(decoded(second)), "authenticated");
+  first.reset();
+  bool admitted = false;
+  for (int i = 0; i < 50 && !admitted; ++i) {
+    ws_client next{capped->port(), "/v2/iex"};
+    admitted = next.open() && control_of(decoded(next)) == "connected";
+    if (!admitted)
+      std::this_thread::sleep_for(20ms);
+  }
+  CAF_CHECK(admitted);
+}
+
 CAF_TEST(a 5000 symbol msgpack subscribe is acknowledged and streams) {
   auto c = protocol::codec::msgpack;
   std::map<std::string, std::string> headers{
