@@ -171,6 +171,16 @@ void for_each_option(Config& cfg, F&& f) {
   f(gw, "max-connections",
     "clients connected at once; one more gets error 406 and is closed",
     cfg.gateway_max_connections);
+  f(gw, "max-connections-per-address",
+    "clients from one IP address at once; one more gets error 406",
+    cfg.gateway_max_connections_per_address);
+  f(gw, "max-failed-logins",
+    "failed logins from one address within a minute before its new "
+    "connections are refused (error 429) for login-ban",
+    cfg.gateway_max_failed_logins);
+  f(gw, "login-ban", "how long an address is refused after too many failed "
+                     "logins",
+    cfg.gateway_login_ban);
   f(gw, "max-topics-per-client",
     "topics (symbol x channel) one gateway client may hold; a subscribe "
     "beyond it is refused with error 405",
@@ -588,9 +598,17 @@ void validate(const engine_config& cfg, std::vector<config_problem>& problems) {
   }
   auto exposed = listener_problems(cfg);
   problems.insert(problems.end(), exposed.begin(), exposed.end());
-  if (cfg.gateway_max_connections == 0)
-    problems.push_back({"athanor.gateway.max-connections",
-                        "must be at least 1"});
+  for (auto [option, value] :
+       {std::pair{"athanor.gateway.max-connections",
+                  cfg.gateway_max_connections},
+        std::pair{"athanor.gateway.max-connections-per-address",
+                  cfg.gateway_max_connections_per_address},
+        std::pair{"athanor.gateway.max-failed-logins",
+                  cfg.gateway_max_failed_logins}})
+    if (value == 0)
+      problems.push_back({option, "must be at least 1"});
+  if (cfg.gateway_login_ban.count() <= 0)
+    problems.push_back({"athanor.gateway.login-ban", "must be positive"});
   if (cfg.gateway_max_topics == 0)
     problems.push_back({"athanor.gateway.max-topics-per-client",
                         "must be at least 1"});

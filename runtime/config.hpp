@@ -169,8 +169,13 @@ struct engine_config {
   /// Topics (symbol x channel) one gateway client may hold; a subscribe
   /// beyond it is refused whole with Alpaca's 405.
   uint64_t gateway_max_topics = 500'000;
-  /// Gateway clients connected at once.
+  /// Gateway clients connected at once, in all and per IP address.
   uint64_t gateway_max_connections = 1000;
+  uint64_t gateway_max_connections_per_address = 100;
+  /// Failed logins from one address within a minute before its new
+  /// connections are refused for `gateway_login_ban`.
+  uint64_t gateway_max_failed_logins = 5;
+  std::chrono::nanoseconds gateway_login_ban = std::chrono::minutes{1};
   remote_settings remote;
   /// CAF scheduler threads; 0 means one per core.
   size_t scheduler_threads = 0;

@@ -1,6 +1,9 @@
 #include "runtime/gateway_server.hpp"
 
+#include <deque>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 
 #include "caf/actor_system.hpp"
@@ -18,8 +21,31 @@ namespace athanor {
 struct gateway_server::shared {
   std::mutex mtx;
   std::unique_ptr<transport::server> server;
-  /// Server thread only (every handler runs there): clients connected now.
-  size_t open_clients = 0;
+  /// Who may connect. Server thread only: every handler runs there.
+  struct admission {
+    using clock = std::chrono::steady_clock;
+    struct peer {
+      size_t open = 0;
+      std::deque<clock::time_point> failures;
+      clock::time_point banned_until{};
+    };
+    size_t open = 0;
+    std::map<std::string, peer> peers;
+
+    void opened(const std::string& address) {
+      ++open;
+      ++peers[address].open;
+    }
+
+    void closed(const std::string& address) {
+      --open;
+      auto i = peers.find(address);
+      if (i != peers.end() && --i->second.open == 0
+          && i->second.failures.empty()
+          && i->second.banned_until <= clock::now())
+        peers.erase(i);
+    }
+  } admission;
 
   /// Runs `f` on the server thread, unless the server is gone.
   void post(std::function<void()> f) {
@@ -37,10 +63,36 @@ class server_link : public client_link {
  public:
   server_link(std::shared_ptr<gateway_server::shared> sh,
               std::weak_ptr<transport::ws_connection> conn,
-              protocol::codec encoding, size_t max_queued_bytes)
+              protocol::codec encoding, size_t max_queued_bytes,
+              std::string address, const gateway_server_options* limits)
     : shared_(std::move(sh)), conn_(std::move(conn)), encoding_(encoding),
-      max_queued_bytes_(max_queued_bytes),
+      max_queued_bytes_(max_queued_bytes), address_(std::move(address)),
+      max_failed_logins_(limits->max_failed_logins),
+      login_window_(limits->login_window), login_ban_(limits->login_ban),
       dropped_(std::make_shared<bool>(false)) {}
+
+  // Too many in the window: the address's new connections are refused for
+  // the ban (those already open stay).
+  void login_failed() override {
+    shared_->post([sh = shared_.get(), address = address_,
+                   limit = max_failed_logins_, window = login_window_,
+                   ban = login_ban_] {
+      using clock = gateway_server::shared::admission::clock;
+      auto now = clock::now();
+      auto& peer = sh->admission.peers[address];
+      peer.failures.push_back(now);
+      while (!peer.failures.empty() && now - peer.failures.front() > window)
+        peer.failures.pop_front();
+      if (peer.failures.size() < limit)
+        return;
+      peer.failures.clear();
+      peer.banned_until = now + ban;
+      log::write(log::level::warn, "gateway", "login_throttled", nullptr,
+                 {{"address", address},
+                  {"failed_logins", static_cast<uint64_t>(limit)},
+                  {"ban_ms", static_cast<double>(ban.count()) / 1e6}});
+    });
+  }
 
   void send(std::string frame) override {
     shared_->post([conn = conn_, frame = std::move(frame), dropped = dropped_,
@@ -75,6 +127,10 @@ class server_link : public client_link {
   std::weak_ptr<transport::ws_connection> conn_;
   protocol::codec encoding_;
   size_t max_queued_bytes_;
+  std::string address_;
+  uint32_t max_failed_logins_;
+  std::chrono::nanoseconds login_window_;
+  std::chrono::nanoseconds login_ban_;
   /// Server thread only.
   std::shared_ptr<bool> dropped_;
 };
@@ -88,14 +144,17 @@ class client_handler : public transport::ws_handler {
  public:
   client_handler(client_spawner spawn, protocol::codec encoding,
                  std::shared_ptr<gateway_server::shared> sh,
-                 size_t max_queued_bytes)
+                 size_t max_queued_bytes, std::string address,
+                 std::shared_ptr<const gateway_server_options> limits)
     : spawn_(std::move(spawn)), encoding_(encoding), shared_(std::move(sh)),
-      max_queued_bytes_(max_queued_bytes) {}
+      max_queued_bytes_(max_queued_bytes), address_(std::move(address)),
+      limits_(std::move(limits)) {}
 
   void on_open(const transport::ws_connection_ptr& conn) override {
-    ++shared_->open_clients;
+    shared_->admission.opened(address_);
     client_ = spawn_(std::make_shared<server_link>(shared_, conn, encoding_,
-                                                   max_queued_bytes_),
+                                                   max_queued_bytes_, address_,
+                                                   limits_.get()),
                      "connection-" + std::to_string(conn->id()));
   }
 
@@ -105,7 +164,7 @@ class client_handler : public transport::ws_handler {
   }
 
   void on_close(const transport::ws_connection_ptr&, bool) override {
-    --shared_->open_clients;
+    shared_->admission.closed(address_);
     caf::anon_send(client_, gateway_closed{});
   }
 
@@ -114,17 +173,19 @@ class client_handler : public transport::ws_handler {
   protocol::codec encoding_;
   std::shared_ptr<gateway_server::shared> shared_;
   size_t max_queued_bytes_;
+  std::string address_;
+  std::shared_ptr<const gateway_server_options> limits_;
   caf::actor client_;
 };
 
 // One client too many: Alpaca's own answer, then the close.
 class refusing_handler : public transport::ws_handler {
  public:
-  refusing_handler(protocol::codec encoding, std::string message)
-    : encoding_(encoding), message_(std::move(message)) {}
+  refusing_handler(protocol::codec encoding, int code, std::string message)
+    : encoding_(encoding), code_(code), message_(std::move(message)) {}
 
   void on_open(const transport::ws_connection_ptr& conn) override {
-    conn->send(protocol::encode_error(encoding_, 406, message_),
+    conn->send(protocol::encode_error(encoding_, code_, message_),
                encoding_ == protocol::codec::msgpack);
     conn->close(1008);
   }
@@ -136,8 +197,39 @@ class refusing_handler : public transport::ws_handler {
 
  private:
   protocol::codec encoding_;
+  int code_;
   std::string message_;
 };
+
+// Why a new client from `address` may not connect now; nullopt if it may.
+std::optional<std::pair<int, std::string>>
+refusal_of(const gateway_server::shared& sh, const std::string& address,
+           const gateway_server_options& opts) {
+  using clock = gateway_server::shared::admission::clock;
+  auto& adm = sh.admission;
+  auto peer = adm.peers.find(address);
+  if (peer != adm.peers.end() && peer->second.banned_until > clock::now()) {
+    auto left = std::chrono::duration_cast<std::chrono::seconds>(
+                  peer->second.banned_until - clock::now())
+                  .count()
+                + 1;
+    return std::pair{429, "too many failed logins from this address; try "
+                          "again in "
+                            + std::to_string(left) + " s"};
+  }
+  if (adm.open >= opts.max_connections)
+    return std::pair{406, "connection limit exceeded: "
+                            + std::to_string(opts.max_connections)
+                            + " clients at most "
+                              "(athanor.gateway.max-connections)"};
+  if (peer != adm.peers.end()
+      && peer->second.open >= opts.max_connections_per_address)
+    return std::pair{406, "connection limit exceeded: "
+                            + std::to_string(opts.max_connections_per_address)
+                            + " clients per address at most "
+                              "(athanor.gateway.max-connections-per-address)"};
+  return std::nullopt;
+}
 
 } // namespace
 
@@ -153,21 +245,21 @@ gateway_server::start(caf::actor_system& sys, gateway_server_options opts) {
   if (opts.trade_updates)
     result->relay_ = spawn_trade_update_relay(sys);
   transport::server_callbacks callbacks;
-  callbacks.on_upgrade = [&sys, opts, relay = result->relay_,
+  auto limits = std::make_shared<const gateway_server_options>(opts);
+  callbacks.on_upgrade = [&sys, opts, limits, relay = result->relay_,
                           sh = result->shared_](const transport::http_request&
                                                   req) {
     transport::upgrade_decision decision;
     auto encoding = req.header("content-type") == "application/msgpack"
                       ? protocol::codec::msgpack
                       : protocol::codec::json;
-    if (sh->open_clients >= opts.max_connections) {
-      log::write(log::level::warn, "gateway", "connection_limit", nullptr,
-                 {{"open", static_cast<uint64_t>(sh->open_clients)},
-                  {"limit", static_cast<uint64_t>(opts.max_connections)}});
+    if (auto refused = refusal_of(*sh, req.peer_address, *limits)) {
+      log::write(log::level::warn, "gateway", "client_refused", nullptr,
+                 {{"address", req.peer_address},
+                  {"code", static_cast<int64_t>(refused->first)},
+                  {"reason", refused->second}});
       decision.handler = std::make_shared<refusing_handler>(
-        encoding, "connection limit exceeded: "
-                    + std::to_string(opts.max_connections)
-                    + " clients at most (athanor.gateway.max-connections)");
+        encoding, refused->first, refused->second);
       return decision;
     }
     if (relay && req.path() == "/stream") {
@@ -184,7 +276,8 @@ gateway_server::start(caf::actor_system& sys, gateway_server_options opts) {
           spawn_gateway_trading_client(sys, std::move(cfg)));
       };
       decision.handler = std::make_shared<client_handler>(
-        std::move(spawn), encoding, sh, opts.max_queued_bytes);
+        std::move(spawn), encoding, sh, opts.max_queued_bytes,
+        req.peer_address, limits);
       return decision;
     }
     auto route = opts.routes.find(req.path());
@@ -207,7 +300,8 @@ gateway_server::start(caf::actor_system& sys, gateway_server_options opts) {
       return caf::actor_cast<caf::actor>(spawn_gateway_client(sys, cfg));
     };
     decision.handler = std::make_shared<client_handler>(
-      std::move(spawn), encoding, sh, opts.max_queued_bytes);
+      std::move(spawn), encoding, sh, opts.max_queued_bytes,
+      req.peer_address, limits);
     return decision;
   };
   callbacks.on_http = [](const transport::http_request&) {

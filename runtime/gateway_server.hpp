@@ -39,6 +39,13 @@ struct gateway_server_options {
   /// Clients connected at once (market data and /stream); one more gets
   /// Alpaca's 406 "connection limit exceeded" and is closed.
   size_t max_connections = 1000;
+  /// Clients from one IP address at once.
+  size_t max_connections_per_address = 100;
+  /// This many failed logins from one address within `login_window` refuse
+  /// its new connections for `login_ban` (Alpaca-style error 429).
+  uint32_t max_failed_logins = 5;
+  std::chrono::nanoseconds login_window = std::chrono::minutes{1};
+  std::chrono::nanoseconds login_ban = std::chrono::minutes{1};
 };
 
 class gateway_server {

@@ -217,6 +217,10 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
     gw.connections = x->market->connections();
     gw.max_topics_per_client = cfg.gateway_max_topics;
     gw.max_connections = cfg.gateway_max_connections;
+    gw.max_connections_per_address = cfg.gateway_max_connections_per_address;
+    gw.max_failed_logins
+      = static_cast<uint32_t>(cfg.gateway_max_failed_logins);
+    gw.login_ban = cfg.gateway_login_ban;
     gw.routes["/v2/" + cfg.endpoints.feed] = "market";
     gw.trade_updates = trading;
     auto g = gateway_server::start(*sys, std::move(gw));

@@ -384,6 +384,11 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
       return;
     auto req = parser_->release();
     auto info = to_request(req);
+    beast::error_code peer_ec;
+    auto peer = beast::get_lowest_layer(stream_).socket().remote_endpoint(
+      peer_ec);
+    if (!peer_ec)
+      info.peer_address = peer.address().to_string();
     if (websocket::is_upgrade(req)) {
       auto decision = srv_.callbacks.on_upgrade(info);
       if (decision.handler) {

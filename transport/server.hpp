@@ -21,6 +21,8 @@ struct http_request {
   /// Header names in lower case.
   std::map<std::string, std::string> headers;
   std::string body;
+  /// The client's IP address ("" if unknown).
+  std::string peer_address;
 
   /// Returns the header's value or "".
   const std::string& header(const std::string& lower_name) const;

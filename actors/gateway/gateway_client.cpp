@@ -174,6 +174,7 @@ void on_frame(client_pointer self, const std::string& data) {
                {{"peer", st.cfg.peer},
                 {"key", msg.creds.key_id.fingerprint()}});
     refuse(self, 402, "auth failed");
+    st.cfg.link->login_failed();
     close_client(self);
     return;
   }

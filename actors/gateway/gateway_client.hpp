@@ -30,6 +30,8 @@ class client_link {
   virtual void send(std::string frame) = 0;
   /// Sends the queued frames, then closes.
   virtual void close() = 0;
+  /// The client sent wrong credentials (its address may be throttled).
+  virtual void login_failed() {}
 };
 
 struct gateway_client_config {

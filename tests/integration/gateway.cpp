@@ -377,6 +377,73 @@ CAF_TEST(one client beyond the connection limit gets 406 and the others go on) {
   CAF_CHECK(admitted);
 }
 
+CAF_TEST(a login flood is throttled while a connected client still logs in) {
+  gateway_server_options gw;
+  gw.accepted = gateway_creds;
+  gw.connections = eng->connections();
+  gw.routes["/v2/iex"] = "market";
+  gw.max_failed_logins = 3;
+  auto started = gateway_server::start(sys, std::move(gw));
+  if (!started)
+    CAF_FAIL("gateway: " << render(started.error()));
+  auto guarded = std::move(*started);
+  ws_client good{guarded->port(), "/v2/iex"};
+  CAF_REQUIRE(good.open());
+  CAF_CHECK_EQUAL(control_of(decoded(good)), "connected");
+  credentials wrong{secret{"GUESS"}, secret{"GUESS"}};
+  for (int i = 0; i < 3; ++i) {
+    ws_client guesser{guarded->port(), "/v2/iex"};
+    CAF_REQUIRE(guesser.open());
+    CAF_CHECK_EQUAL(control_of(decoded(guesser)), "connected");
+    guesser.send(protocol::encode_auth(protocol::codec::json, wrong), false);
+    auto answer = decoded(guesser);
+    CAF_REQUIRE_EQUAL(answer.controls.size(), 1u);
+    CAF_CHECK_EQUAL(answer.controls[0].code, 402);
+  }
+  // The next connection from that address is refused for the ban...
+  stream_control refused;
+  for (int i = 0; i < 50 && refused.code != 429; ++i) {
+    ws_client next{guarded->port(), "/v2/iex"};
+    if (next.open()) {
+      auto f = decoded(next);
+      if (!f.controls.empty())
+        refused = f.controls[0];
+    }
+    if (refused.code != 429)
+      std::this_thread::sleep_for(20ms);
+  }
+  CAF_CHECK_EQUAL(refused.code, 429);
+  CAF_CHECK_NOT_EQUAL(refused.message.find("too many failed logins"),
+                      std::string::npos);
+  // ...while the client already connected logs in and is served.
+  good.send(protocol::encode_auth(protocol::codec::json, gateway_creds),
+            false);
+  CAF_CHECK_EQUAL(control_of(decoded(good)), "authenticated");
+}
+
+CAF_TEST(clients from one address beyond its cap get 406) {
+  gateway_server_options gw;
+  gw.accepted = gateway_creds;
+  gw.connections = eng->connections();
+  gw.routes["/v2/iex"] = "market";
+  gw.max_connections_per_address = 1;
+  auto started = gateway_server::start(sys, std::move(gw));
+  if (!started)
+    CAF_FAIL("gateway: " << render(started.error()));
+  auto capped = std::move(*started);
+  ws_client first{capped->port(), "/v2/iex"};
+  CAF_REQUIRE(first.open());
+  CAF_CHECK_EQUAL(control_of(decoded(first)), "connected");
+  ws_client second{capped->port(), "/v2/iex"};
+  CAF_REQUIRE(second.open());
+  auto refused = decoded(second);
+  CAF_REQUIRE_EQUAL(refused.controls.size(), 1u);
+  CAF_CHECK_EQUAL(refused.controls[0].code, 406);
+  CAF_CHECK_NOT_EQUAL(
+    refused.controls[0].message.find("max-connections-per-address"),
+    std::string::npos);
+}
+
 CAF_TEST(a 5000 symbol msgpack subscribe is acknowledged and streams) {
   auto c = protocol::codec::msgpack;
   std::map<std::string, std::string> headers{
