@@ -71,6 +71,21 @@ struct fixture {
     eng.reset();
   }
 
+  // Another gateway on the same engine, with `adjust` applied to its
+  // options (limits under test).
+  template<class F>
+  std::unique_ptr<gateway_server> extra_gateway(F adjust) {
+    gateway_server_options gw;
+    gw.accepted = gateway_creds;
+    gw.connections = eng->connections();
+    gw.routes["/v2/iex"] = "market";
+    adjust(gw);
+    auto started = gateway_server::start(sys, std::move(gw));
+    if (!started)
+      CAF_FAIL("gateway: " << render(started.error()));
+    return std::move(*started);
+  }
+
   // The next frame's decoded content (controls and data).
   static protocol::market_frame decoded(ws_client& client,
                                         protocol::codec c
@@ -296,15 +311,8 @@ CAF_TEST(a client that cannot keep up gets 407 while others go on) {
 }
 
 CAF_TEST(a subscribe beyond the topic limit is refused and changes nothing) {
-  gateway_server_options gw;
-  gw.accepted = gateway_creds;
-  gw.connections = eng->connections();
-  gw.routes["/v2/iex"] = "market";
-  gw.max_topics_per_client = 3;
-  auto started = gateway_server::start(sys, std::move(gw));
-  if (!started)
-    CAF_FAIL("gateway: " << render(started.error()));
-  auto limited = std::move(*started);
+  auto limited
+    = extra_gateway([](gateway_server_options& x) { x.max_topics_per_client = 3; });
   ws_client client{limited->port(), "/v2/iex"};
   CAF_REQUIRE(client.open());
   CAF_CHECK_EQUAL(control_of(decoded(client)), "connected");
@@ -340,15 +348,8 @@ CAF_TEST(a subscribe beyond the topic limit is refused and changes nothing) {
 }
 
 CAF_TEST(one client beyond the connection limit gets 406 and the others go on) {
-  gateway_server_options gw;
-  gw.accepted = gateway_creds;
-  gw.connections = eng->connections();
-  gw.routes["/v2/iex"] = "market";
-  gw.max_connections = 2;
-  auto started = gateway_server::start(sys, std::move(gw));
-  if (!started)
-    CAF_FAIL("gateway: " << render(started.error()));
-  auto capped = std::move(*started);
+  auto capped
+    = extra_gateway([](gateway_server_options& x) { x.max_connections = 2; });
   auto first = std::make_unique<ws_client>(capped->port(), "/v2/iex");
   ws_client second{capped->port(), "/v2/iex"};
   CAF_REQUIRE(first->open() && second.open());
@@ -378,15 +379,8 @@ CAF_TEST(one client beyond the connection limit gets 406 and the others go on) {
 }
 
 CAF_TEST(a login flood is throttled while a connected client still logs in) {
-  gateway_server_options gw;
-  gw.accepted = gateway_creds;
-  gw.connections = eng->connections();
-  gw.routes["/v2/iex"] = "market";
-  gw.max_failed_logins = 3;
-  auto started = gateway_server::start(sys, std::move(gw));
-  if (!started)
-    CAF_FAIL("gateway: " << render(started.error()));
-  auto guarded = std::move(*started);
+  auto guarded
+    = extra_gateway([](gateway_server_options& x) { x.max_failed_logins = 3; });
   ws_client good{guarded->port(), "/v2/iex"};
   CAF_REQUIRE(good.open());
   CAF_CHECK_EQUAL(control_of(decoded(good)), "connected");
@@ -422,15 +416,8 @@ CAF_TEST(a login flood is throttled while a connected client still logs in) {
 }
 
 CAF_TEST(clients from one address beyond its cap get 406) {
-  gateway_server_options gw;
-  gw.accepted = gateway_creds;
-  gw.connections = eng->connections();
-  gw.routes["/v2/iex"] = "market";
-  gw.max_connections_per_address = 1;
-  auto started = gateway_server::start(sys, std::move(gw));
-  if (!started)
-    CAF_FAIL("gateway: " << render(started.error()));
-  auto capped = std::move(*started);
+  auto capped
+    = extra_gateway([](gateway_server_options& x) { x.max_connections_per_address = 1; });
   ws_client first{capped->port(), "/v2/iex"};
   CAF_REQUIRE(first.open());
   CAF_CHECK_EQUAL(control_of(decoded(first)), "connected");

@@ -233,6 +233,19 @@ int main(int argc, char** argv) {
               "[0, %ld] ms\n",
               window * 10 / 12, window);
   std::uniform_int_distribution<long> instant_ms{0, window};
+  // After the kills: the run that must finish, and its report.
+  auto finish = [&](const std::string& id,
+                    const std::vector<std::string>& args) {
+    child_process last{ATHANOR_BINARY, args, env};
+    ++runs;
+    auto code = last.wait(120s);
+    if (code != 0) {
+      ++bad_exits;
+      std::printf("plan %s: exit %d\n%s\n", id.c_str(), code,
+                  last.err().c_str());
+    }
+    reports[id] = last.out();
+  };
   for (uint32_t p = 0; opts.engine && p < opts.plans; ++p) {
     auto id = "crash-engine-" + std::to_string(opts.seed % 100000) + "-"
               + std::to_string(p);
@@ -272,15 +285,7 @@ int main(int argc, char** argv) {
       std::printf("the engine did not start:\n%s\n", engine.log().c_str());
       return 1;
     }
-    child_process last{ATHANOR_BINARY, client_args(), env};
-    ++runs;
-    auto code = last.wait(120s);
-    if (code != 0) {
-      ++bad_exits;
-      std::printf("plan %s: exit %d\n%s\n", id.c_str(), code,
-                  last.err().c_str());
-    }
-    reports[id] = last.out();
+    finish(id, client_args());
   }
   engine.stop();
   engine.remove_files();
@@ -323,15 +328,7 @@ int main(int argc, char** argv) {
       run.wait(10s);
       ++kills;
     }
-    child_process last{ATHANOR_BINARY, args, env};
-    ++runs;
-    auto code = last.wait(120s);
-    if (code != 0) {
-      ++bad_exits;
-      std::printf("plan %s: exit %d\n%s\n", id.c_str(), code,
-                  last.err().c_str());
-    }
-    reports[id] = last.out();
+    finish(id, args);
   }
   // The broker's truth: orders per client_order_id, and each report's fills.
   auto orders = sim.call_broker([](sim::broker& b) { return b.orders(); });
