@@ -12,6 +12,7 @@
 #include "actors/gateway/gateway_trading_client.hpp"
 #include "messages/error.hpp"
 #include "observability/log.hpp"
+#include "runtime/config.hpp"
 #include "transport/server.hpp"
 
 namespace athanor {
@@ -35,6 +36,20 @@ struct gateway_server::shared {
     void opened(const std::string& address) {
       ++open;
       ++peers[address].open;
+    }
+
+    /// Forgets addresses with nothing open, no recent failure and no ban
+    /// (an address banned once and never back would otherwise stay).
+    void sweep(clock::time_point now) {
+      if (peers.size() < 1024)
+        return;
+      for (auto i = peers.begin(); i != peers.end();)
+        if (i->second.open == 0 && i->second.banned_until <= now
+            && (i->second.failures.empty()
+                || now - i->second.failures.back() > std::chrono::hours{1}))
+          i = peers.erase(i);
+        else
+          ++i;
     }
 
     void closed(const std::string& address) {
@@ -68,17 +83,22 @@ class server_link : public client_link {
     : shared_(std::move(sh)), conn_(std::move(conn)), encoding_(encoding),
       max_queued_bytes_(max_queued_bytes), address_(std::move(address)),
       max_failed_logins_(limits->max_failed_logins),
+      per_address_(limits->per_address_on_loopback
+                   || !is_loopback(address_)),
       login_window_(limits->login_window), login_ban_(limits->login_ban),
       dropped_(std::make_shared<bool>(false)) {}
 
   // Too many in the window: the address's new connections are refused for
   // the ban (those already open stay).
   void login_failed() override {
+    if (!per_address_)
+      return;
     shared_->post([sh = shared_.get(), address = address_,
                    limit = max_failed_logins_, window = login_window_,
                    ban = login_ban_] {
       using clock = gateway_server::shared::admission::clock;
       auto now = clock::now();
+      sh->admission.sweep(now);
       auto& peer = sh->admission.peers[address];
       peer.failures.push_back(now);
       while (!peer.failures.empty() && now - peer.failures.front() > window)
@@ -129,6 +149,7 @@ class server_link : public client_link {
   size_t max_queued_bytes_;
   std::string address_;
   uint32_t max_failed_logins_;
+  bool per_address_;
   std::chrono::nanoseconds login_window_;
   std::chrono::nanoseconds login_ban_;
   /// Server thread only.
@@ -207,7 +228,9 @@ refusal_of(const gateway_server::shared& sh, const std::string& address,
            const gateway_server_options& opts) {
   using clock = gateway_server::shared::admission::clock;
   auto& adm = sh.admission;
-  auto peer = adm.peers.find(address);
+  auto peer = opts.per_address_on_loopback || !is_loopback(address)
+                ? adm.peers.find(address)
+                : adm.peers.end();
   if (peer != adm.peers.end() && peer->second.banned_until > clock::now()) {
     auto left = std::chrono::duration_cast<std::chrono::seconds>(
                   peer->second.banned_until - clock::now())

@@ -46,6 +46,11 @@ struct gateway_server_options {
   uint32_t max_failed_logins = 5;
   std::chrono::nanoseconds login_window = std::chrono::minutes{1};
   std::chrono::nanoseconds login_ban = std::chrono::minutes{1};
+  /// Every local client is 127.0.0.1, so on loopback the per-address cap
+  /// and the login ban would let one misconfigured client lock out all the
+  /// others: they apply to non-loopback peers only, unless this is set
+  /// (tests, which can only connect from loopback).
+  bool per_address_on_loopback = false;
 };
 
 class gateway_server {

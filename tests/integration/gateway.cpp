@@ -380,7 +380,10 @@ CAF_TEST(one client beyond the connection limit gets 406 and the others go on) {
 
 CAF_TEST(a login flood is throttled while a connected client still logs in) {
   auto guarded
-    = extra_gateway([](gateway_server_options& x) { x.max_failed_logins = 3; });
+    = extra_gateway([](gateway_server_options& x) {
+        x.max_failed_logins = 3;
+        x.per_address_on_loopback = true;
+      });
   ws_client good{guarded->port(), "/v2/iex"};
   CAF_REQUIRE(good.open());
   CAF_CHECK_EQUAL(control_of(decoded(good)), "connected");
@@ -415,9 +418,32 @@ CAF_TEST(a login flood is throttled while a connected client still logs in) {
   CAF_CHECK_EQUAL(control_of(decoded(good)), "authenticated");
 }
 
+// On loopback every client is 127.0.0.1: one with a wrong key must not
+// lock the others out.
+CAF_TEST(on loopback a client with wrong credentials bans nobody) {
+  auto guarded
+    = extra_gateway([](gateway_server_options& x) { x.max_failed_logins = 2; });
+  credentials wrong{secret{"GUESS"}, secret{"GUESS"}};
+  for (int i = 0; i < 4; ++i) {
+    ws_client guesser{guarded->port(), "/v2/iex"};
+    CAF_REQUIRE(guesser.open());
+    CAF_CHECK_EQUAL(control_of(decoded(guesser)), "connected");
+    guesser.send(protocol::encode_auth(protocol::codec::json, wrong), false);
+    decoded(guesser);
+  }
+  ws_client good{guarded->port(), "/v2/iex"};
+  CAF_REQUIRE(good.open());
+  CAF_CHECK_EQUAL(control_of(decoded(good)), "connected");
+  good.send(protocol::encode_auth(protocol::codec::json, gateway_creds), false);
+  CAF_CHECK_EQUAL(control_of(decoded(good)), "authenticated");
+}
+
 CAF_TEST(clients from one address beyond its cap get 406) {
   auto capped
-    = extra_gateway([](gateway_server_options& x) { x.max_connections_per_address = 1; });
+    = extra_gateway([](gateway_server_options& x) {
+        x.max_connections_per_address = 1;
+        x.per_address_on_loopback = true;
+      });
   ws_client first{capped->port(), "/v2/iex"};
   CAF_REQUIRE(first.open());
   CAF_CHECK_EQUAL(control_of(decoded(first)), "connected");
