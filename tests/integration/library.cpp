@@ -153,7 +153,9 @@ CAF_TEST(a throwing callback does not stop its delivery or anyone elses) {
     auto ys = (*rt)->metrics();
     return ys && sample(*ys, "athanor_callback_subscribers") == 1.0;
   }));
-  CAF_CHECK((*rt)->health().ready);
+  // Quotes can flow before the trading stream has logged in; readiness
+  // needs both, so it is awaited rather than sampled.
+  CAF_CHECK(eventually([&] { return (*rt)->health().ready; }));
   (*rt)->stop();
 }
 
