@@ -269,6 +269,10 @@ int execute_on_engine(const loaded_config& loaded, const execute_request& req,
   opts.host = where->first;
   opts.port = where->second;
   opts.tls = loaded.config.remote.tls();
+  if (opts.tls) {
+    opts.certificate_file = loaded.config.remote.certificate;
+    opts.key_file = loaded.config.remote.key;
+  }
   log::info("engine", "remote_execute",
             {{"plan_id", spec.plan_id}, {"engine", req.engine}});
   auto answer = std::async(std::launch::async, [&sys, opts, spec] {

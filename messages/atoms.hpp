@@ -66,6 +66,8 @@ using asset_atom = caf::atom_constant<caf::atom("asset")>;
 using latest_atom = caf::atom_constant<caf::atom("latest")>;
 /// Executes a plan.
 using execute_atom = caf::atom_constant<caf::atom("execute")>;
+/// Asks the published front for a single-use challenge to sign.
+using challenge_atom = caf::atom_constant<caf::atom("challenge")>;
 /// Cancels an order.
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 

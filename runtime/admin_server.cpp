@@ -8,6 +8,7 @@
 #include "messages/error.hpp"
 #include "observability/log.hpp"
 #include "transport/server.hpp"
+#include "transport/tls.hpp"
 
 namespace athanor {
 
@@ -45,6 +46,11 @@ secret bearer_of(const std::string& header) {
 
 caf::expected<std::unique_ptr<admin_server>>
 admin_server::start(caf::actor_system& sys, admin_server_options opts) {
+  if (opts.tls.tls())
+    if (auto why = transport::pem_problem(opts.tls.certificate, opts.tls.key);
+        !why.empty())
+      return make_error(engine_errc::invalid_config,
+                        "athanor.admin: the TLS certificate or key " + why);
   auto admin = spawn_admin(sys, std::move(opts.admin));
   if (!admin)
     return admin.error();
@@ -86,6 +92,9 @@ admin_server::start(caf::actor_system& sys, admin_server_options opts) {
   transport::server_options server_opts;
   server_opts.address = opts.address;
   server_opts.port = opts.port;
+  server_opts.tls_certificate_pem = opts.tls.certificate;
+  server_opts.tls_private_key_pem = opts.tls.key;
+  server_opts.tls_client_ca_pem = opts.tls.client_ca;
   try {
     result->server_ = std::make_unique<transport::server>(
       std::move(server_opts), std::move(callbacks));
@@ -108,7 +117,7 @@ uint16_t admin_server::port() const {
 }
 
 std::string admin_server::url() const {
-  return "http://" + address_ + ":" + std::to_string(port());
+  return std::string{server_->tls() ? "https" : "http"} + "://" + address_ + ":" + std::to_string(port());
 }
 
 } // namespace athanor

@@ -10,6 +10,8 @@
 #include "caf/expected.hpp"
 #include "caf/fwd.hpp"
 
+#include "runtime/listener_pems.hpp"
+
 #include "actors/admin/admin.hpp"
 #include "messages/secret.hpp"
 
@@ -24,6 +26,8 @@ struct admin_server_options {
   std::string address = "127.0.0.1";
   /// 0 picks any free port.
   uint16_t port = 0;
+  /// TLS when it has a certificate: wss:// / https:// only.
+  listener_pems tls;
   admin_config admin;
   /// Set: every request but /healthz carries `Authorization: Bearer
   /// <token>` or is answered 401. Compared in constant time, never logged.

@@ -13,6 +13,7 @@
 #include "caf/settings.hpp"
 
 #include "journal/journal.hpp"
+#include "transport/tls.hpp"
 
 extern char** environ;
 
@@ -26,6 +27,19 @@ namespace {
 struct word_option {
   std::string value;
 };
+
+template<class Settings, class F>
+void listener_tls_options(const char* prefix, Settings& x, F& f) {
+  f(prefix, "certificate",
+    "TLS: the certificate chain (PEM file); set with key, the listener "
+    "speaks only TLS",
+    x.certificate);
+  f(prefix, "key", "TLS: the certificate's private key (PEM file)", x.key);
+  f(prefix, "client-ca-file",
+    "TLS: clients must present a certificate signed by this CA (PEM "
+    "file); empty: any client",
+    x.client_ca_file);
+}
 
 // Visits every option of `cfg` with (category, name, description, field).
 // Declaring, reading, rendering and the help text all walk this one table,
@@ -156,18 +170,20 @@ void for_each_option(Config& cfg, F&& f) {
   f(adm, "address", "admin endpoint bind address", cfg.admin.address);
   f(adm, "port", "admin endpoint port; 0: any free port", cfg.admin.port);
   f(adm, "insecure",
-    "serve off loopback anyway: plain http, /status and /metrics open to "
-    "anyone who reaches the port (warned on every start)",
+    "serve off loopback without TLS anyway: plain http, /status and "
+    "/metrics readable on the network (warned on every start)",
     cfg.admin.insecure);
+  listener_tls_options(adm, cfg.admin, f);
   const char* gw = "athanor.gateway";
   f(gw, "address", "gateway bind address", cfg.gateway_listen.address);
   f(gw, "port", "gateway port; 0: any free port (on with "
                 "ATHANOR_GATEWAY_KEY/SECRET)",
     cfg.gateway_listen.port);
   f(gw, "insecure",
-    "serve off loopback anyway: plain ws://, gateway credentials cross the "
-    "network in clear (warned on every start)",
+    "serve off loopback without TLS anyway: plain ws://, gateway "
+    "credentials cross the network in clear (warned on every start)",
     cfg.gateway_listen.insecure);
+  listener_tls_options(gw, cfg.gateway_listen, f);
   f(gw, "max-connections",
     "clients connected at once; one more gets error 406 and is closed",
     cfg.gateway_max_connections);
@@ -203,6 +219,12 @@ void for_each_option(Config& cfg, F&& f) {
     "peers may execute plans through the published front; off: refused "
     "with not_permitted",
     r.execute);
+  f(rem, "execute-peers",
+    "with execute: only peers proving one of these certificates may "
+    "execute (';'-separated sha256:AB:CD:... fingerprints or subjects "
+    "like CN=desk-1,O=Example); empty: any peer TLS admits; required off "
+    "loopback",
+    r.execute_peers);
   f(rem, "insecure",
     "publish off loopback without TLS anyway: any peer that reaches the "
     "port attaches (warned on every start)",
@@ -596,6 +618,12 @@ void validate(const engine_config& cfg, std::vector<config_problem>& problems) {
       problems.push_back({std::string{name} + ".address",
                           "must not be empty"});
   }
+  for (auto [name, x] : {std::pair{"athanor.admin", &cfg.admin},
+                         std::pair{"athanor.gateway", &cfg.gateway_listen}}) {
+    listener_pems unused;
+    auto tls = read_listener_pems(name, *x, unused);
+    problems.insert(problems.end(), tls.begin(), tls.end());
+  }
   auto exposed = listener_problems(cfg);
   problems.insert(problems.end(), exposed.begin(), exposed.end());
   for (auto [option, value] :
@@ -700,6 +728,66 @@ void read_credentials(const environment& env, loaded_config& result) {
 
 } // namespace
 
+std::vector<config_problem> read_listener_pems(const std::string& prefix,
+                                               const listen_settings& x,
+                                               listener_pems& out) {
+  std::vector<config_problem> problems;
+  auto read = [&](const char* name, const std::string& path,
+                  std::string& pem) {
+    std::ifstream in{path, std::ios::binary};
+    if (!in) {
+      problems.push_back({prefix + "." + name, "cannot read '" + path + "'"});
+      return false;
+    }
+    pem.assign(std::istreambuf_iterator<char>{in}, {});
+    return true;
+  };
+  if (x.certificate.empty()) {
+    for (auto [name, value] : {std::pair{"key", &x.key},
+                               std::pair{"client-ca-file", &x.client_ca_file}})
+      if (!value->empty())
+        problems.push_back({prefix + "." + name,
+                            "needs " + prefix + ".certificate too (TLS)"});
+    return problems;
+  }
+  if (x.key.empty()) {
+    problems.push_back({prefix + ".key", "must be set too: TLS needs the "
+                                         "certificate's private key"});
+    return problems;
+  }
+  if (!read("certificate", x.certificate, out.certificate)
+      || !read("key", x.key, out.key))
+    return problems;
+  if (auto why = transport::pem_problem(out.certificate, {}); !why.empty())
+    problems.push_back(
+      {prefix + ".certificate", "'" + x.certificate + "' " + why});
+  else if (auto why = transport::pem_problem(out.certificate, out.key);
+           !why.empty())
+    problems.push_back({prefix + ".key", "'" + x.key + "' " + why});
+  if (!x.client_ca_file.empty()
+      && read("client-ca-file", x.client_ca_file, out.client_ca)) {
+    if (auto why = transport::pem_problem(out.client_ca, {}); !why.empty())
+      problems.push_back(
+        {prefix + ".client-ca-file", "'" + x.client_ca_file + "' " + why});
+  }
+  if (!problems.empty())
+    out = listener_pems{};
+  return problems;
+}
+
+std::vector<std::string> execute_peers_of(const remote_settings& x) {
+  std::vector<std::string> result;
+  std::stringstream in{x.execute_peers};
+  for (std::string entry; std::getline(in, entry, ';');) {
+    auto first = entry.find_first_not_of(" \t");
+    if (first == std::string::npos)
+      continue;
+    auto last = entry.find_last_not_of(" \t");
+    result.push_back(entry.substr(first, last - first + 1));
+  }
+  return result;
+}
+
 std::vector<config_problem> listener_problems(const engine_config& cfg) {
   std::vector<config_problem> problems;
   // Off loopback every listener is protected, or it does not start.
@@ -711,24 +799,42 @@ std::vector<config_problem> listener_problems(const engine_config& cfg) {
                    + "; bind to 127.0.0.1, or accept it with "
                    + option.substr(0, option.rfind('.')) + ".insecure=true"});
   };
-  exposed("athanor.admin.address", cfg.admin.address, cfg.admin.insecure,
-          "the admin endpoint has no TLS (anyone reaching it reads /status "
-          "and /metrics)");
-  if (!is_loopback(cfg.admin.address) && cfg.admin.insecure
-      && cfg.admin_token.empty())
+  if (!cfg.admin.tls())
+    exposed("athanor.admin.address", cfg.admin.address, cfg.admin.insecure,
+            "the admin endpoint has no TLS (set athanor.admin.certificate "
+            "and key; without, /status and /metrics cross the network in "
+            "clear)");
+  if (!is_loopback(cfg.admin.address) && cfg.admin_token.empty())
     problems.push_back({"ATHANOR_ADMIN_TOKEN",
                         "is required with athanor.admin.address off loopback "
                         "('" + cfg.admin.address + "'): every request but "
                         "/healthz must carry it as a bearer token"});
-  if (!cfg.gateway.empty())
+  if (!cfg.gateway.empty() && !cfg.gateway_listen.tls())
     exposed("athanor.gateway.address", cfg.gateway_listen.address,
             cfg.gateway_listen.insecure,
-            "the gateway speaks plain ws:// (its credentials would cross the "
-            "network in clear)");
-  if (auto where = parse_host_port(cfg.remote.publish);
-      where && !cfg.remote.tls())
+            "the gateway has no TLS (set athanor.gateway.certificate and key; "
+            "without, its credentials cross the network in clear)");
+  auto where = parse_host_port(cfg.remote.publish);
+  if (where && !cfg.remote.tls())
     exposed("athanor.remote.publish", where->first, cfg.remote.insecure,
             "publishing without TLS lets any peer that reaches it attach");
+  auto peers = execute_peers_of(cfg.remote);
+  if (!peers.empty() && !cfg.remote.tls())
+    problems.push_back({"athanor.remote.execute-peers",
+                        "needs TLS (athanor.remote.certificate, key and "
+                        "ca-file): the proving certificates verify against "
+                        "the CA file"});
+  for (auto& entry : peers)
+    if (entry.rfind("sha256:", 0) != 0 && entry.find('=') == std::string::npos)
+      problems.push_back({"athanor.remote.execute-peers",
+                          "'" + entry + "' is neither a sha256: fingerprint "
+                          "nor a subject like CN=desk-1"});
+  if (where && cfg.remote.execute && peers.empty()
+      && !is_loopback(where->first))
+    problems.push_back({"athanor.remote.execute-peers",
+                        "is required with athanor.remote.execute=true off "
+                        "loopback ('" + where->first + "'): name the "
+                        "certificates that may execute plans"});
   return problems;
 }
 

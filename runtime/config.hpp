@@ -15,6 +15,7 @@
 #include "messages/config_problem.hpp"
 #include "messages/secret.hpp"
 #include "observability/log.hpp"
+#include "runtime/listener_pems.hpp"
 #include "protocol/market_data.hpp"
 
 namespace athanor {
@@ -89,7 +90,24 @@ struct listen_settings {
   /// Serve on a non-loopback address without protection (warned on every
   /// start); without it such an address is a configuration error.
   bool insecure = false;
+  /// TLS (https://, wss://) when set: the certificate chain and its private
+  /// key, PEM files. Both or neither.
+  std::string certificate;
+  std::string key;
+  /// With TLS: clients must present a certificate that verifies against
+  /// this CA file (PEM); empty: any client may connect.
+  std::string client_ca_file;
+
+  bool tls() const {
+    return !certificate.empty();
+  }
 };
+
+/// Reads and checks `x`'s TLS files into `out` (left empty without TLS);
+/// each problem names its option (`prefix` + ".certificate", ...).
+std::vector<config_problem> read_listener_pems(const std::string& prefix,
+                                               const listen_settings& x,
+                                               listener_pems& out);
 
 /// Other processes reaching the engine over CAF's middleman (BASP).
 struct remote_settings {
@@ -108,6 +126,10 @@ struct remote_settings {
   /// Peers may execute plans through the front; off, execute is refused
   /// with not_permitted (subscribing stays open).
   bool execute = false;
+  /// With execute: only peers proving one of these certificates may
+  /// (";"-separated "sha256:AB:CD:…" fingerprints or RFC 2253 subjects);
+  /// empty: every peer the transport admits. Required off loopback.
+  std::string execute_peers;
   /// Publish on a non-loopback address without TLS (warned on every
   /// start); without it that is a configuration error.
   bool insecure = false;
@@ -116,6 +138,10 @@ struct remote_settings {
     return !certificate.empty();
   }
 };
+
+/// The entries of athanor.remote.execute-peers, trimmed, empty ones
+/// dropped.
+std::vector<std::string> execute_peers_of(const remote_settings& x);
 
 /// Returns whether `host` names this machine only (127.0.0.0/8, ::1,
 /// localhost).

@@ -9,11 +9,13 @@
 #include "caf/actor_system.hpp"
 #include "caf/send.hpp"
 
+#include "actors/gateway/gateway_admission_metrics.hpp"
 #include "actors/gateway/gateway_trading_client.hpp"
 #include "messages/error.hpp"
 #include "observability/log.hpp"
 #include "runtime/config.hpp"
 #include "transport/server.hpp"
+#include "transport/tls.hpp"
 
 namespace athanor {
 
@@ -32,10 +34,23 @@ struct gateway_server::shared {
     };
     size_t open = 0;
     std::map<std::string, peer> peers;
+    /// Read by the metrics actor; written here only.
+    std::shared_ptr<gateway_admission_counters> counters
+      = std::make_shared<gateway_admission_counters>();
+    /// A flood of refused connections logs one line per reason every
+    /// `refusal_log_interval`, with the count left out since.
+    struct log_window {
+      clock::time_point next{};
+      uint64_t suppressed = 0;
+    };
+    std::map<std::string, log_window> refusal_logs;
+    static constexpr auto refusal_log_interval = std::chrono::seconds{10};
 
     void opened(const std::string& address) {
       ++open;
       ++peers[address].open;
+      ++counters->accepted;
+      counters->open = open;
     }
 
     /// Forgets addresses with nothing open, no recent failure and no ban
@@ -54,6 +69,7 @@ struct gateway_server::shared {
 
     void closed(const std::string& address) {
       --open;
+      counters->open = open;
       auto i = peers.find(address);
       if (i != peers.end() && --i->second.open == 0
           && i->second.failures.empty()
@@ -91,11 +107,12 @@ class server_link : public client_link {
   // Too many in the window: the address's new connections are refused for
   // the ban (those already open stay).
   void login_failed() override {
-    if (!per_address_)
-      return;
     shared_->post([sh = shared_.get(), address = address_,
-                   limit = max_failed_logins_, window = login_window_,
-                   ban = login_ban_] {
+                   per_address = per_address_, limit = max_failed_logins_,
+                   window = login_window_, ban = login_ban_] {
+      ++sh->admission.counters->failed_logins;
+      if (!per_address)
+        return;
       using clock = gateway_server::shared::admission::clock;
       auto now = clock::now();
       sh->admission.sweep(now);
@@ -107,6 +124,7 @@ class server_link : public client_link {
         return;
       peer.failures.clear();
       peer.banned_until = now + ban;
+      ++sh->admission.counters->bans;
       log::write(log::level::warn, "gateway", "login_throttled", nullptr,
                  {{"address", address},
                   {"failed_logins", static_cast<uint64_t>(limit)},
@@ -115,8 +133,9 @@ class server_link : public client_link {
   }
 
   void send(std::string frame) override {
-    shared_->post([conn = conn_, frame = std::move(frame), dropped = dropped_,
-                   encoding = encoding_, limit = max_queued_bytes_] {
+    shared_->post([sh = shared_.get(), conn = conn_, frame = std::move(frame),
+                   dropped = dropped_, encoding = encoding_,
+                   limit = max_queued_bytes_] {
       auto c = conn.lock();
       if (!c || *dropped)
         return;
@@ -124,6 +143,7 @@ class server_link : public client_link {
       if (c->queued_bytes() > limit) {
         // Alpaca's treatment of a client that cannot keep up.
         *dropped = true;
+        ++sh->admission.counters->slow_clients;
         log::write(log::level::warn, "gateway", "slow_client", nullptr,
                    {{"connection", c->id()},
                     {"queued_bytes", c->queued_bytes()}});
@@ -222,8 +242,17 @@ class refusing_handler : public transport::ws_handler {
   std::string message_;
 };
 
+struct refusal {
+  /// Alpaca's error code for the client.
+  int code;
+  std::string message;
+  /// The counter it goes to, and its name in logs.
+  std::atomic<uint64_t> gateway_admission_counters::*counter;
+  const char* reason;
+};
+
 // Why a new client from `address` may not connect now; nullopt if it may.
-std::optional<std::pair<int, std::string>>
+std::optional<refusal>
 refusal_of(const gateway_server::shared& sh, const std::string& address,
            const gateway_server_options& opts) {
   using clock = gateway_server::shared::admission::clock;
@@ -236,28 +265,63 @@ refusal_of(const gateway_server::shared& sh, const std::string& address,
                   peer->second.banned_until - clock::now())
                   .count()
                 + 1;
-    return std::pair{429, "too many failed logins from this address; try "
-                          "again in "
-                            + std::to_string(left) + " s"};
+    return refusal{429,
+                   "too many failed logins from this address; try again in "
+                     + std::to_string(left) + " s",
+                   &gateway_admission_counters::refused_banned, "login_ban"};
   }
   if (adm.open >= opts.max_connections)
-    return std::pair{406, "connection limit exceeded: "
-                            + std::to_string(opts.max_connections)
-                            + " clients at most "
-                              "(athanor.gateway.max-connections)"};
+    return refusal{406,
+                   "connection limit exceeded: "
+                     + std::to_string(opts.max_connections)
+                     + " clients at most (athanor.gateway.max-connections)",
+                   &gateway_admission_counters::refused_total_limit,
+                   "max_connections"};
   if (peer != adm.peers.end()
       && peer->second.open >= opts.max_connections_per_address)
-    return std::pair{406, "connection limit exceeded: "
-                            + std::to_string(opts.max_connections_per_address)
-                            + " clients per address at most "
-                              "(athanor.gateway.max-connections-per-address)"};
+    return refusal{406,
+                   "connection limit exceeded: "
+                     + std::to_string(opts.max_connections_per_address)
+                     + " clients per address at most "
+                       "(athanor.gateway.max-connections-per-address)",
+                   &gateway_admission_counters::refused_address_limit,
+                   "max_connections_per_address"};
   return std::nullopt;
+}
+
+// Counts the refusal and logs it, unless this reason was logged within the
+// interval (then the next line says how many were left out).
+void log_refusal(gateway_server::shared& sh, const std::string& address,
+                 const refusal& x) {
+  auto& adm = sh.admission;
+  auto& counters = *adm.counters;
+  ++(counters.*x.counter);
+  auto now = gateway_server::shared::admission::clock::now();
+  auto& window = adm.refusal_logs[x.reason];
+  if (now < window.next) {
+    ++window.suppressed;
+    ++counters.refusal_logs_suppressed;
+    return;
+  }
+  log::write(log::level::warn, "gateway", "client_refused", nullptr,
+             {{"address", address},
+              {"code", static_cast<int64_t>(x.code)},
+              {"limit", x.reason},
+              {"reason", x.message},
+              {"suppressed_since_last", window.suppressed}});
+  window.suppressed = 0;
+  window.next = now + gateway_server::shared::admission::refusal_log_interval;
 }
 
 } // namespace
 
 caf::expected<std::unique_ptr<gateway_server>>
 gateway_server::start(caf::actor_system& sys, gateway_server_options opts) {
+  if (opts.tls.tls())
+    if (auto why = transport::pem_problem(opts.tls.certificate, opts.tls.key);
+        !why.empty())
+      return make_error(engine_errc::invalid_config,
+                        "athanor.gateway: the TLS certificate or key " + why);
   if (opts.accepted.key_id.empty() || opts.accepted.secret_key.empty())
     return make_error(engine_errc::invalid_config,
                       "the gateway needs ATHANOR_GATEWAY_KEY and "
@@ -267,6 +331,11 @@ gateway_server::start(caf::actor_system& sys, gateway_server_options opts) {
   result->shared_ = std::make_shared<shared>();
   if (opts.trade_updates)
     result->relay_ = spawn_trade_update_relay(sys);
+  std::vector<caf::actor> more;
+  if (result->relay_)
+    more.push_back(caf::actor_cast<caf::actor>(result->relay_));
+  result->metrics_ = spawn_gateway_admission_metrics(
+    sys, result->shared_->admission.counters, std::move(more));
   transport::server_callbacks callbacks;
   auto limits = std::make_shared<const gateway_server_options>(opts);
   callbacks.on_upgrade = [&sys, opts, limits, relay = result->relay_,
@@ -277,12 +346,9 @@ gateway_server::start(caf::actor_system& sys, gateway_server_options opts) {
                       ? protocol::codec::msgpack
                       : protocol::codec::json;
     if (auto refused = refusal_of(*sh, req.peer_address, *limits)) {
-      log::write(log::level::warn, "gateway", "client_refused", nullptr,
-                 {{"address", req.peer_address},
-                  {"code", static_cast<int64_t>(refused->first)},
-                  {"reason", refused->second}});
+      log_refusal(*sh, req.peer_address, *refused);
       decision.handler = std::make_shared<refusing_handler>(
-        encoding, refused->first, refused->second);
+        encoding, refused->code, refused->message);
       return decision;
     }
     if (relay && req.path() == "/stream") {
@@ -336,6 +402,9 @@ gateway_server::start(caf::actor_system& sys, gateway_server_options opts) {
   transport::server_options server_opts;
   server_opts.address = opts.address;
   server_opts.port = opts.port;
+  server_opts.tls_certificate_pem = opts.tls.certificate;
+  server_opts.tls_private_key_pem = opts.tls.key;
+  server_opts.tls_client_ca_pem = opts.tls.client_ca;
   try {
     auto srv = std::make_unique<transport::server>(std::move(server_opts),
                                                    std::move(callbacks));
@@ -359,6 +428,7 @@ gateway_server::~gateway_server() {
   srv.reset();
   if (relay_)
     caf::anon_send_exit(relay_, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(metrics_, caf::exit_reason::user_shutdown);
 }
 
 order_listener_actor gateway_server::trade_updates() const {
@@ -366,7 +436,7 @@ order_listener_actor gateway_server::trade_updates() const {
 }
 
 caf::actor gateway_server::metrics_source() const {
-  return caf::actor_cast<caf::actor>(relay_);
+  return metrics_;
 }
 
 uint16_t gateway_server::port() const {
@@ -374,7 +444,7 @@ uint16_t gateway_server::port() const {
 }
 
 std::string gateway_server::url() const {
-  return "ws://" + address_ + ":" + std::to_string(port());
+  return std::string{shared_->server->tls() ? "wss" : "ws"} + "://" + address_ + ":" + std::to_string(port());
 }
 
 } // namespace athanor

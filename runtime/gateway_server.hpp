@@ -17,6 +17,8 @@
 #include "caf/expected.hpp"
 #include "caf/fwd.hpp"
 
+#include "runtime/listener_pems.hpp"
+
 #include "actors/gateway/gateway_client.hpp"
 #include "actors/trading/trade_update_relay.hpp"
 
@@ -25,6 +27,8 @@ namespace athanor {
 struct gateway_server_options {
   std::string address = "127.0.0.1";
   uint16_t port = 0;
+  /// TLS when it has a certificate: wss:// / https:// only.
+  listener_pems tls;
   /// ATHANOR_GATEWAY_KEY / ATHANOR_GATEWAY_SECRET.
   credentials accepted;
   connection_supervisor_actor connections;
@@ -72,7 +76,7 @@ class gateway_server {
   /// The listener to give a trading desk (invalid without trade_updates).
   order_listener_actor trade_updates() const;
 
-  /// Answers metrics_atom for the /stream side (invalid without it).
+  /// Answers metrics_atom: admission counters, and the /stream side's.
   caf::actor metrics_source() const;
 
   /// Opaque; shared with the client links.
@@ -84,6 +88,8 @@ class gateway_server {
   std::string address_;
   std::shared_ptr<shared> shared_;
   trade_update_relay_actor relay_;
+  /// Admission counters (and the relay's figures).
+  caf::actor metrics_;
 };
 
 } // namespace athanor

@@ -1,5 +1,8 @@
 #include "athanor/remote.hpp"
 
+#include <fstream>
+#include <optional>
+
 #include "caf/actor_system.hpp"
 #include "caf/io/middleman.hpp"
 #include "caf/openssl/manager.hpp"
@@ -9,13 +12,22 @@
 #include "actors/market/callback_subscriber.hpp"
 #include "actors/market/subscriber_registry.hpp"
 #include "actors/remote/attachment.hpp"
+#include "actors/remote/execute_gate.hpp"
 #include "messages/error.hpp"
 #include "messages/remote.hpp"
 #include "runtime/subscription_state.hpp"
+#include "transport/tls.hpp"
 
 namespace athanor {
 
 namespace {
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return std::nullopt;
+  return std::string{std::istreambuf_iterator<char>{in}, {}};
+}
 
 caf::error unusable(caf::actor_system& sys, const remote_options& where) {
   if (!sys.has_middleman())
@@ -196,9 +208,36 @@ caf::expected<plan_result> execute_remote(caf::actor_system& sys,
     return std::move(front.error());
   caf::scoped_actor self{sys};
   caf::expected<plan_result> result{caf::error{}};
+  auto cause = trace::root(spec.correlation_id);
+  if (where.certificate_file.empty()) {
+    self->request(*front, timeout, execute_atom::value, spec, cause)
+      .receive([&](plan_result& x) { result = std::move(x); },
+               [&](caf::error& err) { result = std::move(err); });
+    return result;
+  }
+  auto certificate = read_file(where.certificate_file);
+  auto key = read_file(where.key_file);
+  if (!certificate || !key)
+    return make_error(engine_errc::invalid_config,
+                      "execute: cannot read '"
+                        + (certificate ? where.key_file
+                                       : where.certificate_file)
+                        + "'");
+  caf::expected<std::string> nonce{caf::error{}};
+  self->request(*front, std::chrono::seconds{10}, challenge_atom::value)
+    .receive([&](std::string& x) { nonce = std::move(x); },
+             [&](caf::error& err) { nonce = std::move(err); });
+  if (!nonce)
+    return std::move(nonce.error());
+  auto signature = transport::sign_message(
+    *key, execute_gate::signed_text(*nonce, spec.plan_id));
+  if (signature.empty())
+    return make_error(engine_errc::invalid_config,
+                      "execute: '" + where.key_file
+                        + "' holds no usable private key");
   self
-    ->request(*front, timeout, execute_atom::value, spec,
-              trace::root(spec.correlation_id))
+    ->request(*front, timeout, execute_atom::value, spec, cause, *nonce,
+              *certificate, signature)
     .receive([&](plan_result& x) { result = std::move(x); },
              [&](caf::error& err) { result = std::move(err); });
   return result;

@@ -1,6 +1,7 @@
 #include "athanor/runtime.hpp"
 
 #include <atomic>
+#include <fstream>
 #include <memory>
 
 #include "caf/actor_system.hpp"
@@ -168,6 +169,17 @@ struct runtime::impl {
 
 namespace {
 
+// The listener's TLS files, read again at start (they may have changed
+// since the config was checked); nullopt when they are fine.
+std::optional<caf::error> listener_tls_of(const std::string& prefix,
+                                          const listen_settings& x,
+                                          listener_pems& out) {
+  auto problems = read_listener_pems(prefix, x, out);
+  if (problems.empty())
+    return std::nullopt;
+  return make_error(engine_errc::invalid_config, to_string(problems));
+}
+
 caf::error stopped_error() {
   return make_error(engine_errc::not_ready, "the runtime is stopped");
 }
@@ -221,13 +233,16 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
     gw.max_failed_logins
       = static_cast<uint32_t>(cfg.gateway_max_failed_logins);
     gw.login_ban = cfg.gateway_login_ban;
+    if (auto err = listener_tls_of("athanor.gateway", cfg.gateway_listen,
+                                   gw.tls))
+      return std::move(*err);
     gw.routes["/v2/" + cfg.endpoints.feed] = "market";
     gw.trade_updates = trading;
     auto g = gateway_server::start(*sys, std::move(gw));
     if (!g)
       return std::move(g.error());
     x->gateway = std::move(*g);
-    if (!is_loopback(cfg.gateway_listen.address))
+    if (!is_loopback(cfg.gateway_listen.address) && !cfg.gateway_listen.tls())
       log::warn("engine", "insecure_listener",
                 {{"option", "athanor.gateway.insecure"},
                  {"address", cfg.gateway_listen.address},
@@ -264,6 +279,8 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
     opts.port = static_cast<uint16_t>(cfg.admin.port);
     opts.admin.connections = x->market->connections();
     opts.token = cfg.admin_token;
+    if (auto err = listener_tls_of("athanor.admin", cfg.admin, opts.tls))
+      return std::move(*err);
     if (x->desk) {
       opts.admin.trading_desk = x->desk->supervisor();
       opts.admin.metric_sources.push_back(
@@ -279,7 +296,7 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
     if (!a)
       return std::move(a.error());
     x->admin = std::move(*a);
-    if (!is_loopback(cfg.admin.address))
+    if (!is_loopback(cfg.admin.address) && !cfg.admin.tls())
       log::warn("engine", "insecure_listener",
                 {{"option", "athanor.admin.insecure"},
                  {"address", cfg.admin.address},
@@ -312,7 +329,12 @@ caf::error runtime::impl::publish(runtime_parts& parts) {
   front_cfg.connections = parts.market->connections();
   if (parts.desk)
     front_cfg.trading_desk = parts.desk->supervisor();
-  front_cfg.allow_execute = cfg.remote.execute;
+  front_cfg.execute.allow = cfg.remote.execute;
+  front_cfg.execute.peers = execute_peers_of(cfg.remote);
+  if (!front_cfg.execute.peers.empty()) {
+    std::ifstream in{cfg.remote.ca_file, std::ios::binary};
+    front_cfg.execute.ca_pem.assign(std::istreambuf_iterator<char>{in}, {});
+  }
   if (!is_loopback(where->first) && !tls)
     log::warn("engine", "insecure_listener",
               {{"option", "athanor.remote.insecure"},

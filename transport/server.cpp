@@ -22,6 +22,8 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include "transport/tls.hpp"
+
 namespace athanor::transport {
 
 namespace beast = boost::beast;
@@ -136,6 +138,16 @@ http_request to_request(const http::request<http::string_body>& req) {
     result.headers[name] = std::string{field.value()};
   }
   result.body = req.body();
+  return result;
+}
+
+// "sha256:AB:CD:…" of the peer's certificate, or "" without one.
+std::string peer_fingerprint(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr)
+    return {};
+  auto result = certificate_fingerprint(cert);
+  X509_free(cert);
   return result;
 }
 
@@ -389,6 +401,8 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
       peer_ec);
     if (!peer_ec)
       info.peer_address = peer.address().to_string();
+    if constexpr (std::is_same_v<Stream, tls_stream>)
+      info.peer_certificate = peer_fingerprint(stream_.native_handle());
     if (websocket::is_upgrade(req)) {
       auto decision = srv_.callbacks.on_upgrade(info);
       if (decision.handler) {
@@ -524,6 +538,11 @@ server::server(server_options opts, server_callbacks callbacks)
     ssl.use_certificate_chain(net::buffer(opts.tls_certificate_pem));
     ssl.use_private_key(net::buffer(opts.tls_private_key_pem),
                         net::ssl::context::pem);
+    if (!opts.tls_client_ca_pem.empty()) {
+      ssl.add_certificate_authority(net::buffer(opts.tls_client_ca_pem));
+      ssl.set_verify_mode(net::ssl::verify_peer
+                          | net::ssl::verify_fail_if_no_peer_cert);
+    }
     impl_->tls = true;
   }
   tcp::endpoint endpoint{net::ip::make_address(opts.address), opts.port};

@@ -23,6 +23,8 @@ struct http_request {
   std::string body;
   /// The client's IP address ("" if unknown).
   std::string peer_address;
+  /// SHA-256 fingerprint of the client's TLS certificate ("" if none).
+  std::string peer_certificate;
 
   /// Returns the header's value or "".
   const std::string& header(const std::string& lower_name) const;
@@ -105,6 +107,9 @@ struct server_options {
   /// With both set (PEM), the server speaks wss:// and https:// only.
   std::string tls_certificate_pem;
   std::string tls_private_key_pem;
+  /// With TLS: when set (PEM), a client must present a certificate that
+  /// verifies against these CAs, or the handshake fails.
+  std::string tls_client_ca_pem;
 };
 
 class server {

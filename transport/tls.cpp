@@ -7,6 +7,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -24,6 +25,48 @@ struct deleter {
 using pkey_ptr = std::unique_ptr<EVP_PKEY, deleter<EVP_PKEY, EVP_PKEY_free>>;
 using x509_ptr = std::unique_ptr<X509, deleter<X509, X509_free>>;
 using bio_ptr = std::unique_ptr<BIO, deleter<BIO, BIO_free_all>>;
+using md_ctx_ptr
+  = std::unique_ptr<EVP_MD_CTX, deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
+using store_ptr
+  = std::unique_ptr<X509_STORE, deleter<X509_STORE, X509_STORE_free>>;
+using store_ctx_ptr
+  = std::unique_ptr<X509_STORE_CTX,
+                    deleter<X509_STORE_CTX, X509_STORE_CTX_free>>;
+
+constexpr char hex_digits[] = "0123456789abcdef";
+
+std::string to_hex(const unsigned char* data, size_t size) {
+  std::string result;
+  result.reserve(size * 2);
+  for (size_t i = 0; i < size; ++i) {
+    result += hex_digits[data[i] >> 4];
+    result += hex_digits[data[i] & 0xF];
+  }
+  return result;
+}
+
+bool from_hex(const std::string& text, std::vector<unsigned char>& out) {
+  if (text.size() % 2 != 0)
+    return false;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9')
+      return c - '0';
+    if (c >= 'a' && c <= 'f')
+      return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+      return c - 'A' + 10;
+    return -1;
+  };
+  out.clear();
+  for (size_t i = 0; i < text.size(); i += 2) {
+    auto hi = nibble(text[i]);
+    auto lo = nibble(text[i + 1]);
+    if (hi < 0 || lo < 0)
+      return false;
+    out.push_back(static_cast<unsigned char>(hi * 16 + lo));
+  }
+  return true;
+}
 
 void check(bool ok, const char* what) {
   if (!ok)
@@ -41,7 +84,143 @@ bool is_ipv4(const std::string& x) {
   return inet_pton(AF_INET, x.c_str(), &addr) == 1;
 }
 
+x509_ptr first_certificate(const std::string& pem) {
+  bio_ptr bio{BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()))};
+  if (!bio)
+    return nullptr;
+  return x509_ptr{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)};
+}
+
 } // namespace
+
+std::string certificate_fingerprint(X509* cert) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (X509_digest(cert, EVP_sha256(), md, &size) != 1)
+    return {};
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string result = "sha256:";
+  for (unsigned int i = 0; i < size; ++i) {
+    if (i > 0)
+      result += ':';
+    result += hex[md[i] >> 4];
+    result += hex[md[i] & 0xF];
+  }
+  return result;
+}
+
+std::string certificate_fingerprint(const std::string& pem) {
+  auto cert = first_certificate(pem);
+  return cert ? certificate_fingerprint(cert.get()) : std::string{};
+}
+
+std::string certificate_subject(const std::string& pem) {
+  auto cert = first_certificate(pem);
+  if (!cert)
+    return {};
+  bio_ptr out{BIO_new(BIO_s_mem())};
+  X509_NAME_print_ex(out.get(), X509_get_subject_name(cert.get()), 0,
+                     XN_FLAG_RFC2253);
+  return to_string(out.get());
+}
+
+std::string pem_problem(const std::string& certificate_pem,
+                        const std::string& key_pem) {
+  auto cert = first_certificate(certificate_pem);
+  if (!cert)
+    return "holds no PEM certificate";
+  if (key_pem.empty())
+    return {};
+  bio_ptr bio{BIO_new_mem_buf(key_pem.data(),
+                              static_cast<int>(key_pem.size()))};
+  pkey_ptr key{PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)};
+  if (!key)
+    return "holds no PEM private key (or one protected by a passphrase)";
+  if (X509_check_private_key(cert.get(), key.get()) != 1)
+    return "is not the private key of the certificate";
+  return {};
+}
+
+std::string random_hex(size_t bytes) {
+  std::vector<unsigned char> buf(bytes);
+  if (RAND_bytes(buf.data(), static_cast<int>(buf.size())) != 1)
+    throw std::runtime_error("RAND_bytes failed");
+  return to_hex(buf.data(), buf.size());
+}
+
+std::string sign_message(const std::string& key_pem,
+                         const std::string& message) {
+  bio_ptr bio{BIO_new_mem_buf(key_pem.data(),
+                              static_cast<int>(key_pem.size()))};
+  pkey_ptr key{PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)};
+  md_ctx_ptr ctx{EVP_MD_CTX_new()};
+  if (!key || !ctx
+      || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr,
+                            key.get())
+           != 1)
+    return {};
+  size_t size = 0;
+  auto data = reinterpret_cast<const unsigned char*>(message.data());
+  if (EVP_DigestSign(ctx.get(), nullptr, &size, data, message.size()) != 1)
+    return {};
+  std::vector<unsigned char> sig(size);
+  if (EVP_DigestSign(ctx.get(), sig.data(), &size, data, message.size()) != 1)
+    return {};
+  return to_hex(sig.data(), size);
+}
+
+certificate_proof check_signature(const std::string& certificate_pem,
+                                  const std::string& ca_pem,
+                                  const std::string& message,
+                                  const std::string& signature_hex) {
+  certificate_proof result;
+  auto cert = first_certificate(certificate_pem);
+  if (!cert) {
+    result.problem = "no certificate given";
+    return result;
+  }
+  result.fingerprint = certificate_fingerprint(cert.get());
+  result.subject = certificate_subject(certificate_pem);
+  // The chain: every certificate in ca_pem is a trust anchor.
+  store_ptr store{X509_STORE_new()};
+  bio_ptr ca_bio{BIO_new_mem_buf(ca_pem.data(),
+                                 static_cast<int>(ca_pem.size()))};
+  size_t anchors = 0;
+  while (auto ca = PEM_read_bio_X509(ca_bio.get(), nullptr, nullptr,
+                                     nullptr)) {
+    X509_STORE_add_cert(store.get(), ca);
+    X509_free(ca);
+    ++anchors;
+  }
+  store_ctx_ptr verify{X509_STORE_CTX_new()};
+  if (anchors == 0) {
+    result.problem = "no CA to verify the certificate against";
+    return result;
+  }
+  X509_STORE_CTX_init(verify.get(), store.get(), cert.get(), nullptr);
+  if (X509_verify_cert(verify.get()) != 1) {
+    result.problem = std::string{"certificate does not verify: "}
+                     + X509_verify_cert_error_string(
+                       X509_STORE_CTX_get_error(verify.get()));
+    return result;
+  }
+  std::vector<unsigned char> sig;
+  if (!from_hex(signature_hex, sig) || sig.empty()) {
+    result.problem = "signature is not hex";
+    return result;
+  }
+  md_ctx_ptr ctx{EVP_MD_CTX_new()};
+  auto data = reinterpret_cast<const unsigned char*>(message.data());
+  if (!ctx
+      || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr,
+                              X509_get0_pubkey(cert.get()))
+           != 1
+      || EVP_DigestVerify(ctx.get(), sig.data(), sig.size(), data,
+                          message.size())
+           != 1)
+    result.problem = "signature does not match the certificate's key";
+  return result;
+}
 
 pem_pair make_self_signed(const std::vector<std::string>& names) {
   check(!names.empty(), "no names");

@@ -24,11 +24,12 @@ struct remote_subscriber {
 
 struct front_state {
   remote_front_config cfg;
+  execute_gate gate{execute_gate_config{}};
   std::map<caf::actor_addr, remote_subscriber> subscribers;
   uint64_t attaches = 0;
   uint64_t releases = 0;
   uint64_t plans = 0;
-  /// Plans refused for want of athanor.remote.execute.
+  /// Plans refused: execute off, or no allow-listed certificate proof.
   uint64_t refused_plans = 0;
   static inline const char* name = "athanor.remote_front";
 };
@@ -103,9 +104,47 @@ caf::result<std::vector<topic>> on_subscribe(front_pointer self,
   return rp;
 }
 
+caf::result<plan_result> on_execute(front_pointer self, plan spec,
+                                    trace cause,
+                                    execute_gate::decision verdict) {
+  auto& st = self->state;
+  auto node = to_string(self->current_sender()->node());
+  if (!verdict.permitted()) {
+    ++st.refused_plans;
+    log::write(log::level::warn, "remote_front", "remote_plan_refused",
+               &cause,
+               {{"plan_id", spec.plan_id},
+                {"node", node},
+                {"certificate", verdict.fingerprint},
+                {"reason", verdict.refusal}});
+    return make_error(engine_errc::not_permitted, verdict.refusal);
+  }
+  if (!st.cfg.trading_desk)
+    return make_error(engine_errc::invalid_config,
+                      "this engine runs no executor "
+                      "(athanor.executor.in-run=false)");
+  ++st.plans;
+  log::write(log::level::info, "remote_front", "remote_plan", &cause,
+             {{"plan_id", spec.plan_id},
+              {"node", node},
+              {"certificate", verdict.fingerprint}});
+  auto rp = self->make_response_promise<plan_result>();
+  self
+    ->request(st.cfg.trading_desk, call_timeout, which_atom::value,
+              std::string{"trading"})
+    .then(
+      [rp, spec, cause](caf::actor& exec) mutable {
+        rp.delegate(caf::actor_cast<executor_actor>(exec), execute_atom::value,
+                    std::move(spec), std::move(cause));
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
 remote_front_actor::behavior_type front_impl(front_pointer self,
                                              remote_front_config cfg) {
   self->set_exception_handler(exception_to_exit_reason);
+  self->state.gate = execute_gate{cfg.execute};
   self->state.cfg = std::move(cfg);
   self->set_down_handler([self](caf::down_msg& msg) {
     release(self, msg.source, to_string(msg.reason));
@@ -137,37 +176,24 @@ remote_front_actor::behavior_type front_impl(front_pointer self,
     },
     [self](execute_atom, plan& spec,
            trace& cause) -> caf::result<plan_result> {
-      auto& st = self->state;
-      if (!st.cfg.allow_execute) {
-        ++st.refused_plans;
-        log::write(log::level::warn, "remote_front", "remote_plan_refused",
-                   &cause,
-                   {{"plan_id", spec.plan_id},
-                    {"node", to_string(self->current_sender()->node())}});
-        return make_error(engine_errc::not_permitted,
-                          "this engine does not execute plans for remote "
-                          "peers (athanor.remote.execute=false)");
-      }
-      if (!st.cfg.trading_desk)
-        return make_error(engine_errc::invalid_config,
-                          "this engine runs no executor "
-                          "(athanor.executor.in-run=false)");
-      ++st.plans;
-      log::write(log::level::info, "remote_front", "remote_plan", &cause,
-                 {{"plan_id", spec.plan_id},
-                  {"node", to_string(self->current_sender()->node())}});
-      auto rp = self->make_response_promise<plan_result>();
-      self
-        ->request(st.cfg.trading_desk, call_timeout, which_atom::value,
-                  std::string{"trading"})
-        .then(
-          [rp, spec, cause](caf::actor& exec) mutable {
-            rp.delegate(caf::actor_cast<executor_actor>(exec),
-                        execute_atom::value, std::move(spec),
-                        std::move(cause));
-          },
-          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-      return rp;
+      return on_execute(self, std::move(spec), std::move(cause),
+                        self->state.gate.admit_unproven());
+    },
+    [self](challenge_atom) {
+      auto node = to_string(self->current_sender()->node());
+      return self->state.gate.challenge(node, self->clock().now());
+    },
+    [self](execute_atom, plan& spec, trace& cause, std::string& nonce,
+           std::string& certificate,
+           std::string& signature) -> caf::result<plan_result> {
+      auto& gate = self->state.gate;
+      auto verdict = gate.needs_proof()
+                       ? gate.admit(to_string(self->current_sender()->node()),
+                                    spec.plan_id, nonce, certificate,
+                                    signature, self->clock().now())
+                       : gate.admit_unproven();
+      return on_execute(self, std::move(spec), std::move(cause),
+                        std::move(verdict));
     },
     [self](caf::get_atom) -> caf::result<std::vector<upstream_health>> {
       auto rp = self->make_response_promise<std::vector<upstream_health>>();
@@ -194,6 +220,8 @@ remote_front_actor::behavior_type front_impl(front_pointer self,
          static_cast<double>(st.plans)},
         {"athanor_remote_plans_refused_total", metric_kind::counter, {},
          static_cast<double>(st.refused_plans)},
+        {"athanor_remote_challenges_outstanding", metric_kind::gauge, {},
+         static_cast<double>(st.gate.outstanding())},
       };
     },
   };

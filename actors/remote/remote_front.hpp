@@ -11,6 +11,7 @@
 
 #include "caf/fwd.hpp"
 
+#include "actors/remote/execute_gate.hpp"
 #include "messages/remote.hpp"
 
 namespace athanor {
@@ -22,9 +23,10 @@ struct remote_front_config {
   /// The trading desk's supervisor, whose "trading" child is the executor;
   /// without one, execute is refused.
   supervisor_actor trading_desk;
-  /// Peers may execute plans (athanor.remote.execute); otherwise execute
-  /// is refused with not_permitted and logged with the peer's node.
-  bool allow_execute = false;
+  /// Who may execute plans (athanor.remote.execute, …execute-peers);
+  /// a refused plan gets not_permitted and a log line naming the peer's
+  /// node and certificate fingerprint.
+  execute_gate_config execute;
 };
 
 remote_front_actor spawn_remote_front(caf::actor_system& sys,

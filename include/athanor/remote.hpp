@@ -25,6 +25,12 @@ struct remote_options {
   uint32_t max_attempts = 0;
   /// Told the link's state changes (optional).
   session_listener_actor listener;
+  /// execute_remote: the certificate and private key (PEM files) this
+  /// process proves to an engine that lets only allow-listed peers
+  /// execute (athanor.remote.execute-peers); usually the files caf_openssl
+  /// uses. Empty: no proof is offered.
+  std::string certificate_file;
+  std::string key_file;
 };
 
 /// Subscribes at a remote engine; the callbacks run in this process. After

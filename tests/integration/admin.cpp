@@ -21,6 +21,7 @@
 #include "process.hpp"
 #include "runtime/engine.hpp"
 #include "sim/simulator.hpp"
+#include "transport/tls.hpp"
 
 using namespace athanor;
 using namespace athanor::testing;
@@ -232,6 +233,45 @@ CAF_TEST(with a token every request but healthz needs the bearer) {
   CAF_CHECK_EQUAL(ok.status, 200);
   CAF_CHECK_NOT_EQUAL(ok.body.find("athanor_"), std::string::npos);
   CAF_CHECK_EQUAL(ok.body.find("CANARYTOKEN"), std::string::npos);
+}
+
+CAF_TEST(with a certificate the admin speaks https only) {
+  auto pems = transport::make_self_signed({"localhost", "127.0.0.1"});
+  admin_server_options opts;
+  opts.admin.connections = eng->connections();
+  opts.tls = {pems.certificate, pems.private_key, ""};
+  opts.token = secret{"CANARYTOKEN"};
+  auto started = admin_server::start(sys, std::move(opts));
+  if (!started)
+    CAF_FAIL("admin: " << render(started.error()));
+  auto secured = std::move(*started);
+  CAF_CHECK_EQUAL(secured->url().substr(0, 8), "https://");
+  auto port = secured->port();
+  CAF_CHECK_EQUAL(https_call(port, pems.certificate, "GET", "/healthz").status,
+                  200);
+  CAF_CHECK_EQUAL(https_call(port, pems.certificate, "GET", "/metrics").status,
+                  401);
+  auto ok = https_call(port, pems.certificate, "GET", "/metrics",
+                       {{"Authorization", "Bearer CANARYTOKEN"}});
+  CAF_CHECK_EQUAL(ok.status, 200);
+  CAF_CHECK_NOT_EQUAL(ok.body.find("athanor_"), std::string::npos);
+  // Plain http gets no answer, and a client trusting another CA refuses.
+  CAF_CHECK_EQUAL(http_call(port, "GET", "/healthz").status, 0);
+  auto other = transport::make_self_signed({"localhost"});
+  CAF_CHECK_EQUAL(https_call(port, other.certificate, "GET", "/healthz").status,
+                  0);
+}
+
+CAF_TEST(an admin with a key that is not its certificates does not start) {
+  auto pems = transport::make_self_signed({"localhost"});
+  auto other = transport::make_self_signed({"localhost"});
+  admin_server_options opts;
+  opts.admin.connections = eng->connections();
+  opts.tls = {pems.certificate, other.private_key, ""};
+  auto started = admin_server::start(sys, std::move(opts));
+  CAF_REQUIRE(!started);
+  CAF_CHECK_NOT_EQUAL(render(started.error()).find("athanor.admin"),
+                      std::string::npos);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

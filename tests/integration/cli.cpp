@@ -13,6 +13,7 @@
 #include "process.hpp"
 #include "protocol/trading.hpp"
 #include "sim/simulator.hpp"
+#include "transport/tls.hpp"
 
 using namespace athanor;
 using namespace athanor::testing;
@@ -246,6 +247,36 @@ CAF_TEST(run refuses to publish off loopback without tls naming the option) {
   CAF_CHECK_NOT_EQUAL(p.err().find("athanor.remote.publish"),
                       std::string::npos);
   CAF_CHECK_NOT_EQUAL(p.err().find("athanor.remote.insecure=true"),
+                      std::string::npos);
+}
+
+CAF_TEST(run serves the gateway off loopback with tls and checks its key) {
+  temp_dir dir;
+  auto pems = transport::make_self_signed({"localhost"});
+  auto other = transport::make_self_signed({"localhost"});
+  auto cert = dir.write("cert.pem", pems.certificate);
+  auto key = dir.write("key.pem", pems.private_key);
+  auto wrong = dir.write("wrong.pem", other.private_key);
+  std::map<std::string, std::string> env{{"ATHANOR_GATEWAY_KEY", "gk"},
+                                         {"ATHANOR_GATEWAY_SECRET", "gs"}};
+  auto args = [&](const std::string& key_file) {
+    return std::vector<std::string>{"run",
+                                    "--limit=3",
+                                    "--json",
+                                    "--athanor.gateway.address=0.0.0.0",
+                                    "--athanor.gateway.certificate=" + cert,
+                                    "--athanor.gateway.key=" + key_file};
+  };
+  child_process ok{athanor_binary, args(key), env};
+  CAF_CHECK_EQUAL(ok.wait(20s), 0);
+  CAF_CHECK_NOT_EQUAL(ok.err().find("gateway listening on wss://0.0.0.0:"),
+                      std::string::npos);
+  CAF_CHECK_EQUAL(ok.err().find("insecure_listener"), std::string::npos);
+  child_process refused{athanor_binary, args(wrong), env};
+  CAF_CHECK_EQUAL(refused.wait(20s), 78);
+  CAF_CHECK_NOT_EQUAL(refused.err().find("athanor.gateway.key"),
+                      std::string::npos);
+  CAF_CHECK_NOT_EQUAL(refused.err().find("not the private key"),
                       std::string::npos);
 }
 

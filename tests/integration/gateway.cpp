@@ -10,8 +10,10 @@
 
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
+#include "caf/scoped_actor.hpp"
 
 #include "../sim/ws_client.hpp"
+#include "transport/tls.hpp"
 #include "messages/error.hpp"
 #include "messages/register.hpp"
 #include "protocol/market_data.hpp"
@@ -108,13 +110,14 @@ struct fixture {
   }
 
   // Connects, authenticates and subscribes to AAPL quotes and trades.
+  // `port` 0: the fixture's gateway.
   std::unique_ptr<ws_client>
-  subscribed_client(protocol::codec c = protocol::codec::json) {
-    std::map<std::string, std::string> headers;
+  subscribed_client(protocol::codec c = protocol::codec::json,
+                    uint16_t port = 0, ws_client_options opts = {}) {
     if (c == protocol::codec::msgpack)
-      headers["Content-Type"] = "application/msgpack";
-    auto client = std::make_unique<ws_client>(gateway->port(), "/v2/iex",
-                                              headers);
+      opts.headers["Content-Type"] = "application/msgpack";
+    auto client = std::make_unique<ws_client>(
+      port == 0 ? gateway->port() : port, "/v2/iex", opts);
     if (!client->open())
       CAF_FAIL("gateway refused the upgrade: " << client->status());
     auto binary = c == protocol::codec::msgpack;
@@ -378,6 +381,48 @@ CAF_TEST(one client beyond the connection limit gets 406 and the others go on) {
   CAF_CHECK(admitted);
 }
 
+CAF_TEST(refusals are counted and their log lines rate limited) {
+  auto capped
+    = extra_gateway([](gateway_server_options& x) { x.max_connections = 1; });
+  ws_client first{capped->port(), "/v2/iex"};
+  CAF_REQUIRE(first.open());
+  CAF_CHECK_EQUAL(control_of(decoded(first)), "connected");
+  for (int i = 0; i < 5; ++i) {
+    ws_client refused{capped->port(), "/v2/iex"};
+    CAF_CHECK_EQUAL(decoded(refused).controls.at(0).code, 406);
+  }
+  first.send(protocol::encode_auth(protocol::codec::json,
+                                   {secret{"nobody"}, secret{"wrong"}}),
+             false);
+  CAF_CHECK_EQUAL(decoded(first).controls.at(0).code, 402);
+  caf::scoped_actor self{sys};
+  auto sample = [&](const std::string& name, const std::string& reason = "") {
+    double result = -1;
+    self->request(capped->metrics_source(), 5s, metrics_atom::value)
+      .receive(
+        [&](const metric_samples& xs) {
+          for (auto& x : xs)
+            if (x.name == name
+                && (reason.empty() || x.labels.at("reason") == reason))
+              result = x.value;
+        },
+        [&](caf::error& err) { CAF_FAIL("metrics: " << render(err)); });
+    return result;
+  };
+  CAF_CHECK_EQUAL(sample("athanor_gateway_clients_refused_total",
+                         "max_connections"),
+                  5.0);
+  CAF_CHECK_EQUAL(sample("athanor_gateway_clients_refused_total",
+                         "login_ban"),
+                  0.0);
+  // One line for the first refusal; the other four wait for the interval.
+  CAF_CHECK_EQUAL(sample("athanor_gateway_refusal_logs_suppressed_total"),
+                  4.0);
+  CAF_CHECK_EQUAL(sample("athanor_gateway_clients_accepted_total"), 1.0);
+  CAF_CHECK_EQUAL(sample("athanor_gateway_failed_logins_total"), 1.0);
+  CAF_CHECK_GREATER_OR_EQUAL(sample("athanor_gateway_clients"), 0.0);
+}
+
 CAF_TEST(a login flood is throttled while a connected client still logs in) {
   auto guarded
     = extra_gateway([](gateway_server_options& x) {
@@ -455,6 +500,43 @@ CAF_TEST(clients from one address beyond its cap get 406) {
   CAF_CHECK_NOT_EQUAL(
     refused.controls[0].message.find("max-connections-per-address"),
     std::string::npos);
+}
+
+CAF_TEST(a gateway with TLS speaks wss only and may require client certificates) {
+  auto server_pems = transport::make_self_signed({"localhost", "127.0.0.1"});
+  auto desk_pems = transport::make_self_signed({"desk-1"});
+  auto stranger_pems = transport::make_self_signed({"stranger"});
+  auto secured = extra_gateway([&](gateway_server_options& x) {
+    x.tls = {server_pems.certificate, server_pems.private_key, ""};
+  });
+  CAF_CHECK_EQUAL(secured->url().substr(0, 6), "wss://");
+  ws_client_options trusting;
+  trusting.tls_ca_pem = server_pems.certificate;
+  auto client = subscribed_client(protocol::codec::json, secured->port(),
+                                  trusting);
+  CAF_CHECK_GREATER_OR_EQUAL(quotes_seen(*client, 3), 3u);
+  // Plain ws:// to a TLS port gets no upgrade at all.
+  ws_client plain{secured->port(), "/v2/iex"};
+  CAF_CHECK(!plain.open());
+  CAF_CHECK_NOT_EQUAL(plain.status(), 101);
+  // With a client CA, only a certificate it signed gets through.
+  auto mutual = extra_gateway([&](gateway_server_options& x) {
+    x.tls = {server_pems.certificate, server_pems.private_key,
+             desk_pems.certificate};
+  });
+  auto as = [&](const transport::pem_pair& who) {
+    auto opts = trusting;
+    opts.tls_client_certificate_pem = who.certificate;
+    opts.tls_client_key_pem = who.private_key;
+    return opts;
+  };
+  ws_client anonymous{mutual->port(), "/v2/iex", trusting};
+  CAF_CHECK(!anonymous.open());
+  ws_client stranger{mutual->port(), "/v2/iex", as(stranger_pems)};
+  CAF_CHECK(!stranger.open());
+  auto desk = subscribed_client(protocol::codec::json, mutual->port(),
+                                as(desk_pems));
+  CAF_CHECK_GREATER_OR_EQUAL(quotes_seen(*desk, 3), 3u);
 }
 
 CAF_TEST(a 5000 symbol msgpack subscribe is acknowledged and streams) {

@@ -260,6 +260,58 @@ CAF_TEST(execute on an engine is refused unless it allows remote plans) {
   CAF_CHECK_EQUAL(engine->wait(5s), 0);
 }
 
+CAF_TEST(over TLS only an allow listed certificate executes plans) {
+  temp_dir dir;
+  auto engine_pems = transport::make_self_signed({"localhost", "127.0.0.1"});
+  auto desk = transport::make_self_signed({"desk-1"});
+  auto observer = transport::make_self_signed({"observer"});
+  // One CA file that all three verify against: each may attach.
+  auto ca = dir.write("ca.pem", engine_pems.certificate + desk.certificate
+                                  + observer.certificate);
+  auto tls = [&](const std::string& name, const transport::pem_pair& who) {
+    return std::vector<std::string>{
+      "--athanor.remote.certificate=" + dir.write(name + "-cert.pem",
+                                                  who.certificate),
+      "--athanor.remote.key=" + dir.write(name + "-key.pem", who.private_key),
+      "--athanor.remote.ca-file=" + ca};
+  };
+  auto desk_fingerprint = transport::certificate_fingerprint(desk.certificate);
+  auto engine_args = tls("engine", engine_pems);
+  engine_args.push_back("--athanor.remote.execute=true");
+  engine_args.push_back("--athanor.remote.execute-peers=" + desk_fingerprint);
+  auto engine = start_engine(dir, "127.0.0.1:0", engine_args);
+  CAF_REQUIRE(engine->wait_for_err("publish (BASP over TLS) listening on",
+                                   20s));
+  auto at = "127.0.0.1:" + std::to_string(published_port(engine->err()));
+  auto plan_file = dir.write("plan.json", R"({"plan_id": "remote-allowed",
+    "items": [{"symbol": "AAPL", "side": "buy", "qty": 1}]})");
+  auto execute_as = [&](const std::string& name,
+                        const transport::pem_pair& who) {
+    std::vector<std::string> args{"execute", plan_file, "--json", "--engine",
+                                  at};
+    for (auto& x : tls(name, who))
+      args.push_back(x);
+    return start(args, dir.path + "/" + name + ".out");
+  };
+  // Trusted to attach, not to trade: refused, and the engine names it.
+  auto refused = execute_as("observer", observer);
+  CAF_CHECK_EQUAL(refused->wait(30s), 77);
+  CAF_CHECK(engine->wait_for_err("remote_plan_refused", 5s));
+  CAF_CHECK_NOT_EQUAL(
+    engine->err().find(transport::certificate_fingerprint(
+      observer.certificate)),
+    std::string::npos);
+  CAF_CHECK_NOT_EQUAL(refused->err().find("execute-peers"), std::string::npos);
+  auto allowed = execute_as("desk", desk);
+  CAF_CHECK_EQUAL(allowed->wait(30s), 0);
+  auto out = lines_of(dir.path + "/desk.out");
+  CAF_REQUIRE_EQUAL(out.size(), 1u);
+  CAF_CHECK(out[0].find("\"replayed\":false") != std::string::npos);
+  CAF_CHECK(out[0].find("\"succeeded\":true") != std::string::npos);
+  engine->signal(SIGINT);
+  CAF_CHECK_EQUAL(engine->wait(5s), 0);
+}
+
 CAF_TEST(execute sends a plan to a running engine and asking again replays) {
   temp_dir dir;
   auto engine = start_engine(dir, "127.0.0.1:0",

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <unistd.h>
 
+#include "transport/tls.hpp"
+
 using namespace athanor;
 using namespace std::chrono_literals;
 
@@ -28,6 +30,19 @@ std::string write_temp(const std::string& text) {
   out << text;
   return path;
 }
+
+// A file under /tmp that is removed with the value.
+struct temp_file {
+  std::string path;
+  temp_file(const std::string& name, const std::string& text)
+      : path("/tmp/athanor-config-test-" + std::to_string(::getpid()) + "-"
+             + name) {
+    std::ofstream{path} << text;
+  }
+  ~temp_file() {
+    std::remove(path.c_str());
+  }
+};
 
 } // namespace
 
@@ -116,7 +131,8 @@ CAF_TEST(listeners off loopback without protection are problems) {
                               "--athanor.gateway.address=192.168.1.5",
                               "--athanor.remote.publish=0.0.0.0:4242"},
                              {{"ATHANOR_GATEWAY_KEY", "g"},
-                              {"ATHANOR_GATEWAY_SECRET", "s"}});
+                              {"ATHANOR_GATEWAY_SECRET", "s"},
+                              {"ATHANOR_ADMIN_TOKEN", "t0ken"}});
   CAF_CHECK_EQUAL(options_of(exposed.problems),
                   (std::set<std::string>{"athanor.admin.address",
                                          "athanor.gateway.address",
@@ -142,6 +158,103 @@ CAF_TEST(listeners off loopback without protection are problems) {
                             "--athanor.remote.publish=localhost:1"},
                            {});
   CAF_CHECK(local.problems.empty());
+}
+
+CAF_TEST(listeners with TLS serve off loopback and their files are checked) {
+  auto pair = transport::make_self_signed({"localhost"});
+  auto other = transport::make_self_signed({"localhost"});
+  temp_file cert{"cert.pem", pair.certificate};
+  temp_file key{"key.pem", pair.private_key};
+  temp_file wrong_key{"wrong-key.pem", other.private_key};
+  temp_file junk{"junk.pem", "not a certificate"};
+  std::map<std::string, std::string> env{{"ATHANOR_GATEWAY_KEY", "g"},
+                                         {"ATHANOR_GATEWAY_SECRET", "s"}};
+  auto tls = [&](const std::string& prefix, const std::string& c,
+                 const std::string& k) {
+    std::vector<std::string> args{"--" + prefix + ".address=0.0.0.0"};
+    if (!c.empty())
+      args.push_back("--" + prefix + ".certificate=" + c);
+    if (!k.empty())
+      args.push_back("--" + prefix + ".key=" + k);
+    return args;
+  };
+  CAF_CHECK(load_config(tls("athanor.gateway", cert.path, key.path), env)
+              .problems.empty());
+  // The admin endpoint off loopback needs its token, TLS or not.
+  CAF_CHECK_EQUAL(
+    options_of(load_config(tls("athanor.admin", cert.path, key.path), env)
+                 .problems),
+    std::set<std::string>{"ATHANOR_ADMIN_TOKEN"});
+  auto with_token = env;
+  with_token["ATHANOR_ADMIN_TOKEN"] = "t0ken";
+  CAF_CHECK(load_config(tls("athanor.admin", cert.path, key.path), with_token)
+              .problems.empty());
+  // Each broken setting names its option, and half a pair is no TLS.
+  auto problem = [&](std::vector<std::string> args) {
+    auto loaded = load_config(std::move(args), env);
+    CAF_REQUIRE(!loaded.problems.empty());
+    CAF_MESSAGE(to_string(loaded.problems));
+    return loaded.problems.front();
+  };
+  auto p = problem(tls("athanor.gateway", cert.path, ""));
+  CAF_CHECK_EQUAL(p.option, "athanor.gateway.key");
+  p = problem(tls("athanor.gateway", "", key.path));
+  CAF_CHECK_EQUAL(p.option, "athanor.gateway.key");
+  CAF_CHECK_NOT_EQUAL(p.message.find("certificate"), std::string::npos);
+  p = problem(tls("athanor.gateway", "/nonexistent/cert.pem", key.path));
+  CAF_CHECK_EQUAL(p.option, "athanor.gateway.certificate");
+  CAF_CHECK_NOT_EQUAL(p.message.find("cannot read"), std::string::npos);
+  p = problem(tls("athanor.gateway", junk.path, key.path));
+  CAF_CHECK_EQUAL(p.option, "athanor.gateway.certificate");
+  CAF_CHECK_NOT_EQUAL(p.message.find("no PEM certificate"), std::string::npos);
+  p = problem(tls("athanor.gateway", cert.path, cert.path));
+  CAF_CHECK_EQUAL(p.option, "athanor.gateway.key");
+  CAF_CHECK_NOT_EQUAL(p.message.find("no PEM private key"), std::string::npos);
+  p = problem(tls("athanor.gateway", cert.path, wrong_key.path));
+  CAF_CHECK_EQUAL(p.option, "athanor.gateway.key");
+  CAF_CHECK_NOT_EQUAL(p.message.find("not the private key"), std::string::npos);
+  auto args = tls("athanor.gateway", cert.path, key.path);
+  args.push_back("--athanor.gateway.client-ca-file=" + junk.path);
+  p = problem(args);
+  CAF_CHECK_EQUAL(p.option, "athanor.gateway.client-ca-file");
+  p = problem({"--athanor.admin.client-ca-file=" + cert.path});
+  CAF_CHECK_EQUAL(p.option, "athanor.admin.client-ca-file");
+}
+
+CAF_TEST(execute peers need tls and are required off loopback) {
+  auto pair = transport::make_self_signed({"localhost"});
+  temp_file cert{"peer-cert.pem", pair.certificate};
+  temp_file key{"peer-key.pem", pair.private_key};
+  auto tls = std::vector<std::string>{"--athanor.remote.certificate=" + cert.path,
+                                      "--athanor.remote.key=" + key.path,
+                                      "--athanor.remote.ca-file=" + cert.path};
+  auto with = [&](std::vector<std::string> more) {
+    auto args = tls;
+    args.insert(args.end(), more.begin(), more.end());
+    return options_of(load_config(args, {}).problems);
+  };
+  std::set<std::string> peers_only{"athanor.remote.execute-peers"};
+  CAF_CHECK_EQUAL(with({"--athanor.remote.publish=0.0.0.0:4242",
+                        "--athanor.remote.execute=true"}),
+                  peers_only);
+  CAF_CHECK(with({"--athanor.remote.publish=0.0.0.0:4242",
+                  "--athanor.remote.execute=true",
+                  "--athanor.remote.execute-peers=CN=desk-1,O=Example; "
+                  "sha256:AB:CD"})
+              .empty());
+  CAF_CHECK(with({"--athanor.remote.publish=127.0.0.1:4242",
+                  "--athanor.remote.execute=true"})
+              .empty());
+  CAF_CHECK_EQUAL(with({"--athanor.remote.execute-peers=desk-1"}), peers_only);
+  CAF_CHECK_EQUAL(options_of(load_config({"--athanor.remote.execute-peers="
+                                          "CN=desk-1"},
+                                         {})
+                               .problems),
+                  peers_only);
+  remote_settings r;
+  r.execute_peers = " CN=a,O=b ;; sha256:01 ";
+  CAF_CHECK_EQUAL(execute_peers_of(r),
+                  (std::vector<std::string>{"CN=a,O=b", "sha256:01"}));
 }
 
 CAF_TEST(a missing config file is a problem) {

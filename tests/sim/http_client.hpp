@@ -20,4 +20,9 @@ http_result http_call(uint16_t port, const std::string& method,
                       const std::string& target, const std::string& body = "",
                       const std::map<std::string, std::string>& headers = {});
 
+/// The same over TLS, trusting only `ca_pem` for the name "localhost".
+http_result https_call(uint16_t port, const std::string& ca_pem,
+                       const std::string& method, const std::string& target,
+                       const std::map<std::string, std::string>& headers = {});
+
 } // namespace athanor::testing

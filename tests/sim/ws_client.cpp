@@ -59,6 +59,12 @@ struct impl_t : ws_client::impl {
     if constexpr (std::is_same_v<Ws, tls_ws>) {
       ctx.set_verify_mode(ssl::verify_peer);
       ctx.add_certificate_authority(net::buffer(opts.tls_ca_pem));
+      if (!opts.tls_client_certificate_pem.empty()) {
+        ctx.use_certificate_chain(
+          net::buffer(opts.tls_client_certificate_pem));
+        ctx.use_private_key(net::buffer(opts.tls_client_key_pem),
+                            ssl::context::pem);
+      }
       ws = std::make_unique<Ws>(ioc, ctx);
       SSL_set_tlsext_host_name(ws->next_layer().native_handle(),
                                opts.tls_host.c_str());

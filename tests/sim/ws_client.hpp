@@ -25,6 +25,9 @@ struct ws_client_options {
   std::string tls_ca_pem;
   /// The name the server's certificate must carry (and the SNI).
   std::string tls_host = "localhost";
+  /// With TLS: present this certificate and key (PEM) to the server.
+  std::string tls_client_certificate_pem;
+  std::string tls_client_key_pem;
   /// SO_RCVBUF before connecting (0: the system's); a small one makes a
   /// client that does not read look slow to the server at once.
   int receive_buffer = 0;

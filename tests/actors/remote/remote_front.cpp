@@ -155,10 +155,50 @@ CAF_TEST(plans are refused unless allowed and where no executor runs) {
   CAF_CHECK_EQUAL(refused, 1.0);
   remote_front_config cfg;
   cfg.connections = caf::actor_cast<connection_supervisor_actor>(connections);
-  cfg.allow_execute = true;
+  cfg.execute.allow = true;
   auto allowed = spawn_remote_front(sys, std::move(cfg));
   CAF_CHECK_EQUAL(errc_from(allowed), "invalid_config");
   caf::anon_send_exit(allowed, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(with an allow list a plan needs a proof and challenges are counted) {
+  remote_front_config cfg;
+  cfg.connections = caf::actor_cast<connection_supervisor_actor>(connections);
+  cfg.execute.allow = true;
+  cfg.execute.peers = {"CN=desk-1"};
+  auto guarded = spawn_remote_front(sys, std::move(cfg));
+  plan p;
+  p.plan_id = "p";
+  std::string refusal;
+  auto unproven = self->request(guarded, caf::infinite, execute_atom::value, p,
+                                trace::root());
+  sched.run();
+  unproven.receive([](plan_result&) {},
+                   [&](caf::error& err) { refusal = render(err); });
+  CAF_CHECK_NOT_EQUAL(refusal.find("not_permitted"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(refusal.find("execute-peers"), std::string::npos);
+  auto nonce = fetch<std::string>(guarded, challenge_atom::value);
+  CAF_CHECK_EQUAL(nonce.size(), 64u);
+  // A made-up proof is refused like no proof, and uses the challenge up.
+  auto forged = self->request(guarded, caf::infinite, execute_atom::value, p,
+                              trace::root(), nonce, std::string{"junk"},
+                              std::string{"00"});
+  sched.run();
+  refusal.clear();
+  forged.receive([](plan_result&) {},
+                 [&](caf::error& err) { refusal = render(err); });
+  CAF_CHECK_NOT_EQUAL(refusal.find("not_permitted"), std::string::npos);
+  double refused = -1;
+  double outstanding = -1;
+  for (auto& x : fetch<metric_samples>(guarded, metrics_atom::value)) {
+    if (x.name == "athanor_remote_plans_refused_total")
+      refused = x.value;
+    if (x.name == "athanor_remote_challenges_outstanding")
+      outstanding = x.value;
+  }
+  CAF_CHECK_EQUAL(refused, 2.0);
+  CAF_CHECK_EQUAL(outstanding, 0.0);
+  caf::anon_send_exit(guarded, caf::exit_reason::user_shutdown);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
