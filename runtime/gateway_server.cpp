@@ -291,8 +291,8 @@ refusal_of(const gateway_server::shared& sh, const std::string& address,
 
 // Counts the refusal and logs it, unless this reason was logged within the
 // interval (then the next line says how many were left out).
-void log_refusal(gateway_server::shared& sh, const std::string& address,
-                 const refusal& x) {
+void log_refusal(gateway_server::shared& sh,
+                 const transport::http_request& req, const refusal& x) {
   auto& adm = sh.admission;
   auto& counters = *adm.counters;
   ++(counters.*x.counter);
@@ -304,7 +304,8 @@ void log_refusal(gateway_server::shared& sh, const std::string& address,
     return;
   }
   log::write(log::level::warn, "gateway", "client_refused", nullptr,
-             {{"address", address},
+             {{"address", req.peer_address},
+              {"certificate", req.peer_certificate},
               {"code", static_cast<int64_t>(x.code)},
               {"limit", x.reason},
               {"reason", x.message},
@@ -346,7 +347,7 @@ gateway_server::start(caf::actor_system& sys, gateway_server_options opts) {
                       ? protocol::codec::msgpack
                       : protocol::codec::json;
     if (auto refused = refusal_of(*sh, req.peer_address, *limits)) {
-      log_refusal(*sh, req.peer_address, *refused);
+      log_refusal(*sh, req, *refused);
       decision.handler = std::make_shared<refusing_handler>(
         encoding, refused->code, refused->message);
       return decision;

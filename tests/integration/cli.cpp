@@ -272,6 +272,9 @@ CAF_TEST(run serves the gateway off loopback with tls and checks its key) {
   CAF_CHECK_NOT_EQUAL(ok.err().find("gateway listening on wss://0.0.0.0:"),
                       std::string::npos);
   CAF_CHECK_EQUAL(ok.err().find("insecure_listener"), std::string::npos);
+  // The key is read, never shown.
+  for (auto& text : {ok.out(), ok.err()})
+    CAF_CHECK_EQUAL(text.find("PRIVATE KEY"), std::string::npos);
   child_process refused{athanor_binary, args(wrong), env};
   CAF_CHECK_EQUAL(refused.wait(20s), 78);
   CAF_CHECK_NOT_EQUAL(refused.err().find("athanor.gateway.key"),
