@@ -194,8 +194,9 @@ void for_each_option(Config& cfg, F&& f) {
     "failed logins from one address within a minute before its new "
     "connections are refused (error 429) for login-ban",
     cfg.gateway_max_failed_logins);
-  f(gw, "login-ban", "how long an address is refused after too many failed "
-                     "logins",
+  f(gw, "login-ban",
+    "how long an address is refused after too many failed logins; each "
+    "further ban doubles (up to 64x) until it has been quiet for an hour",
     cfg.gateway_login_ban);
   f(gw, "max-topics-per-client",
     "topics (symbol x channel) one gateway client may hold; a subscribe "

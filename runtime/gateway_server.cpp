@@ -1,5 +1,6 @@
 #include "runtime/gateway_server.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -31,6 +32,16 @@ struct gateway_server::shared {
       size_t open = 0;
       std::deque<clock::time_point> failures;
       clock::time_point banned_until{};
+      /// Bans so far: each doubles the next (up to 64 x login-ban), until
+      /// the address has been quiet for an hour and is forgotten.
+      uint32_t bans = 0;
+
+      bool quiet_since(clock::time_point now) const {
+        auto last = std::max(banned_until, failures.empty()
+                                             ? clock::time_point{}
+                                             : failures.back());
+        return open == 0 && now - last > std::chrono::hours{1};
+      }
     };
     size_t open = 0;
     std::map<std::string, peer> peers;
@@ -59,9 +70,7 @@ struct gateway_server::shared {
       if (peers.size() < 1024)
         return;
       for (auto i = peers.begin(); i != peers.end();)
-        if (i->second.open == 0 && i->second.banned_until <= now
-            && (i->second.failures.empty()
-                || now - i->second.failures.back() > std::chrono::hours{1}))
+        if (i->second.quiet_since(now))
           i = peers.erase(i);
         else
           ++i;
@@ -72,8 +81,7 @@ struct gateway_server::shared {
       counters->open = open;
       auto i = peers.find(address);
       if (i != peers.end() && --i->second.open == 0
-          && i->second.failures.empty()
-          && i->second.banned_until <= clock::now())
+          && i->second.failures.empty() && i->second.bans == 0)
         peers.erase(i);
     }
   } admission;
@@ -123,12 +131,15 @@ class server_link : public client_link {
       if (peer.failures.size() < limit)
         return;
       peer.failures.clear();
-      peer.banned_until = now + ban;
+      auto length = ban * (int64_t{1} << std::min<uint32_t>(peer.bans, 6));
+      peer.banned_until = now + length;
+      ++peer.bans;
       ++sh->admission.counters->bans;
       log::write(log::level::warn, "gateway", "login_throttled", nullptr,
                  {{"address", address},
                   {"failed_logins", static_cast<uint64_t>(limit)},
-                  {"ban_ms", static_cast<double>(ban.count()) / 1e6}});
+                  {"ban", static_cast<uint64_t>(peer.bans)},
+                  {"ban_ms", static_cast<double>(length.count()) / 1e6}});
     });
   }
 

@@ -463,6 +463,49 @@ CAF_TEST(a login flood is throttled while a connected client still logs in) {
   CAF_CHECK_EQUAL(control_of(decoded(good)), "authenticated");
 }
 
+CAF_TEST(each ban of an address lasts twice the one before) {
+  auto guarded = extra_gateway([](gateway_server_options& x) {
+    x.max_failed_logins = 2;
+    x.login_ban = 1s;
+    x.per_address_on_loopback = true;
+  });
+  credentials wrong{secret{"GUESS"}, secret{"GUESS"}};
+  // Fails twice, then returns the seconds the 429 asks to wait (0: none).
+  auto guess_twice = [&] {
+    for (int i = 0; i < 2; ++i) {
+      ws_client guesser{guarded->port(), "/v2/iex"};
+      CAF_REQUIRE(guesser.open());
+      CAF_REQUIRE_EQUAL(control_of(decoded(guesser)), "connected");
+      guesser.send(protocol::encode_auth(protocol::codec::json, wrong), false);
+      CAF_CHECK_EQUAL(decoded(guesser).controls.at(0).code, 402);
+    }
+    for (int i = 0; i < 50; ++i) {
+      ws_client next{guarded->port(), "/v2/iex"};
+      auto f = decoded(next);
+      if (!f.controls.empty() && f.controls[0].code == 429) {
+        auto& msg = f.controls[0].message;
+        return std::atoi(msg.c_str() + msg.find("again in ") + 9);
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return 0;
+  };
+  auto first = guess_twice();
+  CAF_CHECK_GREATER_OR_EQUAL(first, 1);
+  // The ban ends by itself...
+  bool admitted = false;
+  for (int i = 0; i < 100 && !admitted; ++i) {
+    std::this_thread::sleep_for(50ms);
+    ws_client next{guarded->port(), "/v2/iex"};
+    admitted = control_of(decoded(next)) == "connected";
+  }
+  CAF_REQUIRE(admitted);
+  // ...and the next one is longer.
+  auto second = guess_twice();
+  CAF_MESSAGE("bans: " << first << " s then " << second << " s");
+  CAF_CHECK_GREATER(second, first);
+}
+
 // On loopback every client is 127.0.0.1: one with a wrong key must not
 // lock the others out.
 CAF_TEST(on loopback a client with wrong credentials bans nobody) {
