@@ -50,6 +50,8 @@ options:
   --bar-seconds=N          bar interval                       [60]
   --auth-timeout-ms=N      time allowed to authenticate       [10000]
   --ghost-ms=N             slot held after an unclean drop    [0]
+  --stall-hold-ms=N        a stalled connection is dropped (its slot
+                           freed) this long after the stall, 0 = never [30000]
   --max-queued-bytes=N     slow-client buffer before 407      [8388608]
   --max-upgrades=N         upgrades per second before 429, 0 = no limit [0]
   --no-deflate             do not offer permessage-deflate
@@ -143,6 +145,8 @@ int main(int argc, char** argv) {
       opts.market.auth_timeout = ms();
     } else if (option(arg, "--ghost-ms", v)) {
       opts.market.ghost_period = ms();
+    } else if (option(arg, "--stall-hold-ms", v)) {
+      opts.market.stall_hold = ms();
     } else if (option(arg, "--max-queued-bytes", v)) {
       opts.market.max_queued_bytes = std::strtoull(v.c_str(), nullptr, 10);
     } else if (option(arg, "--max-upgrades", v)) {

@@ -214,6 +214,26 @@ class md_connection : public transport::ws_handler,
     return conn_.lock();
   }
 
+  /// Stalls the connection; after `hold` (if positive) the server gives up
+  /// on it: the socket is reset and the slot freed at once, its ghost
+  /// period having passed while it was silent.
+  void stall_for(std::chrono::nanoseconds hold) {
+    auto c = conn_.lock();
+    if (!c)
+      return;
+    c->stall();
+    if (hold.count() <= 0)
+      return;
+    std::weak_ptr<transport::ws_connection> weak = c;
+    hub_->srv->schedule(hold, [self = shared_from_this(), weak] {
+      auto c = weak.lock();
+      if (!c || self->closed_)
+        return;
+      self->timed_out_ = true;
+      c->reset();
+    });
+  }
+
   bool authenticated() const {
     return authenticated_;
   }
@@ -288,7 +308,7 @@ class md_connection : public transport::ws_handler,
     auto i = hub_->slots.find(slot);
     if (i != hub_->slots.end() && i->second == this)
       hub_->slots.erase(i);
-    if (!clean && hub_->opts.ghost_period.count() > 0)
+    if (!clean && !timed_out_ && hub_->opts.ghost_period.count() > 0)
       hub_->ghosts[slot] = clock_type::now() + hub_->opts.ghost_period;
   }
 
@@ -358,6 +378,8 @@ class md_connection : public transport::ws_handler,
   // Weak: the connection owns this handler, so a strong reference back
   // would keep both alive forever.
   std::weak_ptr<transport::ws_connection> conn_;
+  /// Dropped by the server after a stall (see stall_for).
+  bool timed_out_ = false;
   transport::server::timer_id auth_timer_ = 0;
   bool authenticated_ = false;
   bool closed_ = false;
@@ -526,8 +548,7 @@ void market_hub::reset_all() {
 
 void market_hub::stall_all() {
   for (auto& conn : state_->connections)
-    if (conn->conn())
-      conn->conn()->stall();
+    conn->stall_for(state_->opts.stall_hold);
 }
 
 void market_hub::send_malformed() {

@@ -38,6 +38,10 @@ struct market_options {
   std::chrono::nanoseconds auth_timeout = std::chrono::seconds{10};
   /// After an unclean drop the slot stays taken this long (Alpaca: ~90 s).
   std::chrono::nanoseconds ghost_period{0};
+  /// A stalled connection (stall_all) is dropped by the server this long
+  /// after the stall, freeing its slot then (no ghost period follows): a
+  /// real server times a silent peer out too. 0: held until reset or stop.
+  std::chrono::nanoseconds stall_hold = std::chrono::seconds{30};
   /// A client with more than this queued is dropped with 407.
   size_t max_queued_bytes = 8u << 20;
   /// Records per second, over all symbols of interest.

@@ -402,6 +402,27 @@ CAF_TEST(a stalled server sends nothing and answers no ping) {
   CAF_CHECK_EQUAL(stats.connections_open, 1u);
 }
 
+CAF_TEST(a stalled connection is dropped after the hold and frees its slot) {
+  auto opts = fast();
+  opts.ghost_period = 60s;
+  opts.stall_hold = 300ms;
+  start(opts);
+  auto client = connect();
+  login(*client);
+  sim->call([](sim::market_hub& hub) { hub.stall_all(); });
+  // While it is held, the slot is taken.
+  auto during = connect();
+  CAF_REQUIRE_EQUAL(control(*during).message, "connected");
+  send(*during, encode_auth(codec::json, {secret{sim::default_key},
+                                          secret{sim::default_secret}}));
+  CAF_CHECK_EQUAL(error_code(*during), 406);
+  std::this_thread::sleep_for(500ms);
+  // Then it is free at once (with a 60 s ghost period, a ghost would still
+  // hold it): the ghost period passed during the stall.
+  auto after = connect();
+  login(*after);
+}
+
 CAF_TEST(a slow client is dropped with 407) {
   auto opts = fast();
   opts.records_per_second = 200000;
