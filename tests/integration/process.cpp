@@ -97,7 +97,19 @@ void child_process::signal(int sig) {
   kill(pid_, sig);
 }
 
+bool child_process::exited() {
+  if (status_ >= 0)
+    return true;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) != pid_)
+    return false;
+  status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return true;
+}
+
 int child_process::wait(std::chrono::milliseconds timeout) {
+  if (status_ >= 0)
+    return status_;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     pump(std::chrono::milliseconds{20});

@@ -30,6 +30,14 @@ class child_process {
   /// Sends `sig` to the child.
   void signal(int sig);
 
+  /// Whether the child has ended (reaping it if so; wait() then returns
+  /// its code at once).
+  bool exited();
+
+  pid_t pid() const {
+    return pid_;
+  }
+
   /// Waits for the exit (reading output meanwhile). Returns the exit code,
   /// or -1 if it did not end within `timeout` (the child is then killed).
   int wait(std::chrono::milliseconds timeout);

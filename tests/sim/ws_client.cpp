@@ -203,7 +203,12 @@ ws_client::ws_client(uint16_t port, const std::string& path,
 ws_client::ws_client(uint16_t port, const std::string& path,
                      std::map<std::string, std::string> headers, bool deflate)
     : ws_client(port, path,
-                ws_client_options{std::move(headers), deflate, {}}) {}
+                [&] {
+                  ws_client_options opts;
+                  opts.headers = std::move(headers);
+                  opts.deflate = deflate;
+                  return opts;
+                }()) {}
 
 ws_client::~ws_client() = default;
 
