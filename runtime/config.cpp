@@ -13,6 +13,7 @@
 #include "caf/settings.hpp"
 
 #include "journal/journal.hpp"
+#include "runtime/config_file.hpp"
 #include "transport/tls.hpp"
 
 extern char** environ;
@@ -538,6 +539,77 @@ std::optional<config_problem> probe_option(const std::string& arg) {
                                 + label->second};
 }
 
+// The config file as command-line arguments, so it is held to the same
+// rules: every entry must name a known option and parse as its type (a
+// quoted number is a string, as it would be anywhere else); each problem
+// names the file and line. CAF's own options go to `caf`.
+struct file_args {
+  std::vector<std::string> engine;
+  std::vector<std::string> caf;
+};
+
+file_args file_arguments(const std::string& text, const std::string& file,
+                         std::vector<config_problem>& problems) {
+  file_args result;
+  engine_system_config known;
+  std::vector<std::string> names;
+  std::set<std::string> sections;
+  for (auto& [name, label] : known.type_labels) {
+    names.push_back(name);
+    sections.insert(name.substr(0, name.rfind('.')));
+  }
+  for (auto& entry : parse_config_file(text, file, problems)) {
+    auto where = where_in(file, entry.line);
+    auto arg = "--" + entry.option + "=" + entry.value;
+    if (entry.quoted) {
+      // Quoted again for CAF's parser, which reads "" as the empty string.
+      std::string escaped;
+      for (auto c : entry.value) {
+        if (c == '"' || c == '\\')
+          escaped += '\\';
+        escaped += c;
+      }
+      arg = "--" + entry.option + "=\"" + escaped + "\"";
+    }
+    auto label = known.type_labels.find(entry.option);
+    if (label == known.type_labels.end()) {
+      if (!probe_option(arg)) {
+        result.caf.push_back(arg); // one of CAF's own (scheduler.*, ...)
+        continue;
+      }
+      auto section = entry.option.substr(0, entry.option.rfind('.'));
+      auto known_section = sections.count(section) > 0
+                           || section.rfind("athanor.", 0) != 0;
+      std::string hint;
+      if (!known_section) {
+        auto near = nearest_name(section, {sections.begin(), sections.end()});
+        if (!near.empty())
+          hint = " (did you mean [" + near + "]?)";
+        problems.push_back({entry.option, where + ": unknown section ["
+                                            + section + "]" + hint});
+      } else {
+        auto near = nearest_name(entry.option, names);
+        if (!near.empty())
+          hint = " (did you mean " + near + "?)";
+        problems.push_back({entry.option, where + ": unknown option" + hint});
+      }
+      continue;
+    }
+    if (entry.quoted && label->second != std::string{"a string"}) {
+      problems.push_back({entry.option, where + ": expects " + label->second
+                                          + ", not a quoted string (write "
+                                          + entry.value + " without quotes)"});
+      continue;
+    }
+    if (auto problem = probe_option(arg)) {
+      problems.push_back({entry.option, where + ": " + problem->message});
+      continue;
+    }
+    result.engine.push_back(arg);
+  }
+  return result;
+}
+
 // -- validation ---------------------------------------------------------------
 
 void validate_url(const std::string& option, const std::string& url,
@@ -984,14 +1056,21 @@ loaded_config load_config(const std::vector<std::string>& args,
                         [&](const std::string& arg) {
                           return set_on_cli.count(option_name(arg)) == 0;
                         });
-  std::stringstream ini;
   if (config_file) {
     std::ifstream file{*config_file};
-    if (!file)
+    if (!file) {
       problems.push_back({"config-file", "cannot read '" + *config_file + "'"});
-    else
-      ini << file.rdbuf();
+    } else {
+      std::string text{std::istreambuf_iterator<char>{file}, {}};
+      auto from_file = file_arguments(text, *config_file, problems);
+      // Lowest precedence: before the environment and the command line.
+      good_args.insert(good_args.begin(), from_file.engine.begin(),
+                       from_file.engine.end());
+      result.caf_arguments.insert(result.caf_arguments.begin(),
+                                  from_file.caf.begin(), from_file.caf.end());
+    }
   }
+  std::istringstream ini;
   engine_system_config cfg;
   if (auto err = cfg.parse(good_args, ini))
     problems.push_back({config_file ? *config_file : std::string{"arguments"},

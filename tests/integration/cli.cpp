@@ -283,6 +283,17 @@ CAF_TEST(run serves the gateway off loopback with tls and checks its key) {
                       std::string::npos);
 }
 
+CAF_TEST(check config refuses a config file with a wrong entry) {
+  temp_dir dir;
+  auto file = dir.write("athanor.ini", "[athanor.breaker]\n"
+                                       "failure-threshold = \"7\"\n");
+  child_process p{athanor_binary, {"check-config", "--config-file=" + file}};
+  CAF_CHECK_EQUAL(p.wait(10s), 78);
+  CAF_CHECK_NOT_EQUAL(p.err().find("athanor.breaker.failure-threshold: line 2 "
+                                   "of " + file),
+                      std::string::npos);
+}
+
 CAF_TEST(check config shows the admin token by fingerprint only) {
   child_process p{athanor_binary, {"check-config"},
                   {{"ATHANOR_ADMIN_TOKEN", "CANARYADMINTOKEN"}}};

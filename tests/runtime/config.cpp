@@ -99,6 +99,48 @@ CAF_TEST(the command line beats the environment which beats the file) {
   CAF_CHECK_EQUAL(cfg.breaker.open_duration, std::chrono::nanoseconds{45s});
 }
 
+CAF_TEST(the file is held to the command lines rules naming file and line) {
+  temp_file file{"strict.ini", "; a comment\n"
+                               "[athanor.breaker]\n"
+                               "failure-threshold = \"7\"\n"
+                               "failure-treshold = 7\n"
+                               "open-duration = 10 s\n"
+                               "[athanor.stream]\n"
+                               "deflate = false ; bare booleans are fine\n"
+                               "ca-file = \"\"\n"
+                               "[athanor.strem]\n"
+                               "deflate = true\n"
+                               "garbage\n"
+                               "[scheduler]\n"
+                               "max-threads = 3\n"};
+  auto loaded = load_config({"--config-file=" + file.path}, {});
+  std::map<std::string, std::string> by_option;
+  for (auto& p : loaded.problems) {
+    CAF_MESSAGE(to_string(p));
+    by_option[p.option] = p.message;
+  }
+  CAF_CHECK_EQUAL(by_option.size(), 5u);
+  auto has = [&](const std::string& option, const std::string& text) {
+    auto i = by_option.find(option);
+    return i != by_option.end() && i->second.find(text) != std::string::npos
+           && i->second.find(file.path) != std::string::npos;
+  };
+  CAF_CHECK(has("athanor.breaker.failure-threshold",
+                "line 3 of "));
+  CAF_CHECK(has("athanor.breaker.failure-threshold", "not a quoted string"));
+  CAF_CHECK(has("athanor.breaker.failure-treshold",
+                "did you mean athanor.breaker.failure-threshold?"));
+  CAF_CHECK(has("athanor.breaker.open-duration", "line 5 of "));
+  CAF_CHECK(has("athanor.strem.deflate", "unknown section [athanor.strem] "
+                                         "(did you mean [athanor.stream]?)"));
+  CAF_CHECK(has("config-file", "line 11 of "));
+  // What was right still counts: the bare boolean, and CAF's own option
+  // goes to the actor system.
+  CAF_CHECK(!loaded.config.stream.deflate);
+  CAF_CHECK_EQUAL(loaded.caf_arguments,
+                  std::vector<std::string>{"--scheduler.max-threads=3"});
+}
+
 CAF_TEST(credentials come from either naming scheme) {
   auto seeds = load_config({}, {{"ALPACA_API_KEY", "k1"},
                                 {"ALPACA_API_SECRET", "s1"}});
