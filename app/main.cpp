@@ -6,6 +6,7 @@
 
 #include "caf/config.hpp"
 
+#include "app/command_line.hpp"
 #include "app/execute.hpp"
 #include "app/process.hpp"
 #include "app/run.hpp"
@@ -61,17 +62,25 @@ int main(int argc, char** argv) {
   athanor::run_request run;
   auto run_problems = std::vector<athanor::config_problem>{};
   athanor::execute_request execute;
-  if (!args.empty() && (args.front() == "run" || args.front() == "attach"))
+  // Options may come before the command: `athanor --json run`.
+  auto command = athanor::subcommand_of(args);
+  if (command == "run" || command == "attach")
     run_problems = athanor::take_run_options(args, run);
-  if (!args.empty() && args.front() == "execute")
+  if (command == "execute")
     run_problems = athanor::take_execute_options(args, execute);
   auto loaded = athanor::load_config(args, athanor::process_environment());
-  loaded.problems.insert(loaded.problems.end(), run_problems.begin(),
-                         run_problems.end());
   if (loaded.help_requested || loaded.subcommand == "help") {
-    std::cout << athanor::help_text();
+    auto about = loaded.subcommand == "help" && !loaded.arguments.empty()
+                   ? loaded.arguments.front()
+                   : loaded.subcommand;
+    auto text = athanor::command_help(about);
+    std::cout << (text.empty() ? athanor::help_text() : text);
     return athanor::exit_status::ok;
   }
+  loaded.problems.insert(loaded.problems.end(), run_problems.begin(),
+                         run_problems.end());
+  auto usage = athanor::usage_problems(loaded);
+  loaded.problems.insert(loaded.problems.end(), usage.begin(), usage.end());
   if (loaded.subcommand == "check-config")
     return check_config(loaded);
   if (loaded.subcommand == "run") {

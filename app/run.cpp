@@ -106,13 +106,17 @@ std::vector<config_problem> take_run_options(std::vector<std::string>& args,
                                "imbalances, orderbooks)"});
       }
     } else if (auto value = take("--limit")) {
+      // Digits only: stoull would read "-1" as 2^64 - 1, a run that never
+      // ends.
       try {
-        size_t used = 0;
-        out.limit = std::stoull(*value, &used);
-        if (used != value->size())
-          throw std::invalid_argument("trailing characters");
+        if (value->empty()
+            || value->find_first_not_of("0123456789") != std::string::npos)
+          throw std::invalid_argument("not digits");
+        out.limit = std::stoull(*value);
       } catch (const std::exception&) {
-        problems.push_back({"--limit", "'" + *value + "' is not a count"});
+        problems.push_back({"--limit", "'" + *value
+                                         + "' is not a count (0 or more; 0: "
+                                           "no limit)"});
       }
     } else if (auto value = take("--publish")) {
       if (parse_host_port(*value))

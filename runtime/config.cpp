@@ -776,8 +776,10 @@ void read_credentials(const environment& env, loaded_config& result) {
   auto& alpaca = result.config.alpaca;
   alpaca.key_id = read_credential(env, {"ALPACA_API_KEY", "APCA_API_KEY_ID"},
                                   key_source, problems);
+  // ALPACA_SECRET_KEY: the name alpaca-py's examples use.
   alpaca.secret_key = read_credential(
-    env, {"ALPACA_API_SECRET", "APCA_API_SECRET_KEY"}, secret_source, problems);
+    env, {"ALPACA_API_SECRET", "APCA_API_SECRET_KEY", "ALPACA_SECRET_KEY"},
+    secret_source, problems);
   if (alpaca.key_id.empty() != alpaca.secret_key.empty())
     problems.push_back(
       {alpaca.key_id.empty() ? "ALPACA_API_KEY" : "ALPACA_API_SECRET",
@@ -1027,6 +1029,12 @@ loaded_config load_config(const std::vector<std::string>& args,
       result.arguments.push_back(arg);
     }
   }
+  // CAF's own options (scheduler.max-threads, ...) are checked here too;
+  // an undotted unknown flag is the command's to report (it knows its own).
+  for (auto& arg : result.caf_arguments)
+    if (option_name(arg).find('.') != std::string::npos)
+      if (auto problem = probe_option(arg))
+        problems.push_back(std::move(*problem));
   std::vector<std::string> good_args;
   for (auto& arg : option_args) {
     if (auto problem = probe_option(arg))

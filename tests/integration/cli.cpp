@@ -283,6 +283,61 @@ CAF_TEST(run serves the gateway off loopback with tls and checks its key) {
                       std::string::npos);
 }
 
+CAF_TEST(command line mistakes get one clear message and exit 78) {
+  struct mistake {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  std::vector<mistake> cases{
+    {{"run", "--symbls", "AAPL"},
+     "--symbls: unknown option (did you mean --symbols?); see athanor run "
+     "--help"},
+    {{"execute", "plan.json", "--jsn"},
+     "--jsn: unknown option (did you mean --json?); see athanor execute "
+     "--help"},
+    {{"run", "--limit", "-1"},
+     "--limit: '-1' is not a count (0 or more; 0: no limit)"},
+    {{"run", "extra"}, "extra: run takes no arguments (got 'extra')"},
+    {{"check-config", "stray"},
+     "stray: check-config takes no arguments (got 'stray')"},
+    {{"run", "--scheduler.max-thread=2"},
+     "scheduler.max-thread: unknown option"},
+  };
+  for (auto& c : cases) {
+    child_process p{athanor_binary, c.args};
+    CAF_CHECK_EQUAL(p.wait(10s), 78);
+    CAF_CHECK_NOT_EQUAL(p.err().find(c.message), std::string::npos);
+    CAF_CHECK_EQUAL(p.err().find("parser_error"), std::string::npos);
+  }
+}
+
+CAF_TEST(each command has its own help and options may come first) {
+  child_process run_help{athanor_binary, {"run", "--help"}};
+  CAF_CHECK_EQUAL(run_help.wait(10s), 0);
+  CAF_CHECK_EQUAL(run_help.out().rfind("usage: athanor run", 0), 0u);
+  CAF_CHECK_EQUAL(run_help.out().find("--athanor.breaker"), std::string::npos);
+  child_process help_execute{athanor_binary, {"help", "execute"}};
+  CAF_CHECK_EQUAL(help_execute.wait(10s), 0);
+  CAF_CHECK_EQUAL(help_execute.out().rfind("usage: athanor execute", 0), 0u);
+  child_process everything{athanor_binary, {"--help"}};
+  CAF_CHECK_EQUAL(everything.wait(10s), 0);
+  CAF_CHECK_NOT_EQUAL(everything.out().find("--athanor.breaker"),
+                      std::string::npos);
+  child_process first{athanor_binary, {"--json", "run", "--limit=2"}};
+  CAF_CHECK_EQUAL(first.wait(20s), 0);
+  CAF_CHECK_EQUAL(first.out_lines().size(), 2u);
+}
+
+CAF_TEST(alpaca py users secret name is accepted) {
+  child_process p{athanor_binary, {"check-config"},
+                  {{"ALPACA_API_KEY", "PKTEST"},
+                   {"ALPACA_SECRET_KEY", "CANARYPYSECRET"}}};
+  CAF_CHECK_EQUAL(p.wait(10s), 0);
+  CAF_CHECK_NOT_EQUAL(p.err().find("source=ALPACA_API_KEY"), std::string::npos);
+  for (auto& text : {p.out(), p.err()})
+    CAF_CHECK_EQUAL(text.find("CANARYPYSECRET"), std::string::npos);
+}
+
 CAF_TEST(check config refuses a config file with a wrong entry) {
   temp_dir dir;
   auto file = dir.write("athanor.ini", "[athanor.breaker]\n"

@@ -1,0 +1,118 @@
+#include "app/command_line.hpp"
+
+#include <map>
+
+#include "runtime/config_file.hpp"
+
+namespace athanor {
+
+namespace {
+
+struct command_spec {
+  std::string usage;
+  std::vector<std::string> flags;
+  /// Positional arguments it takes (checked here only for commands whose
+  /// own parser does not).
+  size_t max_arguments;
+};
+
+const std::map<std::string, command_spec>& commands() {
+  static const std::map<std::string, command_spec> table{
+    {"run",
+     {"usage: athanor run [--symbols A,B] [--channels quotes,trades,bars]\n"
+      "                   [--limit N] [--json] [--publish HOST:PORT]\n\n"
+      "Streams market data: a live view on a terminal, else one JSON line\n"
+      "per record (Alpaca's shape) on stdout; without credentials from a\n"
+      "built-in simulator. Also serves the admin endpoint, the gateway (with\n"
+      "ATHANOR_GATEWAY_KEY/SECRET) and, with --publish, other processes over\n"
+      "BASP.\n\n"
+      "  --symbols A,B     symbols to stream [AAPL,MSFT,SPY]\n"
+      "  --channels X,Y    trades, quotes, bars, updated_bars, daily_bars,\n"
+      "                    statuses, lulds, imbalances, orderbooks\n"
+      "                    [quotes,trades]\n"
+      "  --limit N         stop after N records (0: never) [0]\n"
+      "  --json            JSON lines even on a terminal\n"
+      "  --publish H:P     serve other processes (athanor attach, execute\n"
+      "                    --engine) on H:P\n",
+      {"--symbols", "--channels", "--limit", "--json", "--publish"},
+      0}},
+    {"attach",
+     {"usage: athanor attach HOST:PORT [--symbols A,B] [--channels ...]\n"
+      "                      [--limit N] [--json]\n\n"
+      "Prints the records of an engine published elsewhere (run --publish),\n"
+      "re-attaching when it restarts; a gap line marks what may be missing.\n"
+      "Flags as for run.\n",
+      {"--symbols", "--channels", "--limit", "--json"},
+      1}},
+    {"execute",
+     {"usage: athanor execute PLAN.json [--json] [--engine HOST:PORT]\n"
+      "                       [--dry-run]\n\n"
+      "Executes a rebalance plan exactly once and prints a result per item;\n"
+      "the same plan_id again prints the recorded result. Without\n"
+      "credentials on a built-in simulator.\n\n"
+      "  --json            the result as one JSON object\n"
+      "  --engine H:P      on a running engine published with run --publish\n"
+      "  --dry-run         check the plan against the account and print what\n"
+      "                    would be sent, placing nothing\n",
+      {"--json", "--engine", "--dry-run"},
+      1}},
+    {"check-config",
+     {"usage: athanor check-config\n\n"
+      "Validates configuration and environment and prints the effective\n"
+      "configuration (secrets as fingerprints); exit 78 on any problem.\n",
+      {},
+      0}},
+  };
+  return table;
+}
+
+const std::vector<std::string> every_command_flags{"--config-file", "--help",
+                                                   "--version"};
+
+} // namespace
+
+std::string subcommand_of(const std::vector<std::string>& args) {
+  for (auto& arg : args)
+    if (arg.rfind("-", 0) != 0)
+      return arg;
+  return {};
+}
+
+std::string command_help(const std::string& command) {
+  auto i = commands().find(command);
+  if (i == commands().end())
+    return {};
+  return i->second.usage
+         + "\nEvery command also takes --config-file=PATH and\n"
+           "--athanor.OPTION=VALUE; `athanor --help` lists every option.\n";
+}
+
+std::vector<config_problem> usage_problems(const loaded_config& loaded) {
+  std::vector<config_problem> problems;
+  auto spec = commands().find(loaded.subcommand);
+  auto flags = every_command_flags;
+  if (spec != commands().end())
+    flags.insert(flags.end(), spec->second.flags.begin(),
+                 spec->second.flags.end());
+  for (auto& arg : loaded.caf_arguments) {
+    auto name = arg.substr(0, arg.find('='));
+    if (name.find('.') != std::string::npos)
+      continue; // CAF's own options; load_config checks those
+    auto near = nearest_name(name, flags);
+    problems.push_back(
+      {name, "unknown option"
+               + (near.empty() ? std::string{} : " (did you mean " + near + "?)")
+               + (spec == commands().end()
+                    ? std::string{}
+                    : "; see athanor " + loaded.subcommand + " --help")});
+  }
+  // After an unknown flag the next word is likely its value, not a stray.
+  if (problems.empty() && spec != commands().end()
+      && spec->second.max_arguments == 0 && !loaded.arguments.empty())
+    problems.push_back({loaded.arguments.front(),
+                        loaded.subcommand + " takes no arguments (got '"
+                          + loaded.arguments.front() + "')"});
+  return problems;
+}
+
+} // namespace athanor
