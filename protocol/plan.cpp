@@ -92,9 +92,12 @@ void reject_unknown(const rapidjson::Value& object, const std::string& path,
                     std::vector<config_problem>& problems) {
   for (auto i = object.MemberBegin(); i != object.MemberEnd(); ++i) {
     std::string name{i->name.GetString(), i->name.GetStringLength()};
-    if (known.count(name) == 0)
-      problems.push_back({path.empty() ? name : path + "." + name,
+    if (known.count(name) == 0) {
+      // An empty key would leave the problem naming nothing.
+      auto shown = name.empty() ? std::string{"\"\""} : name;
+      problems.push_back({path.empty() ? shown : path + "." + shown,
                           "is not a plan field"});
+    }
   }
 }
 

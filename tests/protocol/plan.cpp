@@ -71,6 +71,17 @@ CAF_TEST(every bad field is reported at once) {
                                             "items[1].limt_price"}));
 }
 
+CAF_TEST(an empty key is named as such) {
+  // Found by the plan fuzz target: the problem named no field at all.
+  plan p;
+  std::vector<config_problem> problems;
+  CAF_CHECK(!decode_plan(R"({"plan_id": "p", "": 1, "items": [
+    {"symbol": "AAPL", "side": "buy", "qty": 1, "": 2}]})",
+                         p, problems));
+  CAF_CHECK_EQUAL(fields_of(problems),
+                  (std::vector<std::string>{"\"\"", "items[0].\"\""}));
+}
+
 CAF_TEST(the rules name their field) {
   plan p;
   std::vector<config_problem> problems;
