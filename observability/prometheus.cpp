@@ -1,5 +1,7 @@
 #include "observability/prometheus.hpp"
 
+#include "observability/metric_help.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -59,6 +61,8 @@ std::string to_prometheus(const metric_samples& xs) {
   std::string out;
   for (auto& name : order) {
     auto& group = by_name[name];
+    if (auto help = metric_help(name))
+      out += "# HELP " + name + " " + help + "\n";
     out += "# TYPE " + name + " " + to_string(group.front()->kind) + "\n";
     for (auto* x : group) {
       out += name;

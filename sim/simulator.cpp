@@ -52,6 +52,7 @@ simulator::simulator(simulator_options opts) {
   callbacks.on_http = [this](const transport::http_request& req) {
     return on_http(req);
   };
+  opts.listen.server_name = "athanor-sim";
   server_ = std::make_unique<transport::server>(opts.listen,
                                                 std::move(callbacks));
   hub_->start(*server_);

@@ -100,6 +100,7 @@ struct server::impl {
   bool tls = false;
   std::atomic<bool> refuse_tls{false};
   server_callbacks callbacks;
+  std::string server_name;
   std::atomic<uint64_t> next_id{1};
   // Server thread only.
   std::unordered_map<timer_id, std::shared_ptr<net::steady_timer>> timers;
@@ -452,7 +453,7 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
     }
     auto res = std::make_shared<http::response<http::string_body>>(
       static_cast<http::status>(out.status), version);
-    res->set(http::field::server, "athanor-sim");
+    res->set(http::field::server, srv_.server_name);
     for (auto& [name, value] : out.headers)
       res->set(name, value);
     if (out.headers.count("Content-Type") == 0 && !out.body.empty())
@@ -529,6 +530,7 @@ void server::impl::accept() {
 server::server(server_options opts, server_callbacks callbacks)
     : impl_(std::make_unique<impl>()) {
   impl_->callbacks = std::move(callbacks);
+  impl_->server_name = opts.server_name;
   if (!opts.tls_certificate_pem.empty()) {
     auto& ssl = impl_->ssl;
     ssl.set_options(net::ssl::context::default_workarounds

@@ -110,6 +110,8 @@ struct server_options {
   /// With TLS: when set (PEM), a client must present a certificate that
   /// verifies against these CAs, or the handshake fails.
   std::string tls_client_ca_pem;
+  /// The Server header of every HTTP answer.
+  std::string server_name = "athanor";
 };
 
 class server {

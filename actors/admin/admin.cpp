@@ -8,6 +8,7 @@
 
 #include "actors/common/exception_handler.hpp"
 #include "messages/error.hpp"
+#include "observability/process_metrics.hpp"
 #include "observability/prometheus.hpp"
 
 namespace athanor {
@@ -106,6 +107,8 @@ void answer(admin_pointer self, const admin_query& q, const gathered& g) {
                        metric_kind::counter,
                        {},
                        static_cast<double>(self->state.requests)});
+    auto process = process_metrics();
+    samples.insert(samples.end(), process.begin(), process.end());
     q.answer->send(200, "text/plain; version=0.0.4; charset=utf-8",
                    to_prometheus(samples));
   } else if (path == "/readyz") {

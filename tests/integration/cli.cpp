@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <sstream>
 
 #include <unistd.h>
 
@@ -444,6 +445,39 @@ std::string metric_line(const std::string& text, const std::string& prefix) {
 }
 
 } // namespace
+
+CAF_TEST(every metric family of a full run has help and a type) {
+  child_process p{athanor_binary,
+                  {"run", "--symbols=AAPL", "--json", "--publish",
+                   "127.0.0.1:0"},
+                  {{"ATHANOR_GATEWAY_KEY", "GWKEY"},
+                   {"ATHANOR_GATEWAY_SECRET", "GWSECRET"}}};
+  CAF_REQUIRE(p.wait_for_lines(3, 20s));
+  auto admin = port_after(p.err(), "admin listening on");
+  CAF_REQUIRE(admin != 0);
+  auto res = http_call(admin, "GET", "/metrics");
+  CAF_REQUIRE_EQUAL(res.status, 200);
+  CAF_CHECK_EQUAL(res.headers["server"], "athanor");
+  std::istringstream lines{res.body};
+  std::string previous;
+  size_t families = 0;
+  for (std::string line; std::getline(lines, line); previous = line) {
+    if (line.rfind("# TYPE ", 0) != 0)
+      continue;
+    ++families;
+    auto name = line.substr(7, line.find(' ', 7) - 7);
+    if (previous.rfind("# HELP " + name + " ", 0) != 0)
+      CAF_ERROR("no HELP for " << name);
+  }
+  CAF_MESSAGE(families << " metric families");
+  CAF_CHECK_GREATER(families, 60u);
+  for (auto family : {"athanor_build_info{", "process_resident_memory_bytes ",
+                      "process_cpu_seconds_total ", "process_open_fds ",
+                      "process_start_time_seconds "})
+    CAF_CHECK_NOT_EQUAL(res.body.find(family), std::string::npos);
+  p.signal(SIGINT);
+  CAF_CHECK_EQUAL(p.wait(10s), 0);
+}
 
 CAF_TEST(run relays trade updates on the gateway and reports the desk) {
   child_process p{athanor_binary,
