@@ -350,6 +350,37 @@ CAF_TEST(check config refuses a config file with a wrong entry) {
                       std::string::npos);
 }
 
+CAF_TEST(run refuses an unprotected gateway or admin off loopback) {
+  std::map<std::string, std::string> env{{"ATHANOR_GATEWAY_KEY", "gk"},
+                                         {"ATHANOR_GATEWAY_SECRET", "gs"},
+                                         {"ATHANOR_ADMIN_TOKEN", "t0ken"}};
+  child_process gateway{athanor_binary,
+                        {"run", "--limit=1",
+                         "--athanor.gateway.address=0.0.0.0"},
+                        env};
+  CAF_CHECK_EQUAL(gateway.wait(20s), 78);
+  CAF_CHECK_NOT_EQUAL(gateway.err().find("athanor.gateway.address"),
+                      std::string::npos);
+  CAF_CHECK_NOT_EQUAL(gateway.err().find("athanor.gateway.certificate"),
+                      std::string::npos);
+  child_process admin{athanor_binary,
+                      {"run", "--limit=1", "--athanor.admin.address=0.0.0.0"},
+                      env};
+  CAF_CHECK_EQUAL(admin.wait(20s), 78);
+  CAF_CHECK_NOT_EQUAL(admin.err().find("athanor.admin.address"),
+                      std::string::npos);
+  // Without the token, that is named too.
+  env.erase("ATHANOR_ADMIN_TOKEN");
+  child_process tokenless{athanor_binary,
+                          {"run", "--limit=1",
+                           "--athanor.admin.address=0.0.0.0",
+                           "--athanor.admin.insecure=true"},
+                          env};
+  CAF_CHECK_EQUAL(tokenless.wait(20s), 78);
+  CAF_CHECK_NOT_EQUAL(tokenless.err().find("ATHANOR_ADMIN_TOKEN"),
+                      std::string::npos);
+}
+
 CAF_TEST(check config shows the admin token by fingerprint only) {
   child_process p{athanor_binary, {"check-config"},
                   {{"ATHANOR_ADMIN_TOKEN", "CANARYADMINTOKEN"}}};
