@@ -27,32 +27,17 @@ if [ ! -d "$cache/node_modules/@alpacahq/alpaca-trade-api" ]; then
   fi
 fi
 
-log="$(mktemp)"
-trap 'kill -INT "$pid" 2> /dev/null || true; wait "$pid" 2> /dev/null || true; rm -f "$log"' EXIT
-ATHANOR_GATEWAY_KEY=SDKGWKEY ATHANOR_GATEWAY_SECRET=SDKGWSECRET \
-  "$athanor" run --json --athanor.log.format=human > /dev/null 2> "$log" &
-pid=$!
-url=""
-for _ in $(seq 1 100); do
-  url="$(grep -o 'gateway listening on ws://[0-9.:]*' "$log" | head -1 | sed 's/.* on //')" || true
-  [ -n "$url" ] && break
-  sleep 0.1
-done
-if [ -z "$url" ]; then
-  echo "athanor did not report its gateway:"
-  cat "$log"
-  exit 1
-fi
-broker="$(grep -o 'trading_endpoint=http://[0-9.:]*' "$log" | head -1 | sed 's/.*=//')"
+. "$here/engine.sh"
+start_engine "$athanor" SDKGWKEY SDKGWSECRET
 echo "gateway at $url, simulator's broker at $broker"
 NODE_PATH="$cache/node_modules" timeout 60 \
   node "$here/stream_clients.js" "$url" SDKGWKEY SDKGWSECRET 20
 NODE_PATH="$cache/node_modules" timeout 60 \
   node "$here/trading_clients.js" "$url" SDKGWKEY SDKGWSECRET "$broker" 5
 # The engine held one upstream connection for all of them.
-connects="$(grep -c 'stream_session: state_change.*to=streaming' "$log" || true)"
+connects="$(grep -c 'stream_session: state_change.*to=streaming' "$engine_log" || true)"
 echo "upstream sessions that reached streaming: $connects"
 [ "$connects" = "1" ]
-trading="$(grep -c 'trading_session: state_change.*to=streaming' "$log" || true)"
+trading="$(grep -c 'trading_session: state_change.*to=streaming' "$engine_log" || true)"
 echo "trading streams that reached streaming: $trading"
 [ "$trading" = "1" ]

@@ -26,12 +26,14 @@
 #include <unistd.h>
 
 #include "integration/process.hpp"
+#include "tools/campaign.hpp"
 #include "protocol/plan.hpp"
 #include "sim/simulator.hpp"
 
 using namespace athanor;
 using namespace std::chrono_literals;
 using testing::child_process;
+using namespace athanor::campaign;
 
 namespace {
 
@@ -42,13 +44,6 @@ struct campaign_options {
   uint64_t seed = 0;
   bool engine = false;
 };
-
-std::string read_all(const std::string& path) {
-  std::ifstream in{path};
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // An engine publishing on loopback; stdout to /dev/null, stderr (its log)
 // to a file, so neither pipe can fill and stall it.
@@ -135,14 +130,6 @@ size_t count_of(const std::string& text, const std::string& what) {
        i = text.find(what, i + what.size()))
     ++n;
   return n;
-}
-
-bool number_option(const char* arg, const char* name, uint64_t& out) {
-  auto n = std::strlen(name);
-  if (std::strncmp(arg, name, n) != 0 || arg[n] != '=')
-    return false;
-  out = std::strtoull(arg + n + 1, nullptr, 10);
-  return true;
 }
 
 std::string plan_json(const std::string& id, uint32_t items) {

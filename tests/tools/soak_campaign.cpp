@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "integration/process.hpp"
+#include "tools/campaign.hpp"
 #include "protocol/market_data.hpp"
 #include "protocol/plan.hpp"
 #include "sim/broker.hpp"
@@ -44,6 +45,7 @@
 using namespace athanor;
 using namespace std::chrono_literals;
 using testing::child_process;
+using namespace athanor::campaign;
 
 namespace {
 
@@ -69,21 +71,6 @@ struct soak_options {
   bool tls = true;
   bool keep = false;
 };
-
-std::string read_all(const std::string& path) {
-  std::ifstream in{path};
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::vector<std::string> lines_of(const std::string& path) {
-  std::ifstream in{path};
-  std::vector<std::string> result;
-  for (std::string line; std::getline(in, line);)
-    result.push_back(line);
-  return result;
-}
 
 // The number after `marker` in `text`, 0 if absent.
 int port_after(const std::string& text, const std::string& marker,
@@ -228,14 +215,6 @@ long rss_kb(int pid) {
     if (line.rfind("VmRSS:", 0) == 0)
       return std::atol(line.c_str() + 6);
   return -1;
-}
-
-bool number_option(const char* arg, const char* name, uint64_t& out) {
-  auto n = std::strlen(name);
-  if (std::strncmp(arg, name, n) != 0 || arg[n] != '=')
-    return false;
-  out = std::strtoull(arg + n + 1, nullptr, 10);
-  return true;
 }
 
 std::string plan_json(const std::string& id) {
