@@ -389,12 +389,14 @@ CAF_TEST(refusals are counted and their log lines rate limited) {
   CAF_CHECK_EQUAL(control_of(decoded(first)), "connected");
   for (int i = 0; i < 5; ++i) {
     ws_client refused{capped->port(), "/v2/iex"};
-    CAF_CHECK_EQUAL(decoded(refused).controls.at(0).code, 406);
+    int code = decoded(refused).controls.at(0).code;
+    CAF_CHECK_EQUAL(code, 406);
   }
   first.send(protocol::encode_auth(protocol::codec::json,
                                    {secret{"nobody"}, secret{"wrong"}}),
              false);
-  CAF_CHECK_EQUAL(decoded(first).controls.at(0).code, 402);
+  int login_code = decoded(first).controls.at(0).code;
+  CAF_CHECK_EQUAL(login_code, 402);
   caf::scoped_actor self{sys};
   auto sample = [&](const std::string& name, const std::string& reason = "") {
     double result = -1;
@@ -477,7 +479,8 @@ CAF_TEST(each ban of an address lasts twice the one before) {
       CAF_REQUIRE(guesser.open());
       CAF_REQUIRE_EQUAL(control_of(decoded(guesser)), "connected");
       guesser.send(protocol::encode_auth(protocol::codec::json, wrong), false);
-      CAF_CHECK_EQUAL(decoded(guesser).controls.at(0).code, 402);
+      int code = decoded(guesser).controls.at(0).code;
+      CAF_CHECK_EQUAL(code, 402);
     }
     for (int i = 0; i < 50; ++i) {
       ws_client next{guarded->port(), "/v2/iex"};
