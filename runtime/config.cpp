@@ -169,7 +169,9 @@ void for_each_option(Config& cfg, F&& f) {
 
   const char* adm = "athanor.admin";
   f(adm, "address", "admin endpoint bind address", cfg.admin.address);
-  f(adm, "port", "admin endpoint port; 0: any free port", cfg.admin.port);
+  f(adm, "port", "admin endpoint port (a fixed one to scrape); 0: any free "
+                "port; env ATHANOR_ADMIN_PORT",
+    cfg.admin.port);
   f(adm, "insecure",
     "serve off loopback without TLS anyway: plain http, /status and "
     "/metrics readable on the network (warned on every start)",
@@ -263,6 +265,7 @@ const std::vector<env_binding>& env_bindings() {
     {"athanor.alpaca.feed", {"ALPACA_FEED"}},
     {"athanor.log.format", {"ATHANOR_LOG_FORMAT"}},
     {"athanor.log.level", {"ATHANOR_LOG_LEVEL"}},
+    {"athanor.admin.port", {"ATHANOR_ADMIN_PORT"}},
   };
   return bindings;
 }

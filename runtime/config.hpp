@@ -81,6 +81,10 @@ struct execution_settings {
   bool in_run = true;
 };
 
+/// athanor.admin.port unless configured (ATHANOR_ADMIN_PORT, --athanor.
+/// admin.port); 0 picks any free port.
+inline constexpr uint64_t default_admin_port = 9720;
+
 /// A local listening endpoint (admin, gateway).
 struct listen_settings {
   /// Loopback by default.
@@ -187,8 +191,13 @@ struct engine_config {
   stream_settings stream;
   fanout_settings registry;
   execution_settings execution;
-  /// The admin endpoint (/healthz, /readyz, /metrics, /status).
-  listen_settings admin;
+  /// The admin endpoint (/healthz, /readyz, /metrics, /status), on a
+  /// fixed port by default so there is something stable to scrape.
+  listen_settings admin = [] {
+    listen_settings x;
+    x.port = default_admin_port;
+    return x;
+  }();
   /// Where the gateway for local Alpaca clients listens (it is on when
   /// `gateway` credentials are set).
   listen_settings gateway_listen;

@@ -31,6 +31,8 @@ child_process::child_process(const std::string& program,
       argv.push_back(a.data());
     argv.push_back(nullptr);
     std::vector<std::string> env_lines;
+    // Tests run engines side by side: none may take the fixed admin port.
+    env.emplace("ATHANOR_ADMIN_PORT", "0");
     for (auto& [k, v] : env)
       env_lines.push_back(k + "=" + v);
     std::vector<char*> envp;
