@@ -175,6 +175,9 @@ int main(int argc, char** argv) {
   sim_opts.broker.fill_delay = 40ms;
   sim_opts.broker.requests_per_minute = 0;
   sim_opts.broker.accept_reused_client_order_ids = true;
+  // Enough for any campaign's buys: a refusal for buying power would show
+  // as missing orders (100,000 lasted 36 plans of 8 items).
+  sim_opts.broker.starting_cash = "1000000000";
   sim::simulator sim{sim_opts};
   std::map<std::string, std::string> env{
     {"ALPACA_API_KEY", sim::default_key},

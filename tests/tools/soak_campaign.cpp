@@ -283,6 +283,7 @@ int main(int argc, char** argv) {
   sim_opts.broker.fill_delay = 40ms;
   sim_opts.broker.requests_per_minute = 0;
   sim_opts.broker.accept_reused_client_order_ids = true;
+  sim_opts.broker.starting_cash = "1000000000"; // never the reason a plan fails
   transport::pem_pair pems;
   if (opts.tls) {
     pems = transport::make_self_signed({"127.0.0.1", "localhost"});
