@@ -593,6 +593,41 @@ CAF_TEST(an open breaker holds attempts back until it lets a probe through) {
   self->send_exit(breaker, caf::exit_reason::kill);
 }
 
+CAF_TEST(connection limits follow their schedule and never open the breaker) {
+  breaker_config bcfg;
+  bcfg.endpoint = "stream";
+  bcfg.failure_threshold = 2;
+  bcfg.open_duration = 20s;
+  auto breaker = unbox(spawn_breaker(sys, bcfg));
+  auto cfg = config();
+  cfg.breaker = breaker;
+  start(std::move(cfg));
+  size_t expected_links = 1;
+  for (auto wait : {1s, 2s, 4s, 8s}) {
+    server_sends(protocol::encode_success(codec::json, "connected"));
+    server_sends(
+      protocol::encode_error(codec::json, 406, "connection limit exceeded"));
+    advance(wait);
+    CAF_REQUIRE_EQUAL(links->links.size(), ++expected_links);
+  }
+  server_closes(link_end::rate_limited, 429);
+  advance(16s);
+  CAF_CHECK_EQUAL(links->links.size(), expected_links + 1);
+  auto snap = fetch<breaker_snapshot>(breaker, caf::get_atom::value);
+  CAF_CHECK_EQUAL(snap.state, breaker_state::closed);
+  CAF_CHECK_EQUAL(snapshot().counters.breaker_refusals, 0u);
+  // Real failures still count: two in a row open it.
+  for (int i = 0; i < 2; ++i) {
+    auto before = links->links.size();
+    server_closes(link_end::connect_failed);
+    for (int s = 0; s < 200 && links->links.size() == before && i == 0; ++s)
+      advance(1s);
+  }
+  snap = fetch<breaker_snapshot>(breaker, caf::get_atom::value);
+  CAF_CHECK_EQUAL(snap.state, breaker_state::open);
+  self->send_exit(breaker, caf::exit_reason::kill);
+}
+
 CAF_TEST(shutdown closes the link and ends the session) {
   start();
   stream(subscription_set{});
