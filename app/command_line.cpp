@@ -1,6 +1,7 @@
 #include "app/command_line.hpp"
 
 #include <map>
+#include <set>
 
 #include "runtime/config_file.hpp"
 
@@ -72,9 +73,17 @@ const std::vector<std::string> every_command_flags{"--config-file", "--help",
 } // namespace
 
 std::string subcommand_of(const std::vector<std::string>& args) {
-  for (auto& arg : args)
-    if (arg.rfind("-", 0) != 0)
-      return arg;
+  // Flags whose value may follow as the next argument (`--limit 2`): that
+  // value is not the command.
+  static const std::set<std::string> with_value{
+    "--symbols", "--channels", "--limit", "--publish", "--engine",
+    "--config-file"};
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i].rfind("-", 0) != 0)
+      return args[i];
+    if (with_value.count(args[i]) > 0)
+      ++i;
+  }
   return {};
 }
 

@@ -1017,13 +1017,24 @@ loaded_config load_config(const std::vector<std::string>& args,
   // engine's options and CAF's own.
   std::optional<std::string> config_file;
   std::vector<std::string> option_args;
-  for (auto& arg : args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    auto& arg = args[i];
     if (arg == "--help" || arg == "-h") {
       result.help_requested = true;
     } else if (arg.rfind("--config-file=", 0) == 0) {
       config_file = option_value(arg);
+    } else if (arg == "--config-file") {
+      if (i + 1 < args.size())
+        config_file = args[++i];
+      else
+        problems.push_back({"--config-file", "needs a path"});
     } else if (arg.rfind("--athanor.", 0) == 0) {
-      option_args.push_back(arg);
+      // "--athanor.x.y VALUE" as well as "--athanor.x.y=VALUE".
+      if (arg.find('=') == std::string::npos && i + 1 < args.size()
+          && args[i + 1].rfind("-", 0) != 0)
+        option_args.push_back(arg + "=" + args[++i]);
+      else
+        option_args.push_back(arg);
     } else if (arg.rfind("--", 0) == 0) {
       result.caf_arguments.push_back(arg);
     } else if (result.subcommand.empty()) {

@@ -327,6 +327,10 @@ CAF_TEST(each command has its own help and options may come first) {
   child_process first{athanor_binary, {"--json", "run", "--limit=2"}};
   CAF_CHECK_EQUAL(first.wait(20s), 0);
   CAF_CHECK_EQUAL(first.out_lines().size(), 2u);
+  // A flag's value after a space is not the command.
+  child_process spaced{athanor_binary, {"--limit", "2", "--json", "run"}};
+  CAF_CHECK_EQUAL(spaced.wait(20s), 0);
+  CAF_CHECK_EQUAL(spaced.out_lines().size(), 2u);
 }
 
 CAF_TEST(alpaca py users secret name is accepted) {

@@ -299,6 +299,19 @@ CAF_TEST(execute peers need tls and are required off loopback) {
                   (std::vector<std::string>{"CN=a,O=b", "sha256:01"}));
 }
 
+CAF_TEST(options take their value after a space too) {
+  temp_file file{"spaced.ini", "[athanor.breaker]\nfailure-threshold = 7\n"};
+  auto loaded = load_config({"check-config", "--config-file", file.path,
+                             "--athanor.admin.port", "9000"},
+                            {});
+  CAF_CHECK(loaded.problems.empty());
+  CAF_CHECK(loaded.arguments.empty());
+  CAF_CHECK_EQUAL(loaded.config.breaker.failure_threshold, 7u);
+  CAF_CHECK_EQUAL(loaded.config.admin.port, 9000u);
+  CAF_CHECK_EQUAL(options_of(load_config({"--config-file"}, {}).problems),
+                  std::set<std::string>{"--config-file"});
+}
+
 CAF_TEST(a missing config file is a problem) {
   auto loaded = load_config({"--config-file=/nonexistent/athanor.ini"}, {});
   CAF_CHECK_EQUAL(options_of(loaded.problems),
