@@ -38,7 +38,8 @@ std::string to_string(breaker_state x);
 std::string to_string(call_outcome x);
 
 /// Returns what an error means for the breaker: non-retryable errors are the
-/// request's fault, not the endpoint's, and are ignored.
+/// request's fault, not the endpoint's, and are ignored; so are 406 and 429,
+/// a healthy server asking us to wait.
 call_outcome outcome_of(engine_errc x);
 
 /// Permission for one call; its id goes back with the outcome.

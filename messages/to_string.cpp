@@ -25,6 +25,13 @@ std::string to_string(call_outcome x) {
 }
 
 call_outcome outcome_of(engine_errc x) {
+  // A 406 (our old session still held) or a 429 is a healthy server asking
+  // us to wait; the caller's own wait schedule covers it. Counted as
+  // failures they opened a breaker on top (1 min doubling to 10): the soak
+  // campaign saw 8-minute market-data silences with the upstream usable
+  // most of the time.
+  if (x == engine_errc::connection_limit || x == engine_errc::rate_limited)
+    return call_outcome::ignored;
   return classify(x) == error_class::non_retryable ? call_outcome::ignored
                                                    : call_outcome::failure;
 }

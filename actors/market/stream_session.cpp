@@ -482,12 +482,7 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
     st().watchdog_armed = false;
     ++st().watchdog_generation;
     auto err = make_error(end.errc, end.detail);
-    // A 406 or 429 is a server that answered and asked us to wait: its own
-    // schedule (limit_backoff) governs. Counted as failures they opened the
-    // breaker on top (1 min, doubling to 10): the soak campaign saw 8-minute
-    // silences with the upstream usable most of the time.
-    report_outcome(end.long_wait ? call_outcome::ignored
-                                 : outcome_of(end.errc));
+    report_outcome(outcome_of(end.errc));
     if (was_streaming) {
       report_gap(end.gap);
       auto ran = now() - st().authenticated_at;

@@ -38,6 +38,11 @@ CAF_TEST(classification drives retries and the breaker) {
   CAF_CHECK_EQUAL(outcome_of(engine_errc::connection_lost),
                   call_outcome::failure);
   CAF_CHECK_EQUAL(outcome_of(engine_errc::auth_failed), call_outcome::failure);
+  // A server asking us to wait is not a failing endpoint.
+  CAF_CHECK_EQUAL(outcome_of(engine_errc::connection_limit),
+                  call_outcome::ignored);
+  CAF_CHECK_EQUAL(outcome_of(engine_errc::rate_limited),
+                  call_outcome::ignored);
 }
 
 CAF_TEST(alpaca stream codes map to engine errors) {
