@@ -3,9 +3,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <future>
-#include <sstream>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -17,6 +15,7 @@
 #include "messages/error.hpp"
 #include "observability/log.hpp"
 #include "protocol/plan.hpp"
+#include "runtime/config_file.hpp"
 #include "runtime/dry_run.hpp"
 #include "runtime/system_config.hpp"
 #include "runtime/trading_desk.hpp"
@@ -25,15 +24,6 @@
 namespace athanor {
 
 namespace {
-
-
-std::string read_file(const std::string& path, bool& ok) {
-  std::ifstream in{path, std::ios::binary};
-  ok = static_cast<bool>(in);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::string text_of(const decimal& x) {
   return x.is_null() ? "-" : to_string(x);
@@ -337,16 +327,15 @@ std::vector<config_problem> take_plan_file(const loaded_config& loaded,
 int execute_command(const loaded_config& loaded, const execute_request& req) {
   auto& cfg = loaded.config;
   log::configure(cfg.logging);
-  bool readable = false;
-  auto text = read_file(req.plan_file, readable);
-  if (!readable) {
+  auto text = read_file(req.plan_file);
+  if (!text) {
     std::fprintf(stderr, "athanor: cannot read plan file '%s'\n",
                  req.plan_file.c_str());
     return exit_status::no_input;
   }
   plan spec;
   std::vector<config_problem> problems;
-  if (!protocol::decode_plan(text, spec, problems)) {
+  if (!protocol::decode_plan(*text, spec, problems)) {
     std::fprintf(stderr, "athanor: invalid plan '%s' (%zu problem%s):\n",
                  req.plan_file.c_str(), problems.size(),
                  problems.size() == 1 ? "" : "s");

@@ -812,12 +812,12 @@ std::vector<config_problem> read_listener_pems(const std::string& prefix,
   std::vector<config_problem> problems;
   auto read = [&](const char* name, const std::string& path,
                   std::string& pem) {
-    std::ifstream in{path, std::ios::binary};
-    if (!in) {
+    auto text = read_file(path);
+    if (!text) {
       problems.push_back({prefix + "." + name, "cannot read '" + path + "'"});
       return false;
     }
-    pem.assign(std::istreambuf_iterator<char>{in}, {});
+    pem = std::move(*text);
     return true;
   };
   if (x.certificate.empty()) {
@@ -1079,12 +1079,11 @@ loaded_config load_config(const std::vector<std::string>& args,
                           return set_on_cli.count(option_name(arg)) == 0;
                         });
   if (config_file) {
-    std::ifstream file{*config_file};
-    if (!file) {
+    auto text = read_file(*config_file);
+    if (!text) {
       problems.push_back({"config-file", "cannot read '" + *config_file + "'"});
     } else {
-      std::string text{std::istreambuf_iterator<char>{file}, {}};
-      auto from_file = file_arguments(text, *config_file, problems);
+      auto from_file = file_arguments(*text, *config_file, problems);
       // Lowest precedence: before the environment and the command line.
       good_args.insert(good_args.begin(), from_file.engine.begin(),
                        from_file.engine.end());

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <fstream>
+#include <iterator>
 
 namespace athanor {
 
@@ -59,6 +61,13 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 }
 
 } // namespace
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return std::nullopt;
+  return std::string{std::istreambuf_iterator<char>{in}, {}};
+}
 
 std::string where_in(const std::string& file, int line) {
   return "line " + std::to_string(line) + " of " + file;

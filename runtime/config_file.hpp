@@ -5,6 +5,7 @@
 // headers, `key = value` entries, `;` comments, values quoted ("...") or
 // bare (numbers, durations, true/false).
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,9 @@ struct config_file_entry {
 std::vector<config_file_entry>
 parse_config_file(const std::string& text, const std::string& file,
                   std::vector<config_problem>& problems);
+
+/// The whole file, or nullopt if it cannot be read.
+std::optional<std::string> read_file(const std::string& path);
 
 /// "line N of FILE".
 std::string where_in(const std::string& file, int line);

@@ -1,8 +1,5 @@
 #include "athanor/remote.hpp"
 
-#include <fstream>
-#include <optional>
-
 #include "caf/actor_system.hpp"
 #include "caf/io/middleman.hpp"
 #include "caf/openssl/manager.hpp"
@@ -15,19 +12,13 @@
 #include "actors/remote/execute_gate.hpp"
 #include "messages/error.hpp"
 #include "messages/remote.hpp"
+#include "runtime/config_file.hpp"
 #include "runtime/subscription_state.hpp"
 #include "transport/tls.hpp"
 
 namespace athanor {
 
 namespace {
-
-std::optional<std::string> read_file(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  if (!in)
-    return std::nullopt;
-  return std::string{std::istreambuf_iterator<char>{in}, {}};
-}
 
 caf::error unusable(caf::actor_system& sys, const remote_options& where) {
   if (!sys.has_middleman())

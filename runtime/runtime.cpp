@@ -1,7 +1,6 @@
 #include "athanor/runtime.hpp"
 
 #include <atomic>
-#include <fstream>
 #include <memory>
 
 #include "caf/actor_system.hpp"
@@ -18,12 +17,12 @@
 #include "observability/log.hpp"
 #include "protocol/plan.hpp"
 #include "runtime/admin_server.hpp"
+#include "runtime/config_file.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/gateway_server.hpp"
 #include "runtime/runtime_start.hpp"
 #include "runtime/subscription_state.hpp"
 #include "runtime/system_config.hpp"
-#include "runtime/trading_desk.hpp"
 #include "runtime/trading_desk.hpp"
 #include "sim/simulator.hpp"
 
@@ -332,8 +331,13 @@ caf::error runtime::impl::publish(runtime_parts& parts) {
   front_cfg.execute.allow = cfg.remote.execute;
   front_cfg.execute.peers = execute_peers_of(cfg.remote);
   if (!front_cfg.execute.peers.empty()) {
-    std::ifstream in{cfg.remote.ca_file, std::ios::binary};
-    front_cfg.execute.ca_pem.assign(std::istreambuf_iterator<char>{in}, {});
+    // Read again at start; an empty CA would refuse every proof unseen.
+    auto ca = read_file(cfg.remote.ca_file);
+    if (!ca)
+      return make_error(engine_errc::invalid_config,
+                        "athanor.remote.ca-file: cannot read '"
+                          + cfg.remote.ca_file + "'");
+    front_cfg.execute.ca_pem = std::move(*ca);
   }
   if (!is_loopback(where->first) && !tls)
     log::warn("engine", "insecure_listener",
