@@ -117,7 +117,8 @@ uint16_t admin_server::port() const {
 }
 
 std::string admin_server::url() const {
-  return std::string{server_->tls() ? "https" : "http"} + "://" + address_ + ":" + std::to_string(port());
+  auto scheme = server_->tls() ? "https://" : "http://";
+  return scheme + address_ + ":" + std::to_string(port());
 }
 
 } // namespace athanor

@@ -43,9 +43,9 @@ struct gateway_server::shared {
         return open == 0 && now - last > std::chrono::hours{1};
       }
     };
-    size_t open = 0;
     std::map<std::string, peer> peers;
-    /// Read by the metrics actor; written here only.
+    /// Read by the metrics actor; written here only (`open` is the count
+    /// of connected clients the caps use).
     std::shared_ptr<gateway_admission_counters> counters
       = std::make_shared<gateway_admission_counters>();
     /// A flood of refused connections logs one line per reason every
@@ -58,10 +58,9 @@ struct gateway_server::shared {
     static constexpr auto refusal_log_interval = std::chrono::seconds{10};
 
     void opened(const std::string& address) {
-      ++open;
+      ++counters->open;
       ++peers[address].open;
       ++counters->accepted;
-      counters->open = open;
     }
 
     /// Forgets addresses with nothing open, no recent failure and no ban
@@ -77,8 +76,7 @@ struct gateway_server::shared {
     }
 
     void closed(const std::string& address) {
-      --open;
-      counters->open = open;
+      --counters->open;
       auto i = peers.find(address);
       if (i != peers.end() && --i->second.open == 0
           && i->second.failures.empty() && i->second.bans == 0)
@@ -96,31 +94,36 @@ struct gateway_server::shared {
 
 namespace {
 
+// Every local client is 127.0.0.1: per-address rules apply off loopback
+// (see gateway_server_options::per_address_on_loopback).
+bool per_address_rules_apply(const gateway_server_options& opts,
+                             const std::string& address) {
+  return opts.per_address_on_loopback || !is_loopback(address);
+}
+
 // The actor's way to its client: frames go to the server's thread, where
 // the slow-client check sees the socket's real backlog.
 class server_link : public client_link {
  public:
   server_link(std::shared_ptr<gateway_server::shared> sh,
               std::weak_ptr<transport::ws_connection> conn,
-              protocol::codec encoding, size_t max_queued_bytes,
-              std::string address, const gateway_server_options* limits)
+              protocol::codec encoding, std::string address,
+              std::shared_ptr<const gateway_server_options> limits)
     : shared_(std::move(sh)), conn_(std::move(conn)), encoding_(encoding),
-      max_queued_bytes_(max_queued_bytes), address_(std::move(address)),
-      max_failed_logins_(limits->max_failed_logins),
-      per_address_(limits->per_address_on_loopback
-                   || !is_loopback(address_)),
-      login_window_(limits->login_window), login_ban_(limits->login_ban),
+      address_(std::move(address)), limits_(std::move(limits)),
       dropped_(std::make_shared<bool>(false)) {}
 
   // Too many in the window: the address's new connections are refused for
   // the ban (those already open stay).
   void login_failed() override {
     shared_->post([sh = shared_.get(), address = address_,
-                   per_address = per_address_, limit = max_failed_logins_,
-                   window = login_window_, ban = login_ban_] {
+                   limits = limits_] {
       ++sh->admission.counters->failed_logins;
-      if (!per_address)
+      if (!per_address_rules_apply(*limits, address))
         return;
+      auto limit = limits->max_failed_logins;
+      auto window = limits->login_window;
+      auto ban = limits->login_ban;
       using clock = gateway_server::shared::admission::clock;
       auto now = clock::now();
       sh->admission.sweep(now);
@@ -146,7 +149,7 @@ class server_link : public client_link {
   void send(std::string frame) override {
     shared_->post([sh = shared_.get(), conn = conn_, frame = std::move(frame),
                    dropped = dropped_, encoding = encoding_,
-                   limit = max_queued_bytes_] {
+                   limit = limits_->max_queued_bytes] {
       auto c = conn.lock();
       if (!c || *dropped)
         return;
@@ -177,12 +180,8 @@ class server_link : public client_link {
   std::shared_ptr<gateway_server::shared> shared_;
   std::weak_ptr<transport::ws_connection> conn_;
   protocol::codec encoding_;
-  size_t max_queued_bytes_;
   std::string address_;
-  uint32_t max_failed_logins_;
-  bool per_address_;
-  std::chrono::nanoseconds login_window_;
-  std::chrono::nanoseconds login_ban_;
+  std::shared_ptr<const gateway_server_options> limits_;
   /// Server thread only.
   std::shared_ptr<bool> dropped_;
 };
@@ -196,17 +195,15 @@ class client_handler : public transport::ws_handler {
  public:
   client_handler(client_spawner spawn, protocol::codec encoding,
                  std::shared_ptr<gateway_server::shared> sh,
-                 size_t max_queued_bytes, std::string address,
+                 std::string address,
                  std::shared_ptr<const gateway_server_options> limits)
     : spawn_(std::move(spawn)), encoding_(encoding), shared_(std::move(sh)),
-      max_queued_bytes_(max_queued_bytes), address_(std::move(address)),
-      limits_(std::move(limits)) {}
+      address_(std::move(address)), limits_(std::move(limits)) {}
 
   void on_open(const transport::ws_connection_ptr& conn) override {
     shared_->admission.opened(address_);
     client_ = spawn_(std::make_shared<server_link>(shared_, conn, encoding_,
-                                                   max_queued_bytes_, address_,
-                                                   limits_.get()),
+                                                   address_, limits_),
                      "connection-" + std::to_string(conn->id()));
   }
 
@@ -224,7 +221,6 @@ class client_handler : public transport::ws_handler {
   client_spawner spawn_;
   protocol::codec encoding_;
   std::shared_ptr<gateway_server::shared> shared_;
-  size_t max_queued_bytes_;
   std::string address_;
   std::shared_ptr<const gateway_server_options> limits_;
   caf::actor client_;
@@ -268,9 +264,8 @@ refusal_of(const gateway_server::shared& sh, const std::string& address,
            const gateway_server_options& opts) {
   using clock = gateway_server::shared::admission::clock;
   auto& adm = sh.admission;
-  auto peer = opts.per_address_on_loopback || !is_loopback(address)
-                ? adm.peers.find(address)
-                : adm.peers.end();
+  auto peer = per_address_rules_apply(opts, address) ? adm.peers.find(address)
+                                                     : adm.peers.end();
   if (peer != adm.peers.end() && peer->second.banned_until > clock::now()) {
     auto left = std::chrono::duration_cast<std::chrono::seconds>(
                   peer->second.banned_until - clock::now())
@@ -281,7 +276,7 @@ refusal_of(const gateway_server::shared& sh, const std::string& address,
                      + std::to_string(left) + " s",
                    &gateway_admission_counters::refused_banned, "login_ban"};
   }
-  if (adm.open >= opts.max_connections)
+  if (adm.counters->open >= opts.max_connections)
     return refusal{406,
                    "connection limit exceeded: "
                      + std::to_string(opts.max_connections)
@@ -377,8 +372,7 @@ gateway_server::start(caf::actor_system& sys, gateway_server_options opts) {
           spawn_gateway_trading_client(sys, std::move(cfg)));
       };
       decision.handler = std::make_shared<client_handler>(
-        std::move(spawn), encoding, sh, opts.max_queued_bytes,
-        req.peer_address, limits);
+        std::move(spawn), encoding, sh, req.peer_address, limits);
       return decision;
     }
     auto route = opts.routes.find(req.path());
@@ -401,8 +395,7 @@ gateway_server::start(caf::actor_system& sys, gateway_server_options opts) {
       return caf::actor_cast<caf::actor>(spawn_gateway_client(sys, cfg));
     };
     decision.handler = std::make_shared<client_handler>(
-      std::move(spawn), encoding, sh, opts.max_queued_bytes,
-      req.peer_address, limits);
+      std::move(spawn), encoding, sh, req.peer_address, limits);
     return decision;
   };
   callbacks.on_http = [](const transport::http_request&) {
@@ -456,7 +449,8 @@ uint16_t gateway_server::port() const {
 }
 
 std::string gateway_server::url() const {
-  return std::string{shared_->server->tls() ? "wss" : "ws"} + "://" + address_ + ":" + std::to_string(port());
+  auto scheme = shared_->server->tls() ? "wss://" : "ws://";
+  return scheme + address_ + ":" + std::to_string(port());
 }
 
 } // namespace athanor

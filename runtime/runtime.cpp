@@ -179,6 +179,13 @@ std::optional<caf::error> listener_tls_of(const std::string& prefix,
   return make_error(engine_errc::invalid_config, to_string(problems));
 }
 
+// Logged on every start of a listener accepted with `option` = true.
+void warn_insecure(const char* option, const std::string& address,
+                   const char* detail) {
+  log::warn("engine", "insecure_listener",
+            {{"option", option}, {"address", address}, {"detail", detail}});
+}
+
 caf::error stopped_error() {
   return make_error(engine_errc::not_ready, "the runtime is stopped");
 }
@@ -242,11 +249,9 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
       return std::move(g.error());
     x->gateway = std::move(*g);
     if (!is_loopback(cfg.gateway_listen.address) && !cfg.gateway_listen.tls())
-      log::warn("engine", "insecure_listener",
-                {{"option", "athanor.gateway.insecure"},
-                 {"address", cfg.gateway_listen.address},
-                 {"detail", "the gateway serves plain ws:// off loopback: "
-                            "its credentials cross the network in clear"}});
+      warn_insecure("athanor.gateway.insecure", cfg.gateway_listen.address,
+                    "the gateway serves plain ws:// off loopback: its "
+                    "credentials cross the network in clear");
     auto paths = "/v2/" + cfg.endpoints.feed + (trading ? " /stream" : "");
     log::info("engine", "gateway_listening",
               {{"detail", "gateway listening on " + x->gateway->url()},
@@ -296,12 +301,9 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
       return std::move(a.error());
     x->admin = std::move(*a);
     if (!is_loopback(cfg.admin.address) && !cfg.admin.tls())
-      log::warn("engine", "insecure_listener",
-                {{"option", "athanor.admin.insecure"},
-                 {"address", cfg.admin.address},
-                 {"detail", "the admin endpoint serves plain http off "
-                            "loopback: /status and /metrics are open to "
-                            "anyone who reaches it"}});
+      warn_insecure("athanor.admin.insecure", cfg.admin.address,
+                    "the admin endpoint serves plain http off loopback: "
+                    "/status and /metrics cross the network in clear");
     log::info("engine", "admin_listening",
               {{"detail", "admin listening on " + x->admin->url()},
                {"url", x->admin->url()}});
@@ -340,11 +342,9 @@ caf::error runtime::impl::publish(runtime_parts& parts) {
     front_cfg.execute.ca_pem = std::move(*ca);
   }
   if (!is_loopback(where->first) && !tls)
-    log::warn("engine", "insecure_listener",
-              {{"option", "athanor.remote.insecure"},
-               {"address", cfg.remote.publish},
-               {"detail", "published off loopback without TLS: any peer "
-                          "that reaches it attaches"}});
+    warn_insecure("athanor.remote.insecure", cfg.remote.publish,
+                  "published off loopback without TLS: any peer that "
+                  "reaches it attaches");
   parts.front = spawn_remote_front(*sys, std::move(front_cfg));
   auto& [host, port] = *where;
   auto bound = tls ? caf::openssl::publish(parts.front, port, host.c_str(), true)
