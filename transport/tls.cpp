@@ -33,14 +33,18 @@ using store_ctx_ptr
   = std::unique_ptr<X509_STORE_CTX,
                     deleter<X509_STORE_CTX, X509_STORE_CTX_free>>;
 
-constexpr char hex_digits[] = "0123456789abcdef";
-
-std::string to_hex(const unsigned char* data, size_t size) {
+// Lower-case and unseparated for signatures and nonces; a fingerprint is
+// upper case with colons, as `openssl x509 -fingerprint` prints it.
+std::string to_hex(const unsigned char* data, size_t size, bool upper = false,
+                   char separator = 0) {
+  const char* digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
   std::string result;
-  result.reserve(size * 2);
+  result.reserve(size * 3);
   for (size_t i = 0; i < size; ++i) {
-    result += hex_digits[data[i] >> 4];
-    result += hex_digits[data[i] & 0xF];
+    if (i > 0 && separator != 0)
+      result += separator;
+    result += digits[data[i] >> 4];
+    result += digits[data[i] & 0xF];
   }
   return result;
 }
@@ -84,6 +88,21 @@ bool is_ipv4(const std::string& x) {
   return inet_pton(AF_INET, x.c_str(), &addr) == 1;
 }
 
+pkey_ptr private_key(const std::string& pem) {
+  bio_ptr bio{BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()))};
+  if (!bio)
+    return nullptr;
+  return pkey_ptr{PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr,
+                                          nullptr)};
+}
+
+std::string subject_of(X509* cert) {
+  bio_ptr out{BIO_new(BIO_s_mem())};
+  X509_NAME_print_ex(out.get(), X509_get_subject_name(cert), 0,
+                     XN_FLAG_RFC2253);
+  return to_string(out.get());
+}
+
 x509_ptr first_certificate(const std::string& pem) {
   bio_ptr bio{BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()))};
   if (!bio)
@@ -98,15 +117,7 @@ std::string certificate_fingerprint(X509* cert) {
   unsigned int size = 0;
   if (X509_digest(cert, EVP_sha256(), md, &size) != 1)
     return {};
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string result = "sha256:";
-  for (unsigned int i = 0; i < size; ++i) {
-    if (i > 0)
-      result += ':';
-    result += hex[md[i] >> 4];
-    result += hex[md[i] & 0xF];
-  }
-  return result;
+  return "sha256:" + to_hex(md, size, true, ':');
 }
 
 std::string certificate_fingerprint(const std::string& pem) {
@@ -116,12 +127,7 @@ std::string certificate_fingerprint(const std::string& pem) {
 
 std::string certificate_subject(const std::string& pem) {
   auto cert = first_certificate(pem);
-  if (!cert)
-    return {};
-  bio_ptr out{BIO_new(BIO_s_mem())};
-  X509_NAME_print_ex(out.get(), X509_get_subject_name(cert.get()), 0,
-                     XN_FLAG_RFC2253);
-  return to_string(out.get());
+  return cert ? subject_of(cert.get()) : std::string{};
 }
 
 std::string pem_problem(const std::string& certificate_pem,
@@ -131,9 +137,7 @@ std::string pem_problem(const std::string& certificate_pem,
     return "holds no PEM certificate";
   if (key_pem.empty())
     return {};
-  bio_ptr bio{BIO_new_mem_buf(key_pem.data(),
-                              static_cast<int>(key_pem.size()))};
-  pkey_ptr key{PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)};
+  auto key = private_key(key_pem);
   if (!key)
     return "holds no PEM private key (or one protected by a passphrase)";
   if (X509_check_private_key(cert.get(), key.get()) != 1)
@@ -150,9 +154,7 @@ std::string random_hex(size_t bytes) {
 
 std::string sign_message(const std::string& key_pem,
                          const std::string& message) {
-  bio_ptr bio{BIO_new_mem_buf(key_pem.data(),
-                              static_cast<int>(key_pem.size()))};
-  pkey_ptr key{PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)};
+  auto key = private_key(key_pem);
   md_ctx_ptr ctx{EVP_MD_CTX_new()};
   if (!key || !ctx
       || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr,
@@ -180,7 +182,7 @@ certificate_proof check_signature(const std::string& certificate_pem,
     return result;
   }
   result.fingerprint = certificate_fingerprint(cert.get());
-  result.subject = certificate_subject(certificate_pem);
+  result.subject = subject_of(cert.get());
   // The chain: every certificate in ca_pem is a trust anchor.
   store_ptr store{X509_STORE_new()};
   bio_ptr ca_bio{BIO_new_mem_buf(ca_pem.data(),

@@ -186,12 +186,9 @@ remote_front_actor::behavior_type front_impl(front_pointer self,
     [self](execute_atom, plan& spec, trace& cause, std::string& nonce,
            std::string& certificate,
            std::string& signature) -> caf::result<plan_result> {
-      auto& gate = self->state.gate;
-      auto verdict = gate.needs_proof()
-                       ? gate.admit(to_string(self->current_sender()->node()),
-                                    spec.plan_id, nonce, certificate,
-                                    signature, self->clock().now())
-                       : gate.admit_unproven();
+      auto verdict = self->state.gate.admit(
+        to_string(self->current_sender()->node()), spec.plan_id, nonce,
+        certificate, signature, self->clock().now());
       return on_execute(self, std::move(spec), std::move(cause),
                         std::move(verdict));
     },
