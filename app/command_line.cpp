@@ -11,10 +11,11 @@ namespace {
 
 struct command_spec {
   std::string usage;
+  /// Its own flags; a trailing '=' marks one that takes a value, which may
+  /// also follow as the next argument.
   std::vector<std::string> flags;
-  /// Positional arguments it takes (checked here only for commands whose
-  /// own parser does not).
-  size_t max_arguments;
+  /// Takes positional arguments (its own parser checks them).
+  bool takes_arguments;
 };
 
 const std::map<std::string, command_spec>& commands() {
@@ -35,16 +36,16 @@ const std::map<std::string, command_spec>& commands() {
       "  --json            JSON lines even on a terminal\n"
       "  --publish H:P     serve other processes (athanor attach, execute\n"
       "                    --engine) on H:P\n",
-      {"--symbols", "--channels", "--limit", "--json", "--publish"},
-      0}},
+      {"--symbols=", "--channels=", "--limit=", "--json", "--publish="},
+      false}},
     {"attach",
      {"usage: athanor attach HOST:PORT [--symbols A,B] [--channels ...]\n"
       "                      [--limit N] [--json]\n\n"
       "Prints the records of an engine published elsewhere (run --publish),\n"
       "re-attaching when it restarts; a gap line marks what may be missing.\n"
       "Flags as for run.\n",
-      {"--symbols", "--channels", "--limit", "--json"},
-      1}},
+      {"--symbols=", "--channels=", "--limit=", "--json"},
+      true}},
     {"execute",
      {"usage: athanor execute PLAN.json [--json] [--engine HOST:PORT]\n"
       "                       [--dry-run]\n\n"
@@ -55,29 +56,42 @@ const std::map<std::string, command_spec>& commands() {
       "  --engine H:P      on a running engine published with run --publish\n"
       "  --dry-run         check the plan against the account and print what\n"
       "                    would be sent, placing nothing\n",
-      {"--json", "--engine", "--dry-run"},
-      1}},
+      {"--json", "--engine=", "--dry-run"},
+      true}},
     {"check-config",
      {"usage: athanor check-config\n\n"
       "Validates configuration and environment and prints the effective\n"
       "configuration (secrets as fingerprints); exit 78 on any problem.\n",
       {},
-      0}},
+      false}},
   };
   return table;
 }
 
-const std::vector<std::string> every_command_flags{"--config-file", "--help",
+const std::vector<std::string> every_command_flags{"--config-file=", "--help",
                                                    "--version"};
+
+std::string name_of(const std::string& flag) {
+  return flag.back() == '=' ? flag.substr(0, flag.size() - 1) : flag;
+}
 
 } // namespace
 
 std::string subcommand_of(const std::vector<std::string>& args) {
   // Flags whose value may follow as the next argument (`--limit 2`): that
   // value is not the command.
-  static const std::set<std::string> with_value{
-    "--symbols", "--channels", "--limit", "--publish", "--engine",
-    "--config-file"};
+  static const std::set<std::string> with_value = [] {
+    std::set<std::string> result;
+    auto add = [&](const std::vector<std::string>& flags) {
+      for (auto& flag : flags)
+        if (flag.back() == '=')
+          result.insert(name_of(flag));
+    };
+    add(every_command_flags);
+    for (auto& [name, spec] : commands())
+      add(spec.flags);
+    return result;
+  }();
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i].rfind("-", 0) != 0)
       return args[i];
@@ -99,10 +113,12 @@ std::string command_help(const std::string& command) {
 std::vector<config_problem> usage_problems(const loaded_config& loaded) {
   std::vector<config_problem> problems;
   auto spec = commands().find(loaded.subcommand);
-  auto flags = every_command_flags;
+  std::vector<std::string> flags;
+  for (auto& flag : every_command_flags)
+    flags.push_back(name_of(flag));
   if (spec != commands().end())
-    flags.insert(flags.end(), spec->second.flags.begin(),
-                 spec->second.flags.end());
+    for (auto& flag : spec->second.flags)
+      flags.push_back(name_of(flag));
   for (auto& arg : loaded.caf_arguments) {
     auto name = arg.substr(0, arg.find('='));
     if (name.find('.') != std::string::npos)
@@ -117,7 +133,7 @@ std::vector<config_problem> usage_problems(const loaded_config& loaded) {
   }
   // After an unknown flag the next word is likely its value, not a stray.
   if (problems.empty() && spec != commands().end()
-      && spec->second.max_arguments == 0 && !loaded.arguments.empty())
+      && !spec->second.takes_arguments && !loaded.arguments.empty())
     problems.push_back({loaded.arguments.front(),
                         loaded.subcommand + " takes no arguments (got '"
                           + loaded.arguments.front() + "')"});

@@ -15,7 +15,6 @@ const std::unordered_map<std::string, const char*>& table() {
     {"process_cpu_seconds_total", "User and system CPU time of the process"},
     {"process_open_fds", "Open file descriptors of the process"},
     {"process_start_time_seconds", "Start of the process, seconds since the epoch"},
-    {"athanor_uptime_seconds", "Seconds since the engine started"},
     // Breaker.
     {"athanor_breaker_abandoned_permits_total", "Permits whose caller never reported an outcome"},
     {"athanor_breaker_consecutive_failures", "Failures in a row now"},
