@@ -64,16 +64,21 @@ struct gateway_server::shared {
     }
 
     /// Forgets addresses with nothing open, no recent failure and no ban
-    /// (an address banned once and never back would otherwise stay).
+    /// (an address banned once and never back would otherwise stay). Runs
+    /// when the table has doubled since the last sweep: with many guessing
+    /// addresses none of which is quiet yet, sweeping on every failed login
+    /// would cost the whole table each time.
     void sweep(clock::time_point now) {
-      if (peers.size() < 1024)
+      if (peers.size() < sweep_at)
         return;
       for (auto i = peers.begin(); i != peers.end();)
         if (i->second.quiet_since(now))
           i = peers.erase(i);
         else
           ++i;
+      sweep_at = std::max<size_t>(1024, 2 * peers.size());
     }
+    size_t sweep_at = 1024;
 
     void closed(const std::string& address) {
       --counters->open;
