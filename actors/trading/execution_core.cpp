@@ -577,6 +577,10 @@ execution_commands execution_core::on_stream_status(
         advance(*run, cmds);
   }
   auto ready = status.state == session_state::streaming;
+  // A stream that gave up and came back (its supervisor restarted it, or a
+  // fixed key) places orders again.
+  if (ready)
+    stream_failure_.clear();
   if (ready == stream_ready_)
     return cmds;
   stream_ready_ = ready;
