@@ -152,6 +152,19 @@ struct fixture {
     return seen;
   }
 
+  // What the journal holds of `p` once it ended with every item `outcome`.
+  journaled_plan recorded_done(const plan& p, item_outcome outcome) {
+    journaled_plan recorded;
+    recorded.spec = p;
+    recorded.content_hash = content_hash(p);
+    recorded.state = plan_state::done;
+    recorded.result = execution_core::initial_result(p);
+    recorded.accepted = {"caller-1", now_ms};
+    for (auto& item : recorded.result.items)
+      item.outcome = outcome;
+    return recorded;
+  }
+
   execution_timer timer_of(const execution_commands& cmds, timer_kind kind) {
     for (auto& x : all_of<arm_timer>(cmds))
       if (x.timer.kind == kind)
@@ -230,17 +243,11 @@ CAF_TEST(the accepting request asking again joins and is no replay) {
 
 CAF_TEST(a recorded plan replays to others and not to its own request) {
   auto p = rebalance();
-  journaled_plan recorded;
-  recorded.spec = p;
-  recorded.content_hash = content_hash(p);
-  recorded.state = plan_state::done;
-  recorded.result = execution_core::initial_result(p);
+  auto recorded = recorded_done(p, item_outcome::filled);
   for (auto& item : recorded.result.items) {
-    item.outcome = item_outcome::filled;
     item.order_id = "o" + std::to_string(item.index);
     item.order_may_exist = true;
   }
-  recorded.accepted = {"caller-1", now_ms};
   auto hash = content_hash(p);
   CAF_CHECK_EQUAL(core.admit(p, hash, "caller-1", cause, recorded),
                   admission::replay);
@@ -264,13 +271,7 @@ CAF_TEST(a different plan under a used plan_id is refused) {
 
 CAF_TEST(a plan that placed nothing may run again and one that may have placed never) {
   auto p = rebalance();
-  journaled_plan recorded;
-  recorded.spec = p;
-  recorded.content_hash = content_hash(p);
-  recorded.state = plan_state::done;
-  recorded.result = execution_core::initial_result(p);
-  for (auto& item : recorded.result.items)
-    item.outcome = item_outcome::not_placed;
+  auto recorded = recorded_done(p, item_outcome::not_placed);
   auto hash = content_hash(p);
   CAF_CHECK_EQUAL(core.admit(p, hash, "caller-2", cause, recorded),
                   admission::retry);
