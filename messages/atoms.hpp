@@ -44,6 +44,8 @@ using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 using watchdog_atom = caf::atom_constant<caf::atom("watchdog")>;
 /// Adds topics for a subscriber.
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+/// Names a subscriber in a registry's logs and metrics.
+using label_atom = caf::atom_constant<caf::atom("label")>;
 /// Removes topics of a subscriber.
 using unsubscribe_atom = caf::atom_constant<caf::atom("unsub")>;
 /// Tells a registry which session feeds it.

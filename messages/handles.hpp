@@ -92,6 +92,10 @@ using registry_actor = caf::typed_actor<
   // Adds topics; returns the subscriber's full topic list.
   caf::replies_to<subscribe_atom, subscriber_actor, std::vector<topic>,
                   trace>::with<std::vector<topic>>,
+  // Names the subscriber in logs and the `subscriber` metric label (sent
+  // before its subscribe; a name in use gets "#2", "#3", ...). Without one
+  // it is "subscriber-N" ("remote-N@PID" from another node).
+  caf::reacts_to<label_atom, subscriber_actor, std::string>,
   // Removes topics ("*" symbol entries included); returns what is left.
   caf::replies_to<unsubscribe_atom, subscriber_actor, std::vector<topic>,
                   trace>::with<std::vector<topic>>,

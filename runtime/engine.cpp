@@ -38,7 +38,8 @@ engine::~engine() {
 
 caf::expected<lease> engine::subscribe(const std::string& upstream,
                                        subscriber_actor subscriber,
-                                       std::vector<topic> topics) {
+                                       std::vector<topic> topics,
+                                       std::string label) {
   caf::scoped_actor self{sys_};
   caf::expected<lease> result{caf::error{}};
   self
@@ -49,6 +50,10 @@ caf::expected<lease> engine::subscribe(const std::string& upstream,
   if (!result)
     return result;
   caf::error failed;
+  // Before the subscribe: the registry names it from the first log line.
+  if (!label.empty())
+    self->send(result->registry, label_atom::value, subscriber,
+               std::move(label));
   self
     ->request(result->registry, call_timeout, subscribe_atom::value,
               subscriber, std::move(topics), trace::root())

@@ -42,12 +42,14 @@ class engine {
     return connections_;
   }
 
-  /// Leases `upstream` for `subscriber` and subscribes it to `topics`. The
-  /// lease ends when the subscriber dies. Blocks; for host code and tests,
-  /// never call it from inside an actor.
+  /// Leases `upstream` for `subscriber` and subscribes it to `topics`,
+  /// named `label` in the registry (empty: "subscriber-N"). The lease ends
+  /// when the subscriber dies. Blocks; for host code and tests, never call
+  /// it from inside an actor.
   caf::expected<lease> subscribe(const std::string& upstream,
                                  subscriber_actor subscriber,
-                                 std::vector<topic> topics);
+                                 std::vector<topic> topics,
+                                 std::string label = {});
 
   /// Returns every upstream's health. Blocks.
   caf::expected<std::vector<upstream_health>> health();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -25,6 +26,8 @@ namespace athanor {
 struct gateway_server::shared {
   std::mutex mtx;
   std::unique_ptr<transport::server> server;
+  /// Market-data clients spawned so far (their labels count them).
+  std::atomic<uint64_t> market_clients{0};
   /// Who may connect. Server thread only: every handler runs there.
   struct admission {
     using clock = std::chrono::steady_clock;
@@ -393,10 +396,12 @@ gateway_server::start(caf::actor_system& sys, gateway_server_options opts) {
     cfg.upstream = route->second;
     cfg.connections = opts.connections;
     cfg.max_topics = opts.max_topics_per_client;
-    auto spawn = [&sys, cfg](std::shared_ptr<client_link> link,
-                             std::string peer) mutable {
+    auto spawn = [&sys, cfg, sh](std::shared_ptr<client_link> link,
+                                 std::string peer) mutable {
       cfg.link = std::move(link);
       cfg.peer = std::move(peer);
+      // Stable across scrapes: the server's count of market-data clients.
+      cfg.label = "gateway-" + std::to_string(++sh->market_clients);
       return caf::actor_cast<caf::actor>(spawn_gateway_client(sys, cfg));
     };
     decision.handler = std::make_shared<client_handler>(

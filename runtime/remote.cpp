@@ -151,13 +151,16 @@ remote_engine::connect(caf::actor_system& sys, const remote_options& where) {
 caf::expected<subscription>
 remote_engine::subscribe(std::vector<std::string> symbols,
                          std::vector<channel> channels,
-                         subscriber_actor subscriber) {
+                         subscriber_actor subscriber, std::string name) {
   auto topics = topics_of(symbols, channels);
   if (topics.empty())
     return make_error(engine_errc::invalid_config,
                       "subscribe: give at least one symbol and one channel");
   caf::scoped_actor self{*impl_->sys};
   caf::expected<std::vector<topic>> granted{caf::error{}};
+  if (!name.empty())
+    self->send(impl_->registry, label_atom::value, subscriber,
+               std::move(name));
   self
     ->request(impl_->registry, std::chrono::seconds{10},
               subscribe_atom::value, subscriber, topics, trace::root())
@@ -177,9 +180,10 @@ remote_engine::subscribe(std::vector<std::string> symbols,
                          std::vector<channel> channels,
                          data_callbacks callbacks) {
   return subscribe_callbacks(
-    *impl_->sys, std::move(callbacks), [&](subscriber_actor actor) {
+    *impl_->sys, std::move(callbacks),
+    [&](subscriber_actor actor, std::string name) {
       return subscribe(std::move(symbols), std::move(channels),
-                       std::move(actor));
+                       std::move(actor), std::move(name));
     });
 }
 

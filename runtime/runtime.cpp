@@ -389,9 +389,9 @@ runtime::subscribe(std::vector<std::string> symbols,
   callback_subscriber_actor made;
   auto result = subscribe_callbacks(
     *impl_->sys, std::move(callbacks),
-    [&](subscriber_actor actor) {
+    [&](subscriber_actor actor, std::string name) {
       return subscribe(std::move(symbols), std::move(channels),
-                       std::move(actor));
+                       std::move(actor), std::move(name));
     },
     &made);
   if (result) {
@@ -404,7 +404,8 @@ runtime::subscribe(std::vector<std::string> symbols,
 
 caf::expected<subscription>
 runtime::subscribe(std::vector<std::string> symbols,
-                   std::vector<channel> channels, subscriber_actor subscriber) {
+                   std::vector<channel> channels, subscriber_actor subscriber,
+                   std::string name) {
   auto parts = impl_->parts();
   if (!parts)
     return stopped_error();
@@ -412,7 +413,8 @@ runtime::subscribe(std::vector<std::string> symbols,
   if (topics.empty())
     return make_error(engine_errc::invalid_config,
                       "subscribe: give at least one symbol and one channel");
-  auto granted = parts->market->subscribe("market", subscriber, topics);
+  auto granted = parts->market->subscribe("market", subscriber, topics,
+                                          std::move(name));
   if (!granted)
     return std::move(granted.error());
   auto st = std::make_shared<subscription::state>();

@@ -3,6 +3,8 @@
 // What a subscription holds (the public type is opaque): the runtime's
 // local subscriptions and the remote ones (athanor/remote.hpp) share it.
 
+#include <atomic>
+#include <string>
 #include <vector>
 
 #include "caf/actor.hpp"
@@ -50,18 +52,24 @@ struct subscription::state {
   }
 };
 
-/// Runs host callbacks in a callback subscriber (labelled actor-<id>, as
-/// registries label it) and subscribes that with `subscribe_actor`
-/// (subscriber_actor -> caf::expected<subscription>). The subscription owns
-/// the actor: cancelling ends it. `made`, if given, learns the actor.
+/// Runs host callbacks in a callback subscriber (named by the callbacks, or
+/// "callback-N") and subscribes that with `subscribe_actor`
+/// ((subscriber_actor, name) -> caf::expected<subscription>). The
+/// subscription owns the actor: cancelling ends it. `made`, if given, learns
+/// the actor.
 template <class SubscribeActor>
 caf::expected<subscription>
 subscribe_callbacks(caf::actor_system& sys, data_callbacks callbacks,
                     SubscribeActor subscribe_actor,
                     callback_subscriber_actor* made = nullptr) {
+  static std::atomic<uint64_t> made_so_far{0};
+  auto name = callbacks.name.empty()
+                ? "callback-" + std::to_string(++made_so_far)
+                : std::move(callbacks.name);
   auto actor = spawn_callback_subscriber(
-    sys, "", {std::move(callbacks.on_batch), std::move(callbacks.on_gap)});
-  auto result = subscribe_actor(caf::actor_cast<subscriber_actor>(actor));
+    sys, name, {std::move(callbacks.on_batch), std::move(callbacks.on_gap)});
+  auto result = subscribe_actor(caf::actor_cast<subscriber_actor>(actor),
+                                std::move(name));
   if (!result) {
     caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
     return result;

@@ -137,6 +137,10 @@ void change(client_pointer self, bool add, std::vector<topic> topics) {
     .await(
       [self, apply](lease& granted) {
         self->state.registry = granted.registry;
+        if (!self->state.cfg.label.empty())
+          self->send(granted.registry, label_atom::value,
+                     caf::actor_cast<subscriber_actor>(self),
+                     self->state.cfg.label);
         apply();
       },
       [self](caf::error& err) {

@@ -46,6 +46,8 @@ struct gateway_client_config {
   std::shared_ptr<client_link> link;
   /// Names the client in logs (its remote address).
   std::string peer;
+  /// Names it in the registry's logs and metrics ("gateway-N").
+  std::string label;
   /// Topics this client may hold; a subscribe beyond it is refused whole
   /// (Alpaca's 405, "symbol limit exceeded") and changes nothing.
   size_t max_topics = 500'000;

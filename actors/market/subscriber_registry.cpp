@@ -1,6 +1,7 @@
 #include "actors/market/subscriber_registry.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <deque>
 #include <unordered_map>
 #include <variant>
@@ -54,6 +55,10 @@ struct registry_state {
   /// nodes.
   std::unordered_map<caf::actor_addr, slot> slots;
   slot next_slot = 0;
+  /// Subscriber names in use, and the next suffix to try for a name given
+  /// twice (so a popular name costs one lookup, not a scan).
+  std::unordered_map<std::string, slot> names;
+  std::unordered_map<std::string, uint64_t> next_suffix;
   registry_stats totals;
   /// Receive time of the newest batch: what a gap's `since` is when its
   /// sender cannot know (a restarted session starts with nothing).
@@ -85,6 +90,20 @@ std::string check_topics(const std::vector<topic>& topics,
       return where + ".symbol: longer than 32 characters";
   }
   return {};
+}
+
+// A subscriber's label as logs and metrics may carry it: at most 64 of
+// [A-Za-z0-9._:/-] (anything else becomes '_'); empty if nothing is left.
+std::string label_of(const std::string& given) {
+  std::string result;
+  for (auto c : given.substr(0, 64)) {
+    auto fine = std::isalnum(static_cast<unsigned char>(c)) || c == '.'
+                || c == '_' || c == ':' || c == '/' || c == '-';
+    result += fine ? c : '_';
+  }
+  if (std::all_of(result.begin(), result.end(), [](char c) { return c == '_'; }))
+    return {};
+  return result;
 }
 
 class registry_logic : public std::enable_shared_from_this<registry_logic> {
@@ -154,23 +173,68 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     auto& entry = st().subscribers[s];
     entry.handle = sub;
     entry.untyped = caf::actor_cast<caf::actor>(sub);
-    entry.name = "actor-" + std::to_string(sub.id());
-    // A remote one: its node ("HOSTHASH#PID") shortened to the process.
-    if (sub.node() != self_->node()) {
-      auto node = to_string(sub.node());
-      entry.name += "@" + node.substr(node.find('#') + 1);
-    }
     entry.stats.id = sub.id();
-    entry.stats.name = entry.name;
+    name(s, sub.node() == self_->node() ? "subscriber" : "remote");
     entry.lag = std::make_shared<lag_meter>(st().cfg.lag_threshold);
     self_->monitor(sub);
     return s;
+  }
+
+  /// Names slot `s` `base` (a label or its kind), unique among the names
+  /// in use; a subscriber of another node carries its process ("@PID").
+  void name(slot s, const std::string& base) {
+    auto& entry = st().subscribers.at(s);
+    auto wanted = base;
+    if (base == "subscriber" || base == "remote")
+      wanted += "-" + std::to_string(s + 1);
+    if (entry.handle.node() != self_->node()) {
+      auto node = to_string(entry.handle.node());
+      wanted += "@" + node.substr(node.find('#') + 1);
+    }
+    if (entry.name == wanted || entry.name.rfind(wanted + "#", 0) == 0)
+      return;
+    auto unique = wanted;
+    while (st().names.count(unique) != 0) {
+      auto& n = st().next_suffix[wanted];
+      n = std::max<uint64_t>(n, 2);
+      unique = wanted + "#" + std::to_string(n++);
+    }
+    release_name(entry);
+    st().names.emplace(unique, s);
+    entry.name = unique;
+    entry.stats.name = unique;
+  }
+
+  void release_name(const subscriber_entry& entry) {
+    if (entry.name.empty())
+      return;
+    st().names.erase(entry.name);
+    if (st().names.count(entry.name) == 0)
+      st().next_suffix.erase(entry.name);
+  }
+
+  void label(subscriber_actor& sub, const std::string& given) {
+    if (!sub)
+      return;
+    auto clean = label_of(given);
+    if (clean.empty())
+      return;
+    auto s = slot_of(sub);
+    auto before = st().subscribers.at(s).name;
+    name(s, clean);
+    auto& entry = st().subscribers.at(s);
+    if (entry.name != before)
+      log::write(log::level::debug, "registry", "subscriber_named", nullptr,
+                 {{"registry", st().cfg.name},
+                  {"subscriber", entry.name},
+                  {"was", before}});
   }
 
   void forget(slot s) {
     auto i = st().subscribers.find(s);
     if (i == st().subscribers.end())
       return;
+    release_name(i->second);
     self_->demonitor(i->second.handle.address());
     st().slots.erase(i->second.handle.address());
     st().subscribers.erase(i);
@@ -189,6 +253,7 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
                {"subscriber", entry.name},
                {"reason", render(msg.reason)},
                {"queued_records", entry.queued_records}});
+    release_name(entry);
     st().slots.erase(i);
     st().subscribers.erase(s);
     if (st().table.remove_all(s))
@@ -530,6 +595,9 @@ registry_actor::behavior_type registry_impl(registry_pointer self,
   return {
     [logic](subscribe_atom, subscriber_actor& sub, std::vector<topic>& topics,
             trace& cause) { return logic->subscribe(sub, topics, cause); },
+    [logic](label_atom, subscriber_actor& sub, std::string& given) {
+      logic->label(sub, given);
+    },
     [logic](unsubscribe_atom, subscriber_actor& sub,
             std::vector<topic>& topics,
             trace& cause) { return logic->unsubscribe(sub, topics, cause); },

@@ -71,9 +71,11 @@ class remote_engine {
                                         std::vector<channel> channels,
                                         data_callbacks callbacks);
 
+  /// `name` labels it in this process's logs and metrics.
   caf::expected<subscription> subscribe(std::vector<std::string> symbols,
                                         std::vector<channel> channels,
-                                        subscriber_actor subscriber);
+                                        subscriber_actor subscriber,
+                                        std::string name = {});
 
   /// What connect() builds; opaque outside the library.
   struct impl;

@@ -54,6 +54,9 @@ struct runtime_options {
 struct data_callbacks {
   std::function<void(const batch&)> on_batch;
   std::function<void(const gap&)> on_gap;
+  /// Names this consumer in logs and in the `subscriber` metric label
+  /// (at most 64 of [A-Za-z0-9._:/-]); empty: "callback-N".
+  std::string name;
 };
 
 /// One consumer's share of the market data. Ends (and releases its share
@@ -109,10 +112,12 @@ class runtime {
                                         data_callbacks callbacks);
 
   /// Subscribes a host actor (it receives batch and gap messages; its death
-  /// ends the subscription too).
+  /// ends the subscription too). `name` labels it in logs and metrics
+  /// (empty: "subscriber-N").
   caf::expected<subscription> subscribe(std::vector<std::string> symbols,
                                         std::vector<channel> channels,
-                                        subscriber_actor subscriber);
+                                        subscriber_actor subscriber,
+                                        std::string name = {});
 
   /// Executes a plan exactly once and returns its result; a plan_id seen
   /// before returns the recorded result. Fails when the executor does not

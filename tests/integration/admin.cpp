@@ -85,7 +85,7 @@ struct fixture {
   void subscribe() {
     auto leased = eng->subscribe("market",
                                  caf::actor_cast<subscriber_actor>(consumer),
-                                 {{channel::quotes, "AAPL"}});
+                                 {{channel::quotes, "AAPL"}}, "admin-test");
     if (!leased)
       CAF_FAIL("subscribe: " << render(leased.error()));
   }
@@ -145,6 +145,9 @@ CAF_TEST(metrics are prometheus text from every engine actor) {
   CAF_CHECK_NOT_EQUAL(text.find("athanor_subscriber_delivered_records_total{"),
                       std::string::npos);
   CAF_CHECK_NOT_EQUAL(text.find("athanor_connection_leases{"),
+                      std::string::npos);
+  // The subscriber under the name it gave.
+  CAF_CHECK_NOT_EQUAL(text.find("subscriber=\"admin-test\""),
                       std::string::npos);
   // Fingerprints only: the key itself never shows.
   CAF_CHECK_EQUAL(text.find(sim::default_key), std::string::npos);

@@ -6,6 +6,7 @@
 #include "system_config.hpp"
 
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "caf/actor_system.hpp"
@@ -170,6 +171,16 @@ CAF_TEST(twenty clients share one upstream connection) {
   auto stats = sim.call([](sim::market_hub& hub) { return hub.stats(); });
   CAF_CHECK_EQUAL(stats.connections_opened, 1u);
   CAF_CHECK_EQUAL(stats.connections_open, 1u);
+  // Each is labelled by kind and number, not by a changing actor id.
+  std::set<std::string> labels;
+  auto samples = eng->metrics();
+  CAF_REQUIRE(samples);
+  for (auto& x : *samples)
+    if (x.name == "athanor_subscriber_delivered_records_total")
+      labels.insert(x.labels.at("subscriber"));
+  CAF_CHECK_EQUAL(labels.size(), 20u);
+  CAF_CHECK_EQUAL(labels.count("gateway-1"), 1u);
+  CAF_CHECK_EQUAL(labels.count("gateway-20"), 1u);
 }
 
 CAF_TEST(a wrong secret is refused with 402 and the upstream key is no use) {

@@ -3,7 +3,9 @@
 
 #include "caf/test/unit_test.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <set>
 #include <memory>
 #include <stdexcept>
 #include <thread>
@@ -134,6 +136,7 @@ CAF_TEST(a throwing callback does not stop its delivery or anyone elses) {
     ++thrown;
     throw std::runtime_error("a bug in the host");
   };
+  faulty.name = "faulty-strategy";
   std::atomic<size_t> quotes{0};
   data_callbacks sound;
   sound.on_batch = [&](const batch& x) { quotes += x.quotes.size(); };
@@ -148,6 +151,23 @@ CAF_TEST(a throwing callback does not stop its delivery or anyone elses) {
   CAF_CHECK_EQUAL(sample(*xs, "athanor_callback_subscribers"), 2.0);
   CAF_CHECK_GREATER_OR_EQUAL(sample(*xs, "athanor_callback_failures_total"),
                              5.0);
+  // Named by the host where its figures are, the other by kind and number.
+  std::set<std::string> named;
+  for (auto& x : *xs)
+    if (x.name == "athanor_callback_failures_total"
+        || x.name == "athanor_subscriber_delivered_records_total")
+      named.insert(x.name + " " + x.labels.at("subscriber"));
+  CAF_CHECK_EQUAL(named.count("athanor_callback_failures_total "
+                              "faulty-strategy"),
+                  1u);
+  CAF_CHECK_EQUAL(named.count("athanor_subscriber_delivered_records_total "
+                              "faulty-strategy"),
+                  1u);
+  CAF_CHECK_EQUAL(std::count_if(named.begin(), named.end(),
+                                [](const std::string& x) {
+                                  return x.find(" callback-") != std::string::npos;
+                                }),
+                  2);
   second->cancel();
   CAF_CHECK(eventually([&] {
     auto ys = (*rt)->metrics();

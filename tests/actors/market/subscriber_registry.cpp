@@ -352,7 +352,7 @@ CAF_TEST(metrics expose per subscriber queue depth and drops) {
   for (auto& x : samples)
     if (x.name == "athanor_subscriber_queued_records") {
       seen_depth = true;
-      CAF_CHECK_EQUAL(x.labels.at("subscriber"), "actor-" + std::to_string(a.id()));
+      CAF_CHECK_EQUAL(x.labels.at("subscriber"), "subscriber-1");
     }
   CAF_CHECK(seen_depth);
 }
@@ -371,8 +371,41 @@ CAF_TEST(metrics give each subscriber its records per second) {
   for (auto& x : fetch<metric_samples>(registry, metrics_atom::value))
     if (x.name == "athanor_subscriber_records_per_second")
       rates[x.labels.at("subscriber")] = x.value;
-  CAF_CHECK_EQUAL(rates["actor-" + std::to_string(a.id())], 3.0);
-  CAF_CHECK_EQUAL(rates["actor-" + std::to_string(b.id())], 1.5);
+  CAF_CHECK_EQUAL(rates["subscriber-1"], 3.0);
+  CAF_CHECK_EQUAL(rates["subscriber-2"], 1.5);
+}
+
+CAF_TEST(subscribers carry the names they give and no two share one) {
+  auto [a, out_a] = recording();
+  auto [b, out_b] = recording();
+  auto [c, out_c] = recording();
+  auto [d, out_d] = recording();
+  self->send(registry, label_atom::value, a, std::string{"desk"});
+  self->send(registry, label_atom::value, b, std::string{"desk"});
+  self->send(registry, label_atom::value, c,
+             std::string{"a name\""} + "\n" + std::string(100, 'x'));
+  sched.run();
+  for (auto& sub : {a, b, c, d})
+    subscribe(sub, {t(channel::quotes, "AAPL")});
+  std::map<uint64_t, std::string> names;
+  for (auto& x : stats().subscribers)
+    names[x.id] = x.name;
+  CAF_CHECK_EQUAL(names[a.id()], "desk");
+  CAF_CHECK_EQUAL(names[b.id()], "desk#2");
+  // Quotes and newlines never reach a log line or a metric label.
+  CAF_CHECK_EQUAL(names[c.id()], "a_name__" + std::string(56, 'x'));
+  CAF_CHECK_EQUAL(names[d.id()], "subscriber-4");
+  // A name is free again once its holder is gone.
+  self->send_exit(a, caf::exit_reason::kill);
+  sched.run();
+  auto [e, out_e] = recording();
+  self->send(registry, label_atom::value, e, std::string{"desk"});
+  subscribe(e, {t(channel::quotes, "AAPL")});
+  names.clear();
+  for (auto& x : stats().subscribers)
+    names[x.id] = x.name;
+  CAF_CHECK_EQUAL(names[e.id()], "desk");
+  CAF_CHECK_EQUAL(names.size(), 4u);
 }
 
 CAF_TEST(a channel the feed lacks is refused and harms nobody) {
