@@ -9,7 +9,14 @@
 
 namespace athanor {
 
-enum class metric_kind : uint8_t { counter, gauge };
+enum class metric_kind : uint8_t {
+  counter,
+  gauge,
+  /// One series of a histogram: NAME_bucket (one per `le` label,
+  /// cumulative), NAME_sum and NAME_count, all of this kind; Prometheus text
+  /// shows them as the family NAME.
+  histogram,
+};
 
 std::string to_string(metric_kind x);
 

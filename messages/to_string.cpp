@@ -65,7 +65,15 @@ std::string to_string(child_phase x) {
 }
 
 std::string to_string(metric_kind x) {
-  return x == metric_kind::counter ? "counter" : "gauge";
+  switch (x) {
+    case metric_kind::counter:
+      return "counter";
+    case metric_kind::gauge:
+      return "gauge";
+    case metric_kind::histogram:
+      return "histogram";
+  }
+  return "gauge";
 }
 
 } // namespace athanor

@@ -36,6 +36,20 @@ std::string escaped(const std::string& value) {
   return result;
 }
 
+// The family a sample belongs to: a histogram's series share their base
+// name, which the TYPE and HELP lines carry.
+std::string family_of(const metric_sample& x, const std::string& name) {
+  if (x.kind != metric_kind::histogram)
+    return name;
+  for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+    std::string s = suffix;
+    if (name.size() > s.size()
+        && name.compare(name.size() - s.size(), s.size(), s) == 0)
+      return name.substr(0, name.size() - s.size());
+  }
+  return name;
+}
+
 std::string number(double x) {
   if (std::isnan(x))
     return "NaN";
@@ -50,22 +64,22 @@ std::string number(double x) {
 
 std::string to_prometheus(const metric_samples& xs) {
   std::vector<std::string> order;
-  std::map<std::string, std::vector<const metric_sample*>> by_name;
+  std::map<std::string, std::vector<const metric_sample*>> by_family;
   for (auto& x : xs) {
-    auto name = sanitized(x.name);
-    auto& group = by_name[name];
+    auto family = family_of(x, sanitized(x.name));
+    auto& group = by_family[family];
     if (group.empty())
-      order.push_back(name);
+      order.push_back(family);
     group.push_back(&x);
   }
   std::string out;
-  for (auto& name : order) {
-    auto& group = by_name[name];
-    if (auto help = metric_help(name))
-      out += "# HELP " + name + " " + help + "\n";
-    out += "# TYPE " + name + " " + to_string(group.front()->kind) + "\n";
+  for (auto& family : order) {
+    auto& group = by_family[family];
+    if (auto help = metric_help(family))
+      out += "# HELP " + family + " " + help + "\n";
+    out += "# TYPE " + family + " " + to_string(group.front()->kind) + "\n";
     for (auto* x : group) {
-      out += name;
+      out += sanitized(x->name);
       if (!x->labels.empty()) {
         out += '{';
         bool first = true;

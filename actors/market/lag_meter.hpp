@@ -5,12 +5,14 @@
 // time the engine held the data (actor clock). Keeps the latest figure and
 // the largest within a window, and says when the lag crosses a threshold
 // (both ways), so the owner logs once per change, not once per batch.
+// Every lag also goes into a histogram (the Prometheus `_seconds` family).
 // Plain class: the owner passes the actor clock's readings.
 
 #include <chrono>
 #include <cstdint>
 
 #include "messages/market.hpp"
+#include "observability/latency_histogram.hpp"
 
 namespace athanor {
 
@@ -31,13 +33,17 @@ class lag_meter {
   /// Records one lag; returns whether it crossed the threshold.
   change record(time_point now, duration lag);
 
-  double last_ms() const {
-    return static_cast<double>(last_.count()) / 1e6;
+  double last_seconds() const {
+    return static_cast<double>(last_.count()) / 1e9;
   }
 
   /// The largest lag within the current window.
-  double max_ms() const {
-    return static_cast<double>(max_.count()) / 1e6;
+  double max_seconds() const {
+    return static_cast<double>(max_.count()) / 1e9;
+  }
+
+  const latency_histogram& histogram() const {
+    return histogram_;
   }
 
   bool above() const {
@@ -56,6 +62,7 @@ class lag_meter {
   time_point window_start_{};
   bool above_ = false;
   uint64_t late_ = 0;
+  latency_histogram histogram_;
 };
 
 } // namespace athanor

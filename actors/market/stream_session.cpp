@@ -665,10 +665,12 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
     counter("athanor_session_breaker_refusals_total", c.breaker_refusals);
     result.push_back({"athanor_session_epoch", metric_kind::gauge, labels,
                       static_cast<double>(st().status.epoch)});
-    result.push_back({"athanor_session_lag_ms", metric_kind::gauge, labels,
-                      st().lag->last_ms()});
-    result.push_back({"athanor_session_lag_max_ms", metric_kind::gauge, labels,
-                      st().lag->max_ms()});
+    result.push_back({"athanor_session_lag_last_seconds", metric_kind::gauge,
+                      labels, st().lag->last_seconds()});
+    result.push_back({"athanor_session_lag_max_seconds", metric_kind::gauge,
+                      labels, st().lag->max_seconds()});
+    st().lag->histogram().append_to(result, "athanor_session_lag_seconds",
+                                    labels);
     counter("athanor_session_late_batches_total", st().lag->late());
     result.push_back({"athanor_session_records_per_second", metric_kind::gauge,
                       labels, st().record_rate.per_second(now())});

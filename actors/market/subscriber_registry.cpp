@@ -568,10 +568,12 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     for (auto& [s, entry] : st().subscribers) {
       auto with = labels;
       with["subscriber"] = entry.name;
-      result.push_back({"athanor_subscriber_lag_ms", metric_kind::gauge, with,
-                        entry.lag->last_ms()});
-      result.push_back({"athanor_subscriber_lag_max_ms", metric_kind::gauge,
-                        with, entry.lag->max_ms()});
+      result.push_back({"athanor_subscriber_lag_last_seconds",
+                        metric_kind::gauge, with, entry.lag->last_seconds()});
+      result.push_back({"athanor_subscriber_lag_max_seconds",
+                        metric_kind::gauge, with, entry.lag->max_seconds()});
+      entry.lag->histogram().append_to(result, "athanor_subscriber_lag_seconds",
+                                       with);
       result.push_back({"athanor_subscriber_records_per_second",
                         metric_kind::gauge, with,
                         entry.delivered_rate.per_second(self_->clock().now())});

@@ -508,7 +508,10 @@ CAF_TEST(every metric family of a full run has help and a type) {
   CAF_CHECK_GREATER(families, 60u);
   for (auto family : {"athanor_build_info{", "process_resident_memory_bytes ",
                       "process_cpu_seconds_total ", "process_open_fds ",
-                      "process_start_time_seconds "})
+                      "process_start_time_seconds ",
+                      "# TYPE athanor_session_lag_seconds histogram\n",
+                      "athanor_session_lag_seconds_bucket{",
+                      "athanor_subscriber_lag_seconds_count{"})
     CAF_CHECK_NOT_EQUAL(res.body.find(family), std::string::npos);
   p.signal(SIGINT);
   CAF_CHECK_EQUAL(p.wait(10s), 0);

@@ -19,6 +19,21 @@ CAF_TEST(samples are grouped by name under one type line) {
                   "athanor_b 0.5\n");
 }
 
+CAF_TEST(a histogram is one family under one type line) {
+  metric_samples xs{
+    {"athanor_lag_seconds_bucket", metric_kind::histogram, {{"le", "0.1"}}, 2},
+    {"athanor_lag_seconds_bucket", metric_kind::histogram, {{"le", "+Inf"}}, 3},
+    {"athanor_lag_seconds_sum", metric_kind::histogram, {}, 0.5},
+    {"athanor_lag_seconds_count", metric_kind::histogram, {}, 3},
+  };
+  CAF_CHECK_EQUAL(to_prometheus(xs),
+                  "# TYPE athanor_lag_seconds histogram\n"
+                  "athanor_lag_seconds_bucket{le=\"0.1\"} 2\n"
+                  "athanor_lag_seconds_bucket{le=\"+Inf\"} 3\n"
+                  "athanor_lag_seconds_sum 0.5\n"
+                  "athanor_lag_seconds_count 3\n");
+}
+
 CAF_TEST(label values are escaped and names sanitized) {
   metric_samples xs{{"athanor.bad-name", metric_kind::gauge,
                      {{"endpoint", "a\"b\\c\nd"}, {"9x", "v"}}, 1}};
