@@ -11,6 +11,8 @@
 #include "caf/replies_to.hpp"
 #include "caf/typed_actor.hpp"
 
+#include "messages/atoms.hpp"
+
 namespace athanor {
 
 /// Takes the answer to one admin request; callable from any thread, once.
@@ -34,6 +36,8 @@ typename Inspector::result_type inspect(Inspector& f, admin_query& x) {
 }
 
 /// Serves /healthz, /readyz, /metrics, /status and /status.json.
-using admin_actor = caf::typed_actor<caf::reacts_to<admin_query>>;
+using admin_actor = caf::typed_actor<caf::reacts_to<admin_query>,
+                                     // Timer: sample the history.
+                                     caf::reacts_to<timeout_atom>>;
 
 } // namespace athanor

@@ -282,6 +282,7 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
     opts.address = cfg.admin.address;
     opts.port = static_cast<uint16_t>(cfg.admin.port);
     opts.admin.connections = x->market->connections();
+    opts.admin.version = ATHANOR_VERSION;
     opts.token = cfg.admin_token;
     if (auto err = listener_tls_of("athanor.admin", cfg.admin, opts.tls))
       return std::move(*err);

@@ -4,7 +4,9 @@
 // and the trading stream when a desk runs, authenticated and streaming), /metrics (Prometheus text), /status (a
 // self-refreshing HTML page, no external assets) and /status.json (what
 // the page shows). The admin asks the engine's actors on every request;
-// nothing is cached, so what it shows is what they hold.
+// nothing is cached, so what it shows is what they hold. For the page's
+// charts and timeline it also samples them on its clock every
+// `history_interval` and keeps the last minutes (status_history).
 
 #include <string>
 #include <vector>
@@ -12,6 +14,7 @@
 #include "caf/fwd.hpp"
 #include "caf/timespan.hpp"
 
+#include "actors/admin/status_history.hpp"
 #include "messages/admin.hpp"
 #include "messages/handles.hpp"
 
@@ -29,6 +32,11 @@ struct admin_config {
   supervisor_actor trading_desk;
   /// How long a source may take to answer; a silent one is left out.
   caf::timespan query_timeout = std::chrono::seconds{2};
+  /// How often the history is sampled; zero: no history.
+  caf::timespan history_interval = std::chrono::seconds{2};
+  status_history_limits history;
+  /// Shown on the page and in /status.json.
+  std::string version;
 };
 
 caf::expected<admin_actor> spawn_admin(caf::actor_system& sys,
