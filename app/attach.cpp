@@ -32,7 +32,11 @@ int attach_command(const loaded_config& loaded, const run_request& request) {
   run_outcome outcome;
   caf::actor_system sys{sys_cfg};
   bool view = !request.json && isatty(STDOUT_FILENO) == 1;
-  auto printer = view ? sys.spawn(terminal_view, &outcome, request.limit)
+  live_view_options view_opts;
+  view_opts.channels = request.channels;
+  view_opts.notices.push_back("attached to " + loaded.arguments.front());
+  auto printer = view ? sys.spawn(terminal_view, &outcome, request.limit,
+                                  std::move(view_opts))
                       : sys.spawn(json_printer, &outcome, request.limit);
   remote_options opts;
   opts.host = where->first;

@@ -3,6 +3,9 @@
 #include <cstdio>
 #include <map>
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include "caf/event_based_actor.hpp"
 
 #include "messages/record_kinds.hpp"
@@ -142,82 +145,43 @@ caf::behavior json_printer(caf::event_based_actor*, run_outcome* outcome,
 
 namespace {
 
-// -- the terminal view ---------------------------------------------------------
-
-struct view_state {
-  session_status status;
-  std::map<std::string, quote> quotes;
-  std::map<std::string, trade> trades;
-  uint64_t records = 0;
-  uint64_t records_at_last_tick = 0;
-  double rate = 0;
-  uint64_t gaps = 0;
-  std::string last_gap;
-};
-
 constexpr auto view_refresh = std::chrono::milliseconds{500};
 
-void render(const view_state& st) {
-  std::string out = "\x1b[H\x1b[2J";
-  char line[256];
-  std::snprintf(line, sizeof(line),
-                "athanor  %s  epoch %llu  key %s\n"
-                "state %-14s records %llu  %.0f/s  gaps %llu %s\n",
-                st.status.endpoint.c_str(),
-                static_cast<unsigned long long>(st.status.epoch),
-                st.status.fingerprint.c_str(),
-                to_string(st.status.state).c_str(),
-                static_cast<unsigned long long>(st.records), st.rate,
-                static_cast<unsigned long long>(st.gaps), st.last_gap.c_str());
-  out += line;
-  if (!st.status.last_error.empty())
-    out += "last error: " + st.status.last_error + "\n";
-  out += "\nsymbol        bid      ask        bid sz   ask sz    last trade\n";
-  for (auto& [symbol, q] : st.quotes) {
-    auto t = st.trades.find(symbol);
-    char last[32] = "-";
-    if (t != st.trades.end())
-      std::snprintf(last, sizeof(last), "%.2f", t->second.price);
-    std::snprintf(line, sizeof(line), "%-8s %10.2f %10.2f %8.0f %8.0f %12s\n",
-                  symbol.c_str(), q.bid_price, q.ask_price, q.bid_size,
-                  q.ask_size, last);
-    out += line;
-  }
-  out += "\nCtrl-C to stop\n";
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  std::fflush(stdout);
+// The terminal's size, asked at every refresh so a resize shows at once;
+// 24 x 80 when stdout is not a terminal that says.
+std::pair<int, int> terminal_size() {
+  winsize ws{};
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0
+      && ws.ws_col > 0)
+    return {ws.ws_row, ws.ws_col};
+  return {24, 80};
 }
 
 } // namespace
 
 caf::behavior terminal_view(caf::event_based_actor* self, run_outcome* outcome,
-                            uint64_t limit) {
-  auto st = std::make_shared<view_state>();
+                            uint64_t limit, live_view_options opts) {
+  auto view = std::make_shared<live_view>(std::move(opts));
+  auto now = [self] { return self->clock().now(); };
+  view->tick(now());
   self->delayed_send(self, view_refresh, tick_atom::value);
   return {
     [=](const batch& x) {
-      st->records += x.size();
-      for (auto& q : x.quotes)
-        st->quotes[q.symbol] = q;
-      for (auto& t : x.trades)
-        st->trades[t.symbol] = t;
-      if (limit > 0 && st->records >= limit)
+      view->on_batch(x, now());
+      if (limit > 0 && view->records() >= limit)
         outcome->finish(exit_status::ok, "");
     },
-    [=](const gap& x) {
-      ++st->gaps;
-      st->last_gap = "(last: " + to_string(x.reason) + ")";
-    },
+    [=](const gap& x) { view->on_gap(x); },
     [=](const session_status& x) {
-      st->status = x;
+      view->on_status(x);
       on_status(*outcome, x);
     },
     [=](tick_atom) {
-      auto seconds = std::chrono::duration<double>(view_refresh).count();
-      st->rate = static_cast<double>(st->records - st->records_at_last_tick)
-                 / seconds;
-      st->records_at_last_tick = st->records;
-      render(*st);
+      view->tick(now());
+      auto [rows, cols] = terminal_size();
+      auto screen = "\x1b[H\x1b[2J" + view->render(now(), rows, cols);
+      std::fwrite(screen.data(), 1, screen.size(), stdout);
+      std::fflush(stdout);
       self->delayed_send(self, view_refresh, tick_atom::value);
     },
   };

@@ -13,6 +13,7 @@
 
 #include "caf/fwd.hpp"
 
+#include "app/live_view.hpp"
 #include "app/process.hpp"
 
 namespace athanor {
@@ -48,8 +49,10 @@ struct run_outcome {
 caf::behavior json_printer(caf::event_based_actor* self, run_outcome* outcome,
                            uint64_t limit);
 
-/// A table of the latest quote and trade per symbol, with rates and gaps.
+/// The live view (live_view.hpp), redrawn twice a second to fit the
+/// terminal.
 caf::behavior terminal_view(caf::event_based_actor* self,
-                            run_outcome* outcome, uint64_t limit);
+                            run_outcome* outcome, uint64_t limit,
+                            live_view_options opts);
 
 } // namespace athanor

@@ -168,8 +168,26 @@ int run_command(const loaded_config& loaded, const run_request& request) {
   }
   auto& sys = (*rt)->system();
   bool view = !request.json && isatty(STDOUT_FILENO) == 1;
-  auto printer = view ? sys.spawn(terminal_view, &outcome, request.limit)
-                      : sys.spawn(json_printer, &outcome, request.limit);
+  caf::actor printer;
+  if (view) {
+    // What the start logged, which the view's first redraw wipes.
+    live_view_options opts;
+    opts.channels = request.channels;
+    if (effective.config.uses_simulator())
+      opts.notices.push_back("streaming from the built-in simulator "
+                             "(ALPACA_API_KEY and ALPACA_API_SECRET unset)");
+    if (auto url = (*rt)->admin_url(); !url.empty())
+      opts.notices.push_back("status page " + url + "/status, metrics "
+                             + url + "/metrics");
+    if (auto url = (*rt)->gateway_url(); !url.empty())
+      opts.notices.push_back("gateway for Alpaca clients " + url);
+    if (auto at = (*rt)->published_at(); !at.empty())
+      opts.notices.push_back("published for `athanor attach " + at + "`");
+    printer = sys.spawn(terminal_view, &outcome, request.limit,
+                        std::move(opts));
+  } else {
+    printer = sys.spawn(json_printer, &outcome, request.limit);
+  }
   (*rt)->watch(caf::actor_cast<session_listener_actor>(printer));
   auto subscribed = (*rt)->subscribe(
     request.symbols, request.channels,
