@@ -28,6 +28,8 @@ using slot = topic_table::slot;
 using queued_item = std::variant<batch, gap>;
 
 struct subscriber_entry {
+  /// Its slot in the topic table (which holds its topics).
+  slot at = 0;
   subscriber_actor handle;
   caf::actor untyped;
   std::string name;
@@ -77,6 +79,9 @@ std::string check_topics(const std::vector<topic>& topics,
                          protocol::feed_family family) {
   for (size_t i = 0; i < topics.size(); ++i) {
     auto& x = topics[i];
+    if (subscribable(x.kind) && protocol::offers(family, x.kind)
+        && !x.symbol.empty() && x.symbol.size() <= 32)
+      continue; // the common case builds no message
     auto where = "topics[" + std::to_string(i) + "]";
     if (!subscribable(x.kind))
       return where + ".channel: " + to_string(x.kind)
@@ -129,7 +134,6 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     auto changed = st().table.add(s, topics);
     auto result = st().table.topics_of(s);
     auto& entry = st().subscribers.at(s);
-    entry.stats.topics = result;
     log::info("registry", "subscribe", cause,
               {{"registry", st().cfg.name},
                {"subscriber", entry.name},
@@ -150,7 +154,6 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     auto changed = st().table.remove(s, topics);
     auto result = st().table.topics_of(s);
     auto& entry = st().subscribers.at(s);
-    entry.stats.topics = result;
     log::info("registry", "unsubscribe", cause,
               {{"registry", st().cfg.name},
                {"subscriber", entry.name},
@@ -171,6 +174,7 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     auto s = st().next_slot++;
     st().slots.emplace(sub.address(), s);
     auto& entry = st().subscribers[s];
+    entry.at = s;
     entry.handle = sub;
     entry.untyped = caf::actor_cast<caf::actor>(sub);
     entry.stats.id = sub.id();
@@ -445,7 +449,7 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     }
     gap marker;
     marker.reason = gap_reason::slow_subscriber;
-    marker.topics = entry.stats.topics;
+    marker.topics = st().table.topics_held(entry.at);
     marker.since = data.received_at;
     marker.epoch = data.epoch;
     marker.dropped = lost;
@@ -468,7 +472,7 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
       gap marker = upstream;
       if (marker.since == 0)
         marker.since = st().last_received_at;
-      marker.topics = entry.stats.topics;
+      marker.topics = st().table.topics_held(s);
       ++entry.stats.gaps;
       if (entry.queue.empty())
         self_->send(entry.handle, std::move(marker));
@@ -488,13 +492,12 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     bool changed = false;
     for (auto& [s, entry] : st().subscribers) {
       std::vector<topic> lost;
-      auto& held = entry.stats.topics;
+      auto& held = st().table.topics_held(s);
       std::set_intersection(held.begin(), held.end(), refused.begin(),
                             refused.end(), std::back_inserter(lost));
       if (lost.empty())
         continue;
       changed |= st().table.remove(s, lost);
-      held = st().table.topics_of(s);
       gap marker = upstream;
       marker.topics = std::move(lost);
       ++entry.stats.gaps;
@@ -516,11 +519,16 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
 
   // -- queries ----------------------------------------------------------------
 
-  registry_stats stats() {
+  /// The figures; with `topics` also every subscriber's topics and the
+  /// desired set (a copy of the whole universe, so not for metrics).
+  registry_stats stats(bool topics = true) {
     auto result = st().totals;
-    result.desired = st().table.desired();
+    if (topics)
+      result.desired = st().table.desired();
     for (auto& [s, entry] : st().subscribers) {
       auto x = entry.stats;
+      if (topics)
+        x.topics = st().table.topics_of(s);
       x.in_flight = entry.in_flight;
       x.queued_records = entry.queued_records;
       for (auto& item : entry.queue)
@@ -536,7 +544,7 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
   metric_samples metrics() {
     metric_samples result;
     std::map<std::string, std::string> labels{{"registry", st().cfg.name}};
-    auto snap = stats();
+    auto snap = stats(false);
     result.push_back({"athanor_registry_batches_total", metric_kind::counter,
                       labels, static_cast<double>(snap.batches_in)});
     result.push_back({"athanor_registry_records_total", metric_kind::counter,

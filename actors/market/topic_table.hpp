@@ -45,6 +45,9 @@ class topic_table {
   /// Returns the topics of `s`, sorted.
   std::vector<topic> topics_of(slot s) const;
 
+  /// The same without a copy; valid until the next change of `s`.
+  const std::vector<topic>& topics_held(slot s) const;
+
   /// Returns how many subscribers hold `x`.
   size_t ref_count(const topic& x) const;
 

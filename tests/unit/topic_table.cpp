@@ -58,6 +58,34 @@ CAF_TEST(reference counts decide when the desired set changes) {
   CAF_CHECK(table.desired().empty());
 }
 
+CAF_TEST(any order of any symbols is held sorted and once) {
+  // Symbols sharing their first eight bytes, shorter and longer ones, the
+  // wildcard and repeats, on several channels, in a shuffled order.
+  std::vector<std::string> symbols{"ABCDEFGH", "ABCDEFGHI", "ABCDEFGHA",
+                                   "ABCDEFG",  "ABCDEFGHIJKLMNOPQ",
+                                   "ABCDEFGHIJ", "*", "B", "A", "AA", "Z9",
+                                   "BRK.B", "BTC/USD", "ABCDEFGH"};
+  std::vector<topic> topics;
+  for (auto ch : {channel::quotes, channel::trades, channel::bars})
+    for (auto& x : symbols)
+      topics.push_back(t(ch, x));
+  std::mt19937 rng{7};
+  for (int round = 0; round < 20; ++round) {
+    std::shuffle(topics.begin(), topics.end(), rng);
+    topic_table table;
+    table.add(1, topics);
+    auto expected = topics;
+    std::sort(expected.begin(), expected.end());
+    expected.erase(std::unique(expected.begin(), expected.end()),
+                   expected.end());
+    CAF_CHECK_EQUAL(table.topics_of(1), expected);
+    // Removing them in another order leaves nothing.
+    std::shuffle(topics.begin(), topics.end(), rng);
+    table.remove(1, topics);
+    CAF_CHECK(table.topics_of(1).empty());
+  }
+}
+
 CAF_TEST(counts never go negative) {
   topic_table table;
   table.add(1, {t(channel::trades, "AAPL")});
