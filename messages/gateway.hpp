@@ -9,6 +9,7 @@
 #include "caf/replies_to.hpp"
 #include "caf/typed_actor.hpp"
 
+#include "messages/atoms.hpp"
 #include "messages/market.hpp"
 #include "messages/stream.hpp"
 
@@ -34,6 +35,8 @@ typename Inspector::result_type inspect(Inspector& f, gateway_closed&) {
 
 using gateway_client_actor = caf::typed_actor<
   caf::reacts_to<gateway_frame>, caf::reacts_to<gateway_closed>,
-  caf::reacts_to<batch>, caf::reacts_to<gap>>;
+  caf::reacts_to<batch>, caf::reacts_to<gap>,
+  // Timer: the authentication window has passed.
+  caf::reacts_to<timeout_atom>>;
 
 } // namespace athanor

@@ -201,6 +201,10 @@ void for_each_option(Config& cfg, F&& f) {
     "how long an address is refused after too many failed logins; each "
     "further ban doubles (up to 64x) until it has been quiet for an hour",
     cfg.gateway_login_ban);
+  f(gw, "auth-timeout",
+    "a client that has not authenticated this long after connecting gets "
+    "error 404 (auth timeout) and is closed, as Alpaca does",
+    cfg.gateway_auth_timeout);
   f(gw, "max-topics-per-client",
     "topics (symbol x channel) one gateway client may hold; a subscribe "
     "beyond it is refused with error 405",
@@ -713,6 +717,8 @@ void validate(const engine_config& cfg, std::vector<config_problem>& problems) {
       problems.push_back({option, "must be at least 1"});
   if (cfg.gateway_login_ban.count() <= 0)
     problems.push_back({"athanor.gateway.login-ban", "must be positive"});
+  if (cfg.gateway_auth_timeout.count() <= 0)
+    problems.push_back({"athanor.gateway.auth-timeout", "must be positive"});
   if (cfg.gateway_max_topics == 0)
     problems.push_back({"athanor.gateway.max-topics-per-client",
                         "must be at least 1"});

@@ -211,6 +211,9 @@ struct engine_config {
   /// connections are refused for `gateway_login_ban`.
   uint64_t gateway_max_failed_logins = 5;
   std::chrono::nanoseconds gateway_login_ban = std::chrono::minutes{1};
+  /// A client that has not authenticated this long after connecting is
+  /// closed (Alpaca's own window: error 404 "auth timeout").
+  std::chrono::nanoseconds gateway_auth_timeout = std::chrono::seconds{10};
   remote_settings remote;
   /// CAF scheduler threads; 0 means one per core.
   size_t scheduler_threads = 0;

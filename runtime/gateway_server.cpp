@@ -367,12 +367,13 @@ gateway_server::start(caf::actor_system& sys, gateway_server_options opts) {
       return decision;
     }
     if (relay && req.path() == "/stream") {
-      auto spawn = [&sys, accepted = opts.accepted, relay,
-                    encoding](std::shared_ptr<client_link> link,
-                              std::string peer) {
+      auto spawn = [&sys, accepted = opts.accepted, relay, encoding,
+                    auth_timeout = opts.auth_timeout](
+                     std::shared_ptr<client_link> link, std::string peer) {
         gateway_trading_client_config cfg;
         cfg.encoding = encoding;
         cfg.accepted = accepted;
+        cfg.auth_timeout = auth_timeout;
         cfg.relay = relay;
         cfg.link = std::move(link);
         cfg.peer = std::move(peer);
@@ -396,6 +397,7 @@ gateway_server::start(caf::actor_system& sys, gateway_server_options opts) {
     cfg.upstream = route->second;
     cfg.connections = opts.connections;
     cfg.max_topics = opts.max_topics_per_client;
+    cfg.auth_timeout = opts.auth_timeout;
     auto spawn = [&sys, cfg, sh](std::shared_ptr<client_link> link,
                                  std::string peer) mutable {
       cfg.link = std::move(link);

@@ -40,6 +40,8 @@ struct gateway_server_options {
   size_t max_queued_bytes = 16u << 20;
   /// Topics one market-data client may hold.
   size_t max_topics_per_client = 500'000;
+  /// A client not authenticated this long after connecting is closed.
+  caf::timespan auth_timeout = std::chrono::seconds{10};
   /// Clients connected at once (market data and /stream); one more gets
   /// Alpaca's 406 "connection limit exceeded" and is closed.
   size_t max_connections = 1000;

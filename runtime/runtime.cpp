@@ -239,6 +239,7 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
     gw.max_failed_logins
       = static_cast<uint32_t>(cfg.gateway_max_failed_logins);
     gw.login_ban = cfg.gateway_login_ban;
+    gw.auth_timeout = cfg.gateway_auth_timeout;
     if (auto err = listener_tls_of("athanor.gateway", cfg.gateway_listen,
                                    gw.tls))
       return std::move(*err);

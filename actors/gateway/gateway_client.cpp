@@ -198,8 +198,19 @@ gateway_client_impl(client_pointer self, gateway_client_config cfg) {
              &self->state.root, {{"peer", self->state.cfg.peer}});
   send(self,
        protocol::encode_success(self->state.cfg.encoding, "connected"));
+  // A connection that never logs in would hold its slot for good.
+  self->delayed_send(self, self->state.cfg.auth_timeout, timeout_atom::value);
   return {
     [self](gateway_frame& x) { on_frame(self, x.data); },
+    [self](timeout_atom) {
+      auto& st = self->state;
+      if (st.authenticated || st.closed)
+        return;
+      log::write(log::level::warn, "gateway", "auth_timeout", &st.root,
+                 {{"peer", st.cfg.peer}});
+      refuse(self, 404, "auth timeout");
+      close_client(self);
+    },
     [self](gateway_closed&) {
       log::write(log::level::info, "gateway", "client_closed",
                  &self->state.root, {{"peer", self->state.cfg.peer}});

@@ -48,6 +48,9 @@ struct gateway_client_config {
   std::string peer;
   /// Names it in the registry's logs and metrics ("gateway-N").
   std::string label;
+  /// Not authenticated this long after connecting: error 404 "auth
+  /// timeout", closed (Alpaca's window).
+  caf::timespan auth_timeout = std::chrono::seconds{10};
   /// Topics this client may hold; a subscribe beyond it is refused whole
   /// (Alpaca's 405, "symbol limit exceeded") and changes nothing.
   size_t max_topics = 500'000;

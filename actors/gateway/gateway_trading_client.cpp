@@ -151,8 +151,19 @@ trading_client_impl(client_pointer self, gateway_trading_client_config cfg) {
   self->state.cfg = std::move(cfg);
   log::write(log::level::info, "gateway", "trading_client_connected",
              &self->state.root, {{"peer", self->state.cfg.peer}});
+  // A connection that never logs in would hold its slot for good.
+  self->delayed_send(self, self->state.cfg.auth_timeout, timeout_atom::value);
   return {
     [self](gateway_frame& x) { on_frame(self, x.data); },
+    [self](timeout_atom) {
+      auto& st = self->state;
+      if (st.authenticated || st.closed)
+        return;
+      log::write(log::level::warn, "gateway", "trading_auth_timeout",
+                 &st.root, {{"peer", st.cfg.peer}});
+      send(self, protocol::encode_authorization(false, "authenticate"));
+      close_client(self);
+    },
     [self](gateway_closed&) {
       log::write(log::level::info, "gateway", "trading_client_closed",
                  &self->state.root,

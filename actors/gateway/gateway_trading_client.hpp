@@ -25,7 +25,9 @@ namespace athanor {
 
 using gateway_trading_client_actor = caf::typed_actor<
   caf::reacts_to<gateway_frame>, caf::reacts_to<gateway_closed>,
-  caf::reacts_to<order_update>, caf::reacts_to<session_status>>;
+  caf::reacts_to<order_update>, caf::reacts_to<session_status>,
+  // Timer: the authentication window has passed.
+  caf::reacts_to<timeout_atom>>;
 
 struct gateway_trading_client_config {
   /// JSON, or MessagePack when the upgrade asked for application/msgpack.
@@ -36,6 +38,8 @@ struct gateway_trading_client_config {
   std::shared_ptr<client_link> link;
   /// Names the client in logs (its remote address).
   std::string peer;
+  /// Not authenticated this long after connecting: refused, closed.
+  caf::timespan auth_timeout = std::chrono::seconds{10};
 };
 
 gateway_trading_client_actor

@@ -61,9 +61,11 @@ CAF_TEST(every bad value is reported at once naming its option) {
      "--athanor.breaker.open-duration=-5s", "--athanor.breaker.window-size=abc",
      "--athanor.breaker.failure-rate-threshold=150",
      "--athanor.alpaca.feed=nasdaq", "--athanor.log.format=xml",
-     "--athanor.alpaca.base-url=ftp://example", "--athanor.nonsense=1"},
+     "--athanor.alpaca.base-url=ftp://example", "--athanor.nonsense=1",
+     "--athanor.gateway.auth-timeout=0s"},
     {});
-  std::set<std::string> expected{"athanor.breaker.failure-threshold",
+  std::set<std::string> expected{"athanor.gateway.auth-timeout",
+                                 "athanor.breaker.failure-threshold",
                                  "athanor.breaker.open-duration",
                                  "athanor.breaker.window-size",
                                  "athanor.breaker.failure-rate-threshold",

@@ -145,6 +145,22 @@ CAF_TEST(the gateway credentials authorise and anything else is refused) {
   CAF_CHECK(other->closed);
 }
 
+CAF_TEST(a client silent for ten seconds after connecting is refused and closed) {
+  auto silent = std::make_shared<recording_link>();
+  start_client(silent);
+  frame(client, authenticate(accepted));
+  sched.clock().advance_time(std::chrono::seconds{9});
+  sched.run();
+  CAF_CHECK(!silent->closed);
+  sched.clock().advance_time(std::chrono::seconds{1});
+  sched.run();
+  CAF_REQUIRE_EQUAL(silent->frames.size(), 1u);
+  CAF_CHECK_EQUAL(silent->frames[0],
+                  protocol::encode_authorization(false, "authenticate"));
+  CAF_CHECK(silent->closed);
+  CAF_CHECK(!link->closed);
+}
+
 CAF_TEST(listening before auth is unauthorised and bad messages are named) {
   frame(client, listen({"trade_updates"}));
   CAF_REQUIRE_EQUAL(link->frames.size(), 1u);
