@@ -422,6 +422,7 @@ gateway_server::start(caf::actor_system& sys, gateway_server_options opts) {
   server_opts.tls_certificate_pem = opts.tls.certificate;
   server_opts.tls_private_key_pem = opts.tls.key;
   server_opts.tls_client_ca_pem = opts.tls.client_ca;
+  server_opts.close_timeout = opts.close_timeout;
   try {
     auto srv = std::make_unique<transport::server>(std::move(server_opts),
                                                    std::move(callbacks));

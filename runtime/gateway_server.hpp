@@ -42,6 +42,9 @@ struct gateway_server_options {
   size_t max_topics_per_client = 500'000;
   /// A client not authenticated this long after connecting is closed.
   caf::timespan auth_timeout = std::chrono::seconds{10};
+  /// A client closed (or refused) that does not answer the close frame
+  /// within this is reset, so one that never reads frees its socket.
+  caf::timespan close_timeout = std::chrono::seconds{5};
   /// Clients connected at once (market data and /stream); one more gets
   /// Alpaca's 406 "connection limit exceeded" and is closed.
   size_t max_connections = 1000;

@@ -101,6 +101,7 @@ struct server::impl {
   std::atomic<bool> refuse_tls{false};
   server_callbacks callbacks;
   std::string server_name;
+  std::chrono::nanoseconds close_timeout{0};
   std::atomic<uint64_t> next_id{1};
   // Server thread only.
   std::unordered_map<timer_id, std::shared_ptr<net::steady_timer>> timers;
@@ -164,7 +165,7 @@ class ws_session : public ws_connection,
   ws_session(Stream&& stream, std::shared_ptr<ws_handler> handler, uint64_t id,
              server::impl& srv)
       : ws_(std::move(stream)), handler_(std::move(handler)), id_(id),
-        srv_(srv) {}
+        srv_(srv), close_timer_(srv.ioc) {}
 
   void start(http::request<http::string_body> req, bool deflate) {
     auto& all = srv_.sessions;
@@ -197,6 +198,11 @@ class ws_session : public ws_connection,
       return;
     closing_ = true;
     close_code_ = code;
+    close_timer_.expires_after(srv_.close_timeout);
+    close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec && !self->closed_)
+        self->reset(); // the peer did not answer in time
+    });
     if (!writing_)
       do_write();
   }
@@ -322,6 +328,7 @@ class ws_session : public ws_connection,
     if (closed_)
       return;
     closed_ = true;
+    close_timer_.cancel();
     queue_.clear();
     queued_ = 0;
     if (opened_)
@@ -344,6 +351,8 @@ class ws_session : public ws_connection,
   bool stalled_ = false;
   /// A stalled session's duplicate of its socket (see stall()).
   int stalled_fd_ = -1;
+  /// Bounds the wait for the peer's close frame (see close()).
+  net::steady_timer close_timer_;
 };
 
 template<class Stream>
@@ -531,6 +540,7 @@ server::server(server_options opts, server_callbacks callbacks)
     : impl_(std::make_unique<impl>()) {
   impl_->callbacks = std::move(callbacks);
   impl_->server_name = opts.server_name;
+  impl_->close_timeout = opts.close_timeout;
   if (!opts.tls_certificate_pem.empty()) {
     auto& ssl = impl_->ssl;
     ssl.set_options(net::ssl::context::default_workarounds

@@ -112,6 +112,10 @@ struct server_options {
   std::string tls_client_ca_pem;
   /// The Server header of every HTTP answer.
   std::string server_name = "athanor";
+  /// A close this server begins waits this long for the peer's close frame,
+  /// then resets the connection: a client that never reads would hold its
+  /// socket for Beast's 30 s otherwise.
+  std::chrono::nanoseconds close_timeout = std::chrono::seconds{5};
 };
 
 class server {

@@ -9,6 +9,13 @@
 #include <set>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
 #include "caf/scoped_actor.hpp"
@@ -361,6 +368,71 @@ CAF_TEST(a subscribe beyond the topic limit is refused and changes nothing) {
                   static_cast<int>(stream_control::subscription));
   CAF_CHECK_EQUAL(again.subscriptions[channel::quotes].size(), 2u);
   CAF_CHECK_GREATER(quotes_seen(client, 5), 4u);
+}
+
+namespace {
+
+// Connects and asks for the WebSocket upgrade by hand, then reads nothing:
+// a client that never reads. Returns the socket (-1 on failure).
+int upgrade_and_never_read(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  std::string req = "GET /v2/iex HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    "Sec-WebSocket-Version: 13\r\n\r\n";
+  if (::send(fd, req.data(), req.size(), 0) != static_cast<ssize_t>(req.size())) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Whether the server has ended the connection: whatever it sent is read,
+// then the end (EOF or a reset) must follow within `wait`.
+bool ended_by_server(int fd, std::chrono::milliseconds wait) {
+  ::fcntl(fd, F_SETFL, O_NONBLOCK);
+  char buf[4096];
+  for (;;) {
+    auto n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n == 0 || (n < 0 && errno == ECONNRESET))
+      return true;
+    if (n > 0)
+      continue;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(wait.count())) <= 0)
+      return false;
+  }
+}
+
+} // namespace
+
+CAF_TEST(a refused client that never reads loses its socket after the close timeout) {
+  auto capped = extra_gateway([](gateway_server_options& x) {
+    x.max_connections = 1;
+    x.close_timeout = 300ms;
+  });
+  ws_client first{capped->port(), "/v2/iex"};
+  CAF_REQUIRE(first.open());
+  CAF_CHECK_EQUAL(control_of(decoded(first)), "connected");
+  auto fd = upgrade_and_never_read(capped->port());
+  CAF_REQUIRE_GREATER_OR_EQUAL(fd, 0);
+  // It reads nothing while the server refuses it (406) and closes...
+  std::this_thread::sleep_for(1500ms);
+  // ...and afterwards finds the connection gone, not held for Beast's 30 s.
+  CAF_CHECK(ended_by_server(fd, 1000ms));
+  ::close(fd);
+  // The admitted client is unharmed.
+  first.send(protocol::encode_auth(protocol::codec::json, gateway_creds),
+             false);
+  CAF_CHECK_EQUAL(control_of(decoded(first)), "authenticated");
 }
 
 CAF_TEST(one client beyond the connection limit gets 406 and the others go on) {

@@ -70,6 +70,8 @@ struct soak_options {
   double max_outage_s = 0;
   bool tls = true;
   bool keep = false;
+  /// Passed to `athanor run` as they are (e.g. shorter caps on its waits).
+  std::vector<std::string> engine_options;
 };
 
 // The number after `marker` in `text`, 0 if absent.
@@ -257,12 +259,14 @@ int main(int argc, char** argv) {
       opts.tls = false;
     else if (std::strcmp(argv[i], "--keep") == 0)
       opts.keep = true;
+    else if (std::strncmp(argv[i], "--engine-option=", 16) == 0)
+      opts.engine_options.push_back(argv[i] + 16);
     else {
       std::fprintf(stderr,
                    "usage: athanor-soak [--faults=N] [--interval-ms=M] "
                    "[--seed=S] [--ghost-ms=G] [--plan-every=K] "
                    "[--quiet-every=Q] [--quiet-ms=P] [--max-outage=S] "
-                   "[--plain] [--keep]\n");
+                   "[--plain] [--keep] [--engine-option=--athanor.X=V]...\n");
       return 64;
     }
   }
@@ -320,13 +324,16 @@ int main(int argc, char** argv) {
   // The engine, its own subscriber printing JSON lines to a file.
   auto engine_out = dir + "/engine.out";
   auto engine_log = dir + "/engine.log";
+  std::string engine_options;
+  for (auto& x : opts.engine_options)
+    engine_options += " '" + x + "'";
   std::string command
     = "exec '" + athanor_binary() + "' run --json --symbols=AAPL,MSFT "
       "--channels=trades,quotes --publish 127.0.0.1:0 "
       "--athanor.remote.execute=true --athanor.journal.path='"
       + dir + "/journal.db' --athanor.log.level=info"
       + (opts.tls ? " --athanor.stream.ca-file='" + ca_file + "'" : "")
-      + " > '" + engine_out + "' 2> '" + engine_log + "'";
+      + engine_options + " > '" + engine_out + "' 2> '" + engine_log + "'";
   auto engine = std::make_unique<child_process>(
     "/bin/sh", std::vector<std::string>{"-c", command}, env);
   int gateway_port = 0;
