@@ -129,7 +129,7 @@ const std::unordered_map<std::string, const char*>& table() {
     {"athanor_subscriber_in_flight", "Batches sent and not acknowledged"},
     {"athanor_subscriber_lag_last_seconds", "Latest delivery lag (record time to handed over)"},
     {"athanor_subscriber_lag_max_seconds", "Longest delivery lag in the last 10 s"},
-    {"athanor_subscriber_lag_seconds", "Delivery lag (record time to handed over), per batch: end-to-end latency"},
+    {"athanor_subscriber_lag_seconds", "Delivery lag (record time to handed over) of every batch to every subscriber of the registry: end-to-end latency"},
     {"athanor_subscriber_late_batches_total", "Batches behind the lag threshold"},
     {"athanor_subscriber_queued_records", "Records waiting for the subscriber"},
     {"athanor_subscriber_records_per_second", "Records per second over the last five seconds"},

@@ -11,6 +11,7 @@
 
 #include "actors/common/exception_handler.hpp"
 #include "actors/market/lag_meter.hpp"
+#include "observability/latency_histogram.hpp"
 #include "actors/market/rate_meter.hpp"
 #include "actors/market/topic_table.hpp"
 #include "messages/error.hpp"
@@ -62,6 +63,10 @@ struct registry_state {
   std::unordered_map<std::string, slot> names;
   std::unordered_map<std::string, uint64_t> next_suffix;
   registry_stats totals;
+  /// Every delivery's lag, over all subscribers: one histogram per registry
+  /// (one per subscriber would be 17 series each, 17 k with 1,000
+  /// gateway clients, copied at every scrape by this shared actor).
+  latency_histogram delivery_lag;
   /// Receive time of the newest batch: what a gap's `since` is when its
   /// sender cannot know (a restarted session starts with nothing).
   timestamp_ns last_received_at = 0;
@@ -336,6 +341,7 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
   }
 
   void note_lag(subscriber_entry& entry, caf::timespan lag) {
+    st().delivery_lag.observe(lag);
     auto ms = static_cast<double>(lag.count()) / 1e6;
     switch (entry.lag->record(self_->clock().now(), lag)) {
       case lag_meter::change::above:
@@ -555,6 +561,8 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     result.push_back({"athanor_registry_subscribers", metric_kind::gauge,
                       labels,
                       static_cast<double>(snap.subscribers.size())});
+    st().delivery_lag.append_to(result, "athanor_subscriber_lag_seconds",
+                                labels);
     for (auto& x : snap.subscribers) {
       auto with = labels;
       with["subscriber"] = x.name;
@@ -580,8 +588,6 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
                         metric_kind::gauge, with, entry.lag->last_seconds()});
       result.push_back({"athanor_subscriber_lag_max_seconds",
                         metric_kind::gauge, with, entry.lag->max_seconds()});
-      entry.lag->histogram().append_to(result, "athanor_subscriber_lag_seconds",
-                                       with);
       result.push_back({"athanor_subscriber_records_per_second",
                         metric_kind::gauge, with,
                         entry.delivered_rate.per_second(self_->clock().now())});

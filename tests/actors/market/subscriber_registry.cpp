@@ -375,6 +375,29 @@ CAF_TEST(metrics give each subscriber its records per second) {
   CAF_CHECK_EQUAL(rates["subscriber-2"], 1.5);
 }
 
+CAF_TEST(delivery lag is one histogram per registry over every subscriber) {
+  auto [a, out_a] = recording();
+  auto [b, out_b] = recording();
+  subscribe(a, {t(channel::quotes, "AAPL")});
+  subscribe(b, {t(channel::quotes, "AAPL")});
+  // Quotes 5 ms old on arrival.
+  auto timed = quotes({"AAPL"});
+  timed.received_at = 10'000'000;
+  timed.quotes[0].time = 5'000'000;
+  publish(timed);
+  publish(timed);
+  size_t counts = 0;
+  double delivered = 0;
+  for (auto& x : fetch<metric_samples>(registry, metrics_atom::value))
+    if (x.name == "athanor_subscriber_lag_seconds_count") {
+      ++counts;
+      delivered = x.value;
+      CAF_CHECK_EQUAL(x.labels.count("subscriber"), 0u);
+    }
+  CAF_CHECK_EQUAL(counts, 1u);
+  CAF_CHECK_EQUAL(delivered, 4.0); // two batches to each of two
+}
+
 CAF_TEST(subscribers carry the names they give and no two share one) {
   auto [a, out_a] = recording();
   auto [b, out_b] = recording();
