@@ -191,7 +191,7 @@ int run_command(const loaded_config& loaded, const run_request& request) {
   (*rt)->watch(caf::actor_cast<session_listener_actor>(printer));
   auto subscribed = (*rt)->subscribe(
     request.symbols, request.channels,
-    caf::actor_cast<subscriber_actor>(printer));
+    caf::actor_cast<subscriber_actor>(printer), "run-output");
   if (!subscribed) {
     // A topic the feed does not offer is the command line's fault.
     bool refused = errc_of(subscribed.error())
