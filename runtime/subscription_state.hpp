@@ -57,14 +57,19 @@ struct subscription::state {
 /// ((subscriber_actor, name) -> caf::expected<subscription>). The
 /// subscription owns the actor: cancelling ends it. `made`, if given, learns
 /// the actor.
+/// Numbers callback subscribers across the process ("callback-N").
+inline uint64_t next_callback_number() {
+  static std::atomic<uint64_t> made_so_far{0};
+  return ++made_so_far;
+}
+
 template <class SubscribeActor>
 caf::expected<subscription>
 subscribe_callbacks(caf::actor_system& sys, data_callbacks callbacks,
                     SubscribeActor subscribe_actor,
                     callback_subscriber_actor* made = nullptr) {
-  static std::atomic<uint64_t> made_so_far{0};
   auto name = callbacks.name.empty()
-                ? "callback-" + std::to_string(++made_so_far)
+                ? "callback-" + std::to_string(next_callback_number())
                 : std::move(callbacks.name);
   auto actor = spawn_callback_subscriber(
     sys, name, {std::move(callbacks.on_batch), std::move(callbacks.on_gap)});

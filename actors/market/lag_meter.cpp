@@ -24,7 +24,6 @@ lag_meter::change lag_meter::record(time_point now, duration lag) {
   }
   last_ = lag;
   max_ = std::max(max_, lag);
-  histogram_.observe(lag);
   if (lag > threshold_)
     ++late_;
   // Half the threshold to come back: a lag hovering around it must not

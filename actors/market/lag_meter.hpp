@@ -5,14 +5,12 @@
 // time the engine held the data (actor clock). Keeps the latest figure and
 // the largest within a window, and says when the lag crosses a threshold
 // (both ways), so the owner logs once per change, not once per batch.
-// Every lag also goes into a histogram (the Prometheus `_seconds` family).
 // Plain class: the owner passes the actor clock's readings.
 
 #include <chrono>
 #include <cstdint>
 
 #include "messages/market.hpp"
-#include "observability/latency_histogram.hpp"
 
 namespace athanor {
 
@@ -42,9 +40,6 @@ class lag_meter {
     return static_cast<double>(max_.count()) / 1e9;
   }
 
-  const latency_histogram& histogram() const {
-    return histogram_;
-  }
 
   bool above() const {
     return above_;
@@ -62,7 +57,6 @@ class lag_meter {
   time_point window_start_{};
   bool above_ = false;
   uint64_t late_ = 0;
-  latency_histogram histogram_;
 };
 
 } // namespace athanor

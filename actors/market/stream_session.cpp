@@ -8,6 +8,7 @@
 
 #include "actors/common/exception_handler.hpp"
 #include "actors/market/lag_meter.hpp"
+#include "observability/latency_histogram.hpp"
 #include "actors/market/rate_meter.hpp"
 #include "messages/error.hpp"
 #include "observability/log.hpp"
@@ -93,6 +94,8 @@ struct session_state_data {
   /// The wait after 406 or 429: a server still holding our old session.
   std::unique_ptr<backoff_policy> limit_backoff;
   std::unique_ptr<lag_meter> lag;
+  /// Every batch's lag, for the athanor_session_lag_seconds histogram.
+  latency_histogram lag_histogram;
   rate_meter record_rate;
   protocol::subscription_tracker tracker;
   link_slot current;
@@ -293,6 +296,7 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
   }
 
   void note_lag(nanoseconds lag) {
+    st().lag_histogram.observe(lag);
     switch (st().lag->record(now(), lag)) {
       case lag_meter::change::above:
         log::write(log::level::warn, "stream_session", "lag_high",
@@ -669,8 +673,7 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
                       labels, st().lag->last_seconds()});
     result.push_back({"athanor_session_lag_max_seconds", metric_kind::gauge,
                       labels, st().lag->max_seconds()});
-    st().lag->histogram().append_to(result, "athanor_session_lag_seconds",
-                                    labels);
+    st().lag_histogram.append_to(result, "athanor_session_lag_seconds", labels);
     counter("athanor_session_late_batches_total", st().lag->late());
     result.push_back({"athanor_session_records_per_second", metric_kind::gauge,
                       labels, st().record_rate.per_second(now())});

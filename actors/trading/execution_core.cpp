@@ -58,8 +58,9 @@ plan_result execution_core::recorded_result(const journaled_plan& recorded,
   return result;
 }
 
-plan_result execution_core::initial_result(const plan& spec) {
+plan_result execution_core::initial_result(const plan& spec, bool again) {
   plan_result result;
+  result.retried = again;
   result.plan_id = spec.plan_id;
   result.correlation_id = spec.correlation_id;
   for (uint32_t i = 0; i < spec.items.size(); ++i) {
@@ -75,9 +76,9 @@ plan_result execution_core::initial_result(const plan& spec) {
 
 execution_commands execution_core::start(plan spec, trace cause,
                                          plan_result initial,
-                                         acceptance accepted, bool again,
+                                         acceptance accepted,
                                          plan_waiter first, int64_t now_ms) {
-  initial.retried = again;
+  auto again = initial.retried;
   auto& run = add(std::move(spec), std::move(cause), std::move(initial),
                   std::move(accepted));
   if (again)
@@ -792,14 +793,6 @@ const plan_result*
 execution_core::result_of(const std::string& plan_id) const {
   auto i = plans_.find(plan_id);
   return i == plans_.end() ? nullptr : &i->second.result;
-}
-
-std::vector<uint64_t> execution_core::waiters() const {
-  std::vector<uint64_t> result;
-  for (auto& entry : plans_)
-    for (auto& w : entry.second.waiters)
-      result.push_back(w.id);
-  return result;
 }
 
 std::map<std::string, uint64_t> execution_core::pending_by_status() const {

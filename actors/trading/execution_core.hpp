@@ -213,13 +213,14 @@ class execution_core {
   static plan_result recorded_result(const journaled_plan& recorded,
                                      bool replayed);
 
-  /// The result of a plan before anything happened.
-  static plan_result initial_result(const plan& spec);
+  /// The result of a plan before anything happened; `again` when it runs
+  /// again after a run that placed nothing (`retried`).
+  static plan_result initial_result(const plan& spec, bool again = false);
 
-  /// Starts a plan the actor has journaled (new or again), at wall clock
-  /// `now_ms`; `first` is the request that waits for it.
+  /// Starts a plan the actor has journaled with `initial` (new or again),
+  /// at wall clock `now_ms`; `first` is the request that waits for it.
   execution_commands start(plan spec, trace cause, plan_result initial,
-                           acceptance accepted, bool again, plan_waiter first,
+                           acceptance accepted, plan_waiter first,
                            int64_t now_ms);
 
   /// Resumes a plan the journal holds as running (after a restart): whatever
@@ -274,9 +275,6 @@ class execution_core {
 
   /// The running plan's result so far; null when it does not run here.
   const plan_result* result_of(const std::string& plan_id) const;
-
-  /// Everyone waiting for a result (the actor answers them when it exits).
-  std::vector<uint64_t> waiters() const;
 
   size_t running_plans() const {
     return plans_.size();

@@ -112,8 +112,7 @@ class executor_shell : public std::enable_shared_from_this<executor_shell> {
                                   const trace& cause, const trace& caller,
                                   bool again) {
     flush();
-    auto initial = execution_core::initial_result(spec);
-    initial.retried = again;
+    auto initial = execution_core::initial_result(spec, again);
     acceptance accepted{caller.id, wall_now()};
     std::string error;
     auto recorded = again ? st().book->restart_plan(spec, initial, accepted,
@@ -124,7 +123,7 @@ class executor_shell : public std::enable_shared_from_this<executor_shell> {
       return journal_failed(&cause, error);
     auto [waiter, rp] = new_waiter(caller);
     run(core().start(spec, cause, std::move(initial), std::move(accepted),
-                     again, std::move(waiter), wall_now()));
+                     std::move(waiter), wall_now()));
     return rp;
   }
 

@@ -104,8 +104,8 @@ struct fixture {
   execution_commands start(plan p, std::string caller = "caller-1") {
     auto initial = execution_core::initial_result(p);
     return core.start(std::move(p), cause, std::move(initial),
-                      acceptance{caller, now_ms}, false,
-                      plan_waiter{1, caller}, now_ms);
+                      acceptance{caller, now_ms}, plan_waiter{1, caller},
+                      now_ms);
   }
 
   // Starts `p` with the stream ready and returns the commands once the
@@ -568,8 +568,8 @@ CAF_TEST(a timer of an earlier run never touches the plan run again after a fail
   core.on_stream_status(failed);
   CAF_REQUIRE(!core.running("p1"));
   core.on_stream_status(streaming());
-  auto initial = execution_core::initial_result(p);
-  cmds = core.start(p, cause, initial, acceptance{"caller-2", now_ms}, true,
+  auto initial = execution_core::initial_result(p, true);
+  cmds = core.start(p, cause, initial, acceptance{"caller-2", now_ms},
                     plan_waiter{2, "caller-2"}, now_ms);
   CAF_CHECK_EQUAL(core.counters().plans_retried, 1u);
   // The first run's deadline fires inside the second run's: ignored.
@@ -592,7 +592,6 @@ CAF_TEST(the running orders are counted by status) {
   auto by_status = core.pending_by_status();
   CAF_CHECK_EQUAL(by_status["new"], 1u);
   CAF_CHECK_EQUAL(by_status["unplaced"], 1u);
-  CAF_CHECK_EQUAL(core.waiters(), std::vector<uint64_t>{1});
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,6 +1,8 @@
 #define CAF_SUITE unit.lag_meter
 #include "actors/market/lag_meter.hpp"
 
+#include "observability/latency_histogram.hpp"
+
 #include "caf/test/unit_test.hpp"
 
 #include <cmath>
@@ -43,8 +45,6 @@ CAF_TEST(crossings are reported once each way with hysteresis) {
   // A new window forgets the old maximum.
   m.record(at(15s), 5ms);
   CAF_CHECK_EQUAL(m.max_seconds(), 0.005);
-  // The histogram keeps every one.
-  CAF_CHECK_EQUAL(m.histogram().count(), 6u);
 }
 
 CAF_TEST(the histogram counts each lag in its bucket and cumulates) {
