@@ -138,6 +138,7 @@ const std::unordered_map<std::string, const char*>& table() {
     {"athanor_supervisor_restarts_in_window", "Restarts within the intensity window"},
     {"athanor_supervisor_restarts_total", "Child restarts"},
     // Trading stream.
+    {"athanor_trading_stream_breaker_refusals_total", "Trading stream connects held back by its breaker"},
     {"athanor_trading_stream_connects_total", "Trading stream connection attempts"},
     {"athanor_trading_stream_disconnects_total", "Trading stream connections ended"},
     {"athanor_trading_stream_frames_total", "Trading stream frames received"},

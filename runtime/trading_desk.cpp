@@ -52,6 +52,16 @@ caf::actor start_group(caf::actor_system& sys,
   auto link = opts.link;
   link.ca_file = opts.ca_file;
   stream_cfg.links = make_ws_link_factory(io, link);
+  // The stream's endpoint has its own breaker: a failing stream must not
+  // keep orders from being placed, nor failing orders the stream.
+  auto stream_breaker_cfg = opts.breaker;
+  stream_breaker_cfg.endpoint = stream_cfg.url;
+  auto stream_breaker = spawn_breaker(sys, stream_breaker_cfg);
+  if (!stream_breaker) {
+    caf::anon_send_exit(*rest, caf::exit_reason::user_shutdown);
+    return fail("stream breaker", stream_breaker.error());
+  }
+  stream_cfg.breaker = *stream_breaker;
   auto stream = spawn_trading_session(sys, std::move(stream_cfg));
   if (stream)
     for (auto& listener : opts.listeners)
@@ -66,6 +76,7 @@ caf::actor start_group(caf::actor_system& sys,
     exec_cfg.breaker = *breaker;
     exec_cfg.account = opts.creds.fingerprint();
     exec_cfg.link_dependencies = true;
+    exec_cfg.group.push_back(caf::actor_cast<caf::actor>(*stream_breaker));
     if (auto exec = spawn_executor(sys, std::move(exec_cfg)))
       return caf::actor_cast<caf::actor>(*exec);
     else
@@ -76,6 +87,7 @@ caf::actor start_group(caf::actor_system& sys,
   }
   // Take down what did start.
   for (auto x : {caf::actor_cast<caf::actor>(*rest),
+                 caf::actor_cast<caf::actor>(*stream_breaker),
                  stream ? caf::actor_cast<caf::actor>(*stream) : caf::actor{},
                  breaker ? caf::actor_cast<caf::actor>(*breaker)
                          : caf::actor{}})
@@ -141,6 +153,8 @@ trading_desk_options desk_options_of(const engine_config& cfg,
   opts.stream.connect_timeout = cfg.stream.connect_timeout;
   opts.stream.auth_timeout = cfg.stream.auth_timeout;
   opts.stream.close_timeout = cfg.stream.close_timeout;
+  opts.stream.limit_backoff = cfg.stream.limit_backoff;
+  opts.stream.limit_backoff_max = cfg.stream.limit_backoff_max;
   opts.link.ping_interval = cfg.stream.ping_interval;
   opts.link.pong_timeout = cfg.stream.pong_timeout;
   opts.link.handshake_timeout = cfg.stream.connect_timeout;

@@ -7,6 +7,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "actors/common/exception_handler.hpp"
+#include "actors/market/connection_lifecycle.hpp"
 #include "actors/market/lag_meter.hpp"
 #include "observability/latency_histogram.hpp"
 #include "actors/market/rate_meter.hpp"
@@ -30,90 +31,32 @@ bool watches_liveness(const subscription_set& confirmed) {
 }
 
 // How a connection ended, as the session acts on it.
-struct ending {
-  engine_errc errc = engine_errc::connection_lost;
-  std::string detail;
-  /// Wait long (406, 429) before the next attempt.
-  bool long_wait = false;
+struct ending : connection_ending {
   /// Data may be lost for this reason; none when the loss is not ours to
   /// report (e.g. the connection never streamed).
   gap_reason gap = gap_reason::reconnect;
-  /// The link reported its end itself: nothing is left to close.
-  bool link_gone = false;
 };
 
-ending ending_of(const link_closed& x) {
+ending ending_of_link(const link_closed& x) {
   ending result;
-  result.link_gone = true;
-  result.detail = to_string(x.reason);
-  if (!x.detail.empty())
-    result.detail += ": " + x.detail;
-  switch (x.reason) {
-    case link_end::closed:
-    case link_end::connection_lost:
-    case link_end::timeout:
-      result.errc = engine_errc::connection_lost;
-      break;
-    case link_end::bad_url:
-      result.errc = engine_errc::invalid_config;
-      break;
-    case link_end::resolve_failed:
-    case link_end::connect_failed:
-      result.errc = engine_errc::connect_failed;
-      break;
-    case link_end::tls_failed:
-      result.errc = engine_errc::tls_failed;
-      break;
-    case link_end::certificate_invalid:
-      result.errc = engine_errc::certificate_invalid;
-      break;
-    case link_end::upgrade_rejected:
-      // A 4xx says the request is wrong (path, feed, key): retrying cannot
-      // help. A 5xx is the server's trouble.
-      result.errc = x.http_status >= 400 && x.http_status < 500
-                      ? engine_errc::upgrade_rejected
-                      : engine_errc::server_error;
-      result.detail = "HTTP " + std::to_string(x.http_status) + " "
-                      + result.detail;
-      break;
-    case link_end::rate_limited:
-      result.errc = engine_errc::rate_limited;
-      result.long_wait = true;
-      break;
-    case link_end::pong_timeout:
-      result.errc = engine_errc::pong_timeout;
-      break;
-  }
+  static_cast<connection_ending&>(result) = ending_of(x);
   return result;
 }
 
 struct session_state_data {
   stream_session_config cfg;
   std::unique_ptr<protocol::market_dialect> dialect;
-  std::unique_ptr<backoff_policy> backoff;
-  /// The wait after 406 or 429: a server still holding our old session.
-  std::unique_ptr<backoff_policy> limit_backoff;
   std::unique_ptr<lag_meter> lag;
   /// Every batch's lag, for the athanor_session_lag_seconds histogram.
   latency_histogram lag_histogram;
   rate_meter record_rate;
   protocol::subscription_tracker tracker;
-  link_slot current;
   std::vector<session_listener_actor> listeners;
-  session_status status;
   session_counters counters;
-  /// The session's own flow; every attempt is caused by it.
-  trace root = trace::root();
-  /// The current attempt.
-  trace attempt;
-  std::optional<uint64_t> permit_id;
-  /// Invalidates stage timers (connect, auth, ack, backoff).
-  uint64_t timer_generation = 0;
   /// Invalidates watchdog timers.
   uint64_t watchdog_generation = 0;
   bool watchdog_armed = false;
   uint32_t silence_streak = 0;
-  caf::actor_clock::time_point authenticated_at;
   caf::actor_clock::time_point last_live;
   /// Receive time of the last data delivered (wall clock, for gaps).
   timestamp_ns last_data_at = 0;
@@ -124,55 +67,80 @@ struct session_state_data {
 
 using session_pointer = session_actor::stateful_pointer<session_state_data>;
 
-class session_logic : public std::enable_shared_from_this<session_logic> {
+lifecycle_config lifecycle_of(const stream_session_config& cfg) {
+  lifecycle_config result;
+  result.component = "stream_session";
+  result.url = cfg.url;
+  result.fingerprint = cfg.creds.fingerprint();
+  result.backoff = cfg.backoff;
+  result.limit_backoff = cfg.limit_backoff;
+  result.limit_backoff_max = cfg.limit_backoff_max;
+  result.connect_timeout = cfg.connect_timeout;
+  result.guarded = static_cast<bool>(cfg.breaker);
+  // Epochs never repeat across restarts: the high half counts incarnations.
+  result.first_epoch = uint64_t{cfg.incarnation} << 32;
+  return result;
+}
+
+class session_logic : public lifecycle_host,
+                      public std::enable_shared_from_this<session_logic> {
  public:
-  explicit session_logic(session_pointer self) : self_(self) {}
+  explicit session_logic(session_pointer self)
+    : self_(self), life_(lifecycle_of(self->state.cfg), *this) {}
 
   session_state_data& st() {
     return self_->state;
   }
 
-  caf::actor_clock::time_point now() {
+  const session_status& status() const {
+    return life_.status();
+  }
+
+  // -- lifecycle_host ---------------------------------------------------------
+
+  caf::actor_clock::time_point now() override {
     return self_->clock().now();
   }
 
-  void set_state(session_state to, const trace& cause,
-                 const caf::error* err = nullptr) {
-    auto from = st().status.state;
-    if (from == to && err == nullptr)
-      return;
-    ++st().timer_generation;
-    st().status.state = to;
-    if (err != nullptr) {
-      st().status.last_error = render(*err);
-      auto code = errc_of(*err);
-      st().status.last_errc = code ? to_string(*code) : "";
-    }
-    auto lvl = to == session_state::failed        ? log::level::error
-               : to == session_state::backing_off ? log::level::warn
-                                                  : log::level::info;
-    if (err != nullptr)
-      log::write(lvl, "stream_session", "state_change", &cause,
-                 {{"endpoint", st().cfg.url},
-                  {"key", st().cfg.creds.fingerprint()},
-                  {"from", to_string(from)},
-                  {"to", to_string(to)},
-                  {"epoch", st().status.epoch},
-                  {"error", st().status.last_error}});
-    else
-      log::write(lvl, "stream_session", "state_change", &cause,
-                 {{"endpoint", st().cfg.url},
-                  {"key", st().cfg.creds.fingerprint()},
-                  {"from", to_string(from)},
-                  {"to", to_string(to)},
-                  {"epoch", st().status.epoch}});
+  void announce(const session_status& status) override {
     for (auto& listener : st().listeners)
-      self_->send(listener, st().status);
+      self_->send(listener, status);
   }
 
-  void arm_stage_timer(caf::timespan after) {
-    self_->delayed_send(self_, after, timeout_atom::value,
-                        st().timer_generation);
+  std::unique_ptr<link> make_link(uint64_t epoch) override {
+    link_request req;
+    req.url = st().cfg.url;
+    req.encoding = st().cfg.encoding;
+    req.epoch = epoch;
+    req.session = caf::actor_cast<caf::actor>(self_);
+    return st().cfg.links->open(std::move(req));
+  }
+
+  void ask_permit(uint64_t generation, const trace& cause) override {
+    auto keep = shared_from_this();
+    self_->request(st().cfg.breaker, st().cfg.breaker_timeout,
+                   permit_atom::value, cause)
+      .then(
+        [this, keep, generation](permit& granted) {
+          life_.on_permit(generation, granted.id);
+        },
+        [this, keep, generation](caf::error& err) {
+          if (life_.on_permit_refused(generation, err))
+            ++st().counters.breaker_refusals;
+        });
+  }
+
+  void give_outcome(uint64_t permit, call_outcome outcome,
+                    const trace& cause) override {
+    self_->send(st().cfg.breaker, outcome_atom::value, permit, outcome, cause);
+  }
+
+  void arm_timeout(caf::timespan after, uint64_t generation) override {
+    self_->delayed_send(self_, after, timeout_atom::value, generation);
+  }
+
+  void arm_retry(caf::timespan after, uint64_t generation) override {
+    self_->delayed_send(self_, after, retry_atom::value, generation);
   }
 
   // -- attempts ---------------------------------------------------------------
@@ -180,85 +148,26 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
   void start() {
     if (st().cfg.incarnation > 0)
       report_gap(gap_reason::restart);
-    attempt();
-  }
-
-  void attempt() {
-    st().attempt = st().root.caused();
-    set_state(session_state::connecting, st().attempt);
-    arm_stage_timer(st().cfg.connect_timeout);
-    if (!st().cfg.breaker) {
-      open_link();
-      return;
-    }
-    auto generation = st().timer_generation;
-    auto keep = shared_from_this();
-    self_
-      ->request(st().cfg.breaker, st().cfg.breaker_timeout, permit_atom::value,
-                st().attempt)
-      .then(
-        [this, keep, generation](permit& granted) {
-          if (stale(generation)) {
-            // Given back at once: the attempt it was for is gone.
-            self_->send(st().cfg.breaker, outcome_atom::value, granted.id,
-                        call_outcome::ignored, st().attempt);
-            return;
-          }
-          st().permit_id = granted.id;
-          open_link();
-        },
-        [this, keep, generation](caf::error& err) {
-          if (stale(generation))
-            return;
-          ++st().counters.breaker_refusals;
-          auto wait = retry_after(err).value_or(nanoseconds{0});
-          back_off(err, std::max(wait, st().backoff->next_delay()));
-        });
-  }
-
-  bool stale(uint64_t generation) {
-    return generation != st().timer_generation
-           || st().status.state != session_state::connecting;
-  }
-
-  void open_link() {
-    ++st().status.epoch;
-    link_request req;
-    req.url = st().cfg.url;
-    req.encoding = st().cfg.encoding;
-    req.epoch = st().status.epoch;
-    req.session = caf::actor_cast<caf::actor>(self_);
-    log::write(log::level::debug, "stream_session", "connect", &st().attempt,
-               {{"endpoint", st().cfg.url}, {"epoch", req.epoch}});
-    auto epoch = req.epoch;
-    st().current.open(st().cfg.links->open(std::move(req)), epoch);
-  }
-
-  void report_outcome(call_outcome outcome) {
-    if (!st().permit_id || !st().cfg.breaker)
-      return;
-    self_->send(st().cfg.breaker, outcome_atom::value, *st().permit_id, outcome,
-                st().attempt);
-    st().permit_id.reset();
+    life_.begin_attempt();
   }
 
   // -- link events ------------------------------------------------------------
 
   void on_frame(link_frame& frame) {
-    if (frame.epoch != st().status.epoch || !st().current)
+    if (frame.epoch != status().epoch || !life_.current())
       return;
     auto& c = st().counters;
     ++c.frames;
     if (!frame.malformed.empty()) {
       ++c.malformed_frames;
-      log::warn("stream_session", "malformed_frame", st().attempt,
+      log::warn("stream_session", "malformed_frame", life_.attempt_trace(),
                 {{"endpoint", st().cfg.url},
                  {"epoch", frame.epoch},
                  {"problem", frame.malformed}});
     }
     if (!frame.rejected.empty()) {
       c.rejected_records += frame.rejected.size();
-      log::warn("stream_session", "rejected_records", st().attempt,
+      log::warn("stream_session", "rejected_records", life_.attempt_trace(),
                 {{"endpoint", st().cfg.url},
                  {"count", frame.rejected.size()},
                  {"first", frame.rejected.front()}});
@@ -269,22 +178,22 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
     if (!frame.data.empty())
       deliver(frame.data);
     for (auto& control : frame.controls) {
-      if (frame.epoch != st().status.epoch || !st().current)
+      if (frame.epoch != status().epoch || !life_.current())
         break;
       on_control(control);
     }
-    if (st().current && frame.epoch == st().status.epoch)
-      st().current->ack(1);
+    if (life_.current() && frame.epoch == status().epoch)
+      life_.current()->ack(1);
   }
 
   void deliver(batch& data) {
-    auto state = st().status.state;
+    auto state = status().state;
     if (state != session_state::subscribing
         && state != session_state::streaming)
       return;
     st().counters.records += data.size();
     st().record_rate.record(now(), data.size());
-    data.epoch = st().status.epoch;
+    data.epoch = status().epoch;
     if (auto lag = feed_lag_ns(data); lag > 0)
       note_lag(nanoseconds{lag});
     st().last_data_at = data.received_at;
@@ -300,14 +209,14 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
     switch (st().lag->record(now(), lag)) {
       case lag_meter::change::above:
         log::write(log::level::warn, "stream_session", "lag_high",
-                   &st().attempt,
+                   &life_.attempt_trace(),
                    {{"endpoint", st().cfg.url},
                     {"lag_ms", to_ms(lag)},
                     {"threshold_ms", to_ms(st().cfg.lag_threshold)}});
         break;
       case lag_meter::change::below:
         log::write(log::level::info, "stream_session", "lag_normal",
-                   &st().attempt,
+                   &life_.attempt_trace(),
                    {{"endpoint", st().cfg.url}, {"lag_ms", to_ms(lag)}});
         break;
       case lag_meter::change::none:
@@ -319,14 +228,14 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
     auto ev = st().dialect->interpret(control);
     switch (ev.kind) {
       case protocol::dialect_event::welcome:
-        if (st().status.state != session_state::connecting)
+        if (status().state != session_state::connecting)
           return;
-        st().current->send(st().dialect->auth(st().cfg.creds));
-        set_state(session_state::authenticating, st().attempt);
-        arm_stage_timer(st().cfg.auth_timeout);
+        life_.current()->send(st().dialect->auth(st().cfg.creds));
+        life_.set_state(session_state::authenticating, life_.attempt_trace());
+        life_.arm_stage(st().cfg.auth_timeout);
         return;
       case protocol::dialect_event::authenticated:
-        if (st().status.state != session_state::authenticating)
+        if (status().state != session_state::authenticating)
           return;
         on_authenticated();
         return;
@@ -357,27 +266,26 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
   }
 
   void on_authenticated() {
-    report_outcome(call_outcome::success);
-    st().authenticated_at = now();
+    life_.on_ready();
     ++st().counters.connects;
     if (st().tracker.desired().empty()) {
       enter_streaming();
       return;
     }
-    set_state(session_state::subscribing, st().attempt);
+    life_.set_state(session_state::subscribing, life_.attempt_trace());
     push_change();
   }
 
   void on_subscribed(const subscription_set& server_set) {
     st().tracker.on_ack(server_set);
-    log::info("stream_session", "subscribed", st().attempt,
+    log::info("stream_session", "subscribed", life_.attempt_trace(),
               {{"endpoint", st().cfg.url},
                {"symbols", protocol::count(st().tracker.confirmed())},
                {"settled", st().tracker.settled()}});
-    if (st().status.state == session_state::subscribing)
+    if (status().state == session_state::subscribing)
       enter_streaming();
     else
-      ++st().timer_generation; // The ack timer is done.
+      life_.invalidate_timers(); // The ack timer is done.
     // The watchdog watches what the server confirmed: a topic it refused
     // sends nothing, and that silence is not the stream's.
     arm_watchdog();
@@ -390,12 +298,11 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
   void on_refused(const protocol::dialect_event& ev) {
     auto refused = st().tracker.on_refused();
     auto err = make_error(ev.errc, std::to_string(ev.code) + " " + ev.message);
-    st().status.last_error = render(err);
-    st().status.last_errc = to_string(ev.errc);
+    life_.note_error(err);
     log::write(refused.empty() ? log::level::warn : log::level::error,
                "stream_session",
                refused.empty() ? "subscription_refused" : "topics_refused",
-               &st().attempt,
+               &life_.attempt_trace(),
                {{"endpoint", st().cfg.url},
                 {"code", ev.code},
                 {"message", ev.message},
@@ -407,25 +314,25 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
       msg.reason = gap_reason::refused;
       msg.topics = std::move(refused);
       msg.since = st().last_data_at;
-      msg.epoch = st().status.epoch;
+      msg.epoch = status().epoch;
       self_->send(st().cfg.sink, std::move(msg));
     }
-    if (st().status.state == session_state::subscribing)
+    if (status().state == session_state::subscribing)
       enter_streaming();
     else
-      ++st().timer_generation;
+      life_.invalidate_timers();
     push_change();
   }
 
   void enter_streaming() {
-    set_state(session_state::streaming, st().attempt);
+    life_.set_state(session_state::streaming, life_.attempt_trace());
     st().last_live = now();
     arm_watchdog();
   }
 
   // Sends the next subscription change if the connection is ready for one.
   void push_change() {
-    auto state = st().status.state;
+    auto state = status().state;
     if (state != session_state::subscribing
         && state != session_state::streaming)
       return;
@@ -434,39 +341,39 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
       return;
     ++st().counters.subscription_changes;
     log::info("stream_session", change->subscribe ? "subscribe" : "unsubscribe",
-              st().attempt,
+              life_.attempt_trace(),
               {{"endpoint", st().cfg.url},
                {"symbols", protocol::count(change->symbols)}});
-    st().current->send(st().dialect->encode(*change));
-    ++st().timer_generation;
-    arm_stage_timer(st().cfg.ack_timeout);
+    life_.current()->send(st().dialect->encode(*change));
+    life_.invalidate_timers();
+    life_.arm_stage(st().cfg.ack_timeout);
   }
 
   void on_closed(const link_closed& closed) {
-    if (closed.epoch != st().status.epoch || !st().current) {
-      st().current.closed(closed.epoch);
+    if (closed.epoch != status().epoch || !life_.current()) {
+      life_.current().closed(closed.epoch);
       return;
     }
-    if (st().status.state == session_state::stopped) {
+    if (status().state == session_state::stopped) {
       self_->quit();
       return;
     }
-    connection_ended(ending_of(closed));
+    connection_ended(ending_of_link(closed));
   }
 
   // -- endings ----------------------------------------------------------------
 
   void report_gap(gap_reason reason) {
-    if (st().gap_reported_for == st().status.epoch && st().status.epoch > 0
+    if (st().gap_reported_for == status().epoch && status().epoch > 0
         && reason != gap_reason::restart)
       return;
-    st().gap_reported_for = st().status.epoch;
+    st().gap_reported_for = status().epoch;
     ++st().counters.gaps;
     gap msg;
     msg.reason = reason;
     msg.since = st().last_data_at;
-    msg.epoch = st().status.epoch;
-    log::warn("stream_session", "gap", st().attempt,
+    msg.epoch = status().epoch;
+    log::warn("stream_session", "gap", life_.attempt_trace(),
               {{"endpoint", st().cfg.url},
                {"reason", to_string(reason)},
                {"epoch", msg.epoch}});
@@ -474,57 +381,24 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
   }
 
   void connection_ended(const ending& end) {
-    auto state = st().status.state;
-    bool was_streaming = state == session_state::subscribing
-                         || state == session_state::streaming;
-    if (end.link_gone)
-      st().current.drop_current();
-    else
-      st().current.close_current();
     ++st().counters.disconnects;
     st().tracker.on_disconnect();
     st().watchdog_armed = false;
     ++st().watchdog_generation;
-    auto err = make_error(end.errc, end.detail);
-    report_outcome(outcome_of(end.errc));
-    if (was_streaming) {
+    if (life_.ready())
       report_gap(end.gap);
-      auto ran = now() - st().authenticated_at;
-      st().backoff->note_run(ran);
-      st().limit_backoff->note_run(ran);
-    }
-    if (is_fatal(end.errc)) {
-      set_state(session_state::failed, st().attempt, &err);
-      return;
-    }
-    auto delay = st().backoff->next_delay();
-    if (end.long_wait) {
-      delay = std::max(delay, st().limit_backoff->next_delay());
-    }
-    back_off(err, delay);
-  }
-
-  void back_off(const caf::error& err, nanoseconds delay) {
-    st().current.close_current();
-    set_state(session_state::backing_off, st().attempt, &err);
-    log::info("stream_session", "retry_scheduled", st().attempt,
-              {{"endpoint", st().cfg.url}, {"delay_ms", to_ms(delay)}});
-    self_->delayed_send(self_, delay, retry_atom::value,
-                        st().timer_generation);
+    life_.end(end);
   }
 
   void on_retry(uint64_t generation) {
-    if (generation != st().timer_generation
-        || st().status.state != session_state::backing_off)
-      return;
-    attempt();
+    life_.on_retry(generation);
   }
 
   void on_timeout(uint64_t generation) {
-    if (generation != st().timer_generation)
+    if (generation != life_.generation())
       return;
     ending end;
-    switch (st().status.state) {
+    switch (status().state) {
       case session_state::connecting:
         end.errc = engine_errc::request_timeout;
         end.detail = "no welcome within the connect timeout";
@@ -562,7 +436,7 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
 
   void arm_watchdog() {
     if (st().watchdog_armed || st().cfg.silence_timeout.count() == 0
-        || st().status.state != session_state::streaming
+        || status().state != session_state::streaming
         || !watches_liveness(st().tracker.confirmed()))
       return;
     st().watchdog_armed = true;
@@ -574,7 +448,7 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
     if (generation != st().watchdog_generation)
       return;
     st().watchdog_armed = false;
-    if (st().status.state != session_state::streaming
+    if (status().state != session_state::streaming
         || !watches_liveness(st().tracker.confirmed()))
       return;
     auto silent = now() - st().last_live;
@@ -610,25 +484,19 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
   }
 
   void on_shutdown() {
-    if (st().status.state == session_state::stopped)
+    if (status().state == session_state::stopped)
       return;
-    report_outcome(call_outcome::ignored);
-    set_state(session_state::stopped, st().root);
-    if (!st().current) {
+    if (!life_.stop(st().cfg.close_timeout))
       self_->quit();
-      return;
-    }
-    st().current->close();
-    arm_stage_timer(st().cfg.close_timeout);
   }
 
   session_snapshot snapshot() {
     session_snapshot result;
-    result.status = st().status;
+    result.status = status();
     result.desired = st().tracker.desired();
     result.confirmed = st().tracker.confirmed();
     result.change_pending = st().tracker.in_flight();
-    result.backoff_attempts = st().backoff->attempts();
+    result.backoff_attempts = life_.backoff().attempts();
     result.counters = st().counters;
     return result;
   }
@@ -645,7 +513,7 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
       with_state["state"] = to_string(x);
       result.push_back({"athanor_session_state", metric_kind::gauge,
                         std::move(with_state),
-                        st().status.state == x ? 1.0 : 0.0});
+                        status().state == x ? 1.0 : 0.0});
     }
     auto counter = [&](const char* name, uint64_t value) {
       result.push_back(
@@ -668,7 +536,7 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
     counter("athanor_session_gaps_total", c.gaps);
     counter("athanor_session_breaker_refusals_total", c.breaker_refusals);
     result.push_back({"athanor_session_epoch", metric_kind::gauge, labels,
-                      static_cast<double>(st().status.epoch)});
+                      static_cast<double>(status().epoch)});
     result.push_back({"athanor_session_lag_last_seconds", metric_kind::gauge,
                       labels, st().lag->last_seconds()});
     result.push_back({"athanor_session_lag_max_seconds", metric_kind::gauge,
@@ -686,34 +554,15 @@ class session_logic : public std::enable_shared_from_this<session_logic> {
 
  private:
   session_pointer self_;
+  connection_lifecycle life_;
 };
-
-// The wait after 406 or 429: from `limit_backoff`, doubling up to
-// `limit_backoff_max`, jittered like the reconnects but drawn apart from
-// them, and reset by the same stable run.
-backoff_config limit_schedule(const stream_session_config& cfg) {
-  backoff_config result;
-  result.initial = cfg.limit_backoff;
-  result.max = cfg.limit_backoff_max;
-  result.multiplier = 2.0;
-  result.jitter = cfg.backoff.jitter;
-  result.stable_period = cfg.backoff.stable_period;
-  result.seed = cfg.backoff.seed ^ 0x406406406406ULL;
-  return result;
-}
 
 session_actor::behavior_type session_impl(session_pointer self,
                                           stream_session_config cfg) {
   self->set_exception_handler(exception_to_exit_reason);
   auto& st = self->state;
   st.dialect = std::make_unique<protocol::market_dialect>(cfg.encoding);
-  st.backoff = std::make_unique<backoff_policy>(cfg.backoff);
-  st.limit_backoff = std::make_unique<backoff_policy>(limit_schedule(cfg));
   st.lag = std::make_unique<lag_meter>(cfg.lag_threshold);
-  st.status.endpoint = cfg.url;
-  // Epochs never repeat across restarts: the high half counts incarnations.
-  st.status.epoch = uint64_t{cfg.incarnation} << 32;
-  st.status.fingerprint = cfg.creds.fingerprint();
   st.cfg = std::move(cfg);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& xs = self->state.listeners;
@@ -735,9 +584,9 @@ session_actor::behavior_type session_impl(session_pointer self,
     [logic](link_closed& closed) { logic->on_closed(closed); },
     [logic](caf::get_atom) { return logic->snapshot(); },
     [logic](metrics_atom) { return logic->metrics(); },
-    [self](listen_atom, session_listener_actor& listener) {
+    [self, logic](listen_atom, session_listener_actor& listener) {
       self->monitor(listener);
-      self->send(listener, self->state.status);
+      self->send(listener, logic->status());
       self->state.listeners.push_back(std::move(listener));
     },
     [logic](shutdown_atom) { logic->on_shutdown(); },

@@ -413,6 +413,9 @@ executor_actor::behavior_type executor_impl(executor_pointer self,
                     caf::actor_cast<caf::actor>(c.breaker)})
       if (x)
         self->link_to(x);
+    for (auto& x : c.group)
+      if (x)
+        self->link_to(x);
   }
   if (self->state.cfg.trading)
     self->send(self->state.cfg.trading, listen_atom::value,

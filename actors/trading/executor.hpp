@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "caf/fwd.hpp"
 #include "caf/timespan.hpp"
@@ -51,9 +52,12 @@ struct executor_config {
   /// the accepted-at time is journaled from this clock. Empty: the system
   /// clock; deterministic tests give one that follows the test clock.
   std::function<int64_t()> wall_clock_ms;
-  /// Link to the REST client, the trading session and the breaker, so that
-  /// the group lives and dies (and is restarted by its supervisor) as one.
+  /// Link to the REST client, the trading session and the breaker (and to
+  /// `group`), so that the group lives and dies (and is restarted by its
+  /// supervisor) as one.
   bool link_dependencies = false;
+  /// Further members of the group, e.g. the trading stream's own breaker.
+  std::vector<caf::actor> group;
 };
 
 std::vector<config_problem>

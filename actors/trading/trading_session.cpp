@@ -6,6 +6,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "actors/common/exception_handler.hpp"
+#include "actors/market/connection_lifecycle.hpp"
 #include "messages/error.hpp"
 #include "observability/log.hpp"
 #include "protocol/trading.hpp"
@@ -21,121 +22,120 @@ struct trading_counters {
   uint64_t updates = 0;
   uint64_t malformed_frames = 0;
   uint64_t server_errors = 0;
+  uint64_t breaker_refusals = 0;
 };
 
 struct trading_state {
   trading_session_config cfg;
-  std::unique_ptr<backoff_policy> backoff;
-  link_slot current;
   std::vector<order_listener_actor> listeners;
-  session_status status;
   trading_counters counters;
-  trace root = trace::root();
-  trace attempt;
-  /// Invalidates stage timers.
-  uint64_t generation = 0;
-  caf::actor_clock::time_point ready_at;
   static inline const char* name = "athanor.trading_session";
 };
 
 using trading_pointer = trading_session_actor::stateful_pointer<trading_state>;
 
-// Whether a link end means "stop trying until a human looks".
-std::optional<engine_errc> fatal_end(const link_closed& x) {
-  switch (x.reason) {
-    case link_end::bad_url: return engine_errc::invalid_config;
-    case link_end::certificate_invalid: return engine_errc::certificate_invalid;
-    case link_end::upgrade_rejected:
-      if (x.http_status >= 400 && x.http_status < 500 && x.http_status != 429)
-        return engine_errc::upgrade_rejected;
-      return std::nullopt;
-    default: return std::nullopt;
-  }
+lifecycle_config lifecycle_of(const trading_session_config& cfg) {
+  lifecycle_config result;
+  result.component = "trading_session";
+  result.url = cfg.url;
+  result.fingerprint = cfg.creds.fingerprint();
+  result.backoff = cfg.backoff;
+  result.limit_backoff = cfg.limit_backoff;
+  result.limit_backoff_max = cfg.limit_backoff_max;
+  result.connect_timeout = cfg.connect_timeout;
+  result.guarded = static_cast<bool>(cfg.breaker);
+  return result;
 }
 
-class trading_logic : public std::enable_shared_from_this<trading_logic> {
+class trading_logic : public lifecycle_host,
+                      public std::enable_shared_from_this<trading_logic> {
  public:
-  explicit trading_logic(trading_pointer self) : self_(self) {}
+  explicit trading_logic(trading_pointer self)
+    : self_(self), life_(lifecycle_of(self->state.cfg), *this) {}
 
   trading_state& st() {
     return self_->state;
   }
 
-  void set_state(session_state to, const caf::error* err = nullptr) {
-    auto from = st().status.state;
-    if (from == to && err == nullptr)
-      return;
-    ++st().generation;
-    st().status.state = to;
-    if (err != nullptr) {
-      st().status.last_error = render(*err);
-      auto code = errc_of(*err);
-      st().status.last_errc = code ? to_string(*code) : "";
-    }
-    auto lvl = to == session_state::failed        ? log::level::error
-               : to == session_state::backing_off ? log::level::warn
-                                                  : log::level::info;
-    if (err != nullptr)
-      log::write(lvl, "trading_session", "state_change", &st().attempt,
-                 {{"endpoint", st().cfg.url},
-                  {"key", st().cfg.creds.fingerprint()},
-                  {"from", to_string(from)},
-                  {"to", to_string(to)},
-                  {"epoch", st().status.epoch},
-                  {"error", st().status.last_error}});
-    else
-      log::write(lvl, "trading_session", "state_change", &st().attempt,
-                 {{"endpoint", st().cfg.url},
-                  {"key", st().cfg.creds.fingerprint()},
-                  {"from", to_string(from)},
-                  {"to", to_string(to)},
-                  {"epoch", st().status.epoch}});
+  const session_status& status() const {
+    return life_.status();
+  }
+
+  void start() {
+    life_.begin_attempt();
+  }
+
+  // -- lifecycle_host ---------------------------------------------------------
+
+  caf::actor_clock::time_point now() override {
+    return self_->clock().now();
+  }
+
+  void announce(const session_status& status) override {
     for (auto& listener : st().listeners)
-      self_->send(listener, st().status);
+      self_->send(listener, status);
   }
 
-  void arm_timer(caf::timespan after) {
-    self_->delayed_send(self_, after, timeout_atom::value, st().generation);
-  }
-
-  // -- connecting -------------------------------------------------------------
-
-  void attempt() {
-    st().attempt = st().root.caused();
-    ++st().status.epoch;
-    set_state(session_state::connecting);
-    arm_timer(st().cfg.connect_timeout);
+  std::unique_ptr<link> make_link(uint64_t epoch) override {
     link_request req;
     req.url = st().cfg.url;
     req.encoding = protocol::codec::json;
-    req.epoch = st().status.epoch;
+    req.epoch = epoch;
     req.trading = true;
     req.session = caf::actor_cast<caf::actor>(self_);
-    st().current.open(st().cfg.links->open(std::move(req)),
-                      st().status.epoch);
+    return st().cfg.links->open(std::move(req));
   }
 
+  void ask_permit(uint64_t generation, const trace& cause) override {
+    auto keep = shared_from_this();
+    self_->request(st().cfg.breaker, st().cfg.breaker_timeout,
+                   permit_atom::value, cause)
+      .then(
+        [this, keep, generation](permit& granted) {
+          life_.on_permit(generation, granted.id);
+        },
+        [this, keep, generation](caf::error& err) {
+          if (life_.on_permit_refused(generation, err))
+            ++st().counters.breaker_refusals;
+        });
+  }
+
+  void give_outcome(uint64_t permit, call_outcome outcome,
+                    const trace& cause) override {
+    self_->send(st().cfg.breaker, outcome_atom::value, permit, outcome, cause);
+  }
+
+  void arm_timeout(caf::timespan after, uint64_t generation) override {
+    self_->delayed_send(self_, after, timeout_atom::value, generation);
+  }
+
+  void arm_retry(caf::timespan after, uint64_t generation) override {
+    self_->delayed_send(self_, after, retry_atom::value, generation);
+  }
+
+  // -- the protocol -----------------------------------------------------------
+
   void on_opened(const link_opened& x) {
-    if (x.epoch != st().status.epoch || !st().current
-        || st().status.state != session_state::connecting)
+    if (!life_.is_current(x.epoch)
+        || status().state != session_state::connecting)
       return;
     ++st().counters.connects;
-    set_state(session_state::authenticating);
-    arm_timer(st().cfg.auth_timeout);
-    st().current->send(protocol::encode_authenticate(st().cfg.creds));
+    life_.set_state(session_state::authenticating, life_.attempt_trace());
+    life_.arm_stage(st().cfg.auth_timeout);
+    life_.current()->send(protocol::encode_authenticate(st().cfg.creds));
   }
 
   void on_frame(trading_frame& frame) {
-    if (frame.epoch != st().status.epoch || !st().current)
+    if (!life_.is_current(frame.epoch))
       return;
-    st().current->ack(1);
+    life_.current()->ack(1);
     ++st().counters.frames;
     protocol::trading_message msg;
     protocol::decode_problem problem;
     if (!protocol::decode_trading_message(frame.text, msg, problem)) {
       ++st().counters.malformed_frames;
       log::write(log::level::warn, "trading_session", "malformed_frame",
-                 &st().attempt, {{"problem", to_string(problem)}});
+                 &life_.attempt_trace(), {{"problem", to_string(problem)}});
       return;
     }
     switch (msg.kind) {
@@ -155,23 +155,23 @@ class trading_logic : public std::enable_shared_from_this<trading_logic> {
   }
 
   void on_authorization(const protocol::trading_message& msg) {
-    if (st().status.state != session_state::authenticating)
+    if (status().state != session_state::authenticating)
       return;
     if (!msg.authorized) {
       // A wrong key does not become right by retrying.
-      st().current.close_current();
-      auto err = make_error(engine_errc::auth_failed,
-                            "the trading stream refused the key");
-      set_state(session_state::failed, &err);
+      connection_ending refused;
+      refused.errc = engine_errc::auth_failed;
+      refused.detail = "the trading stream refused the key";
+      life_.end(refused);
       return;
     }
-    set_state(session_state::subscribing);
-    arm_timer(st().cfg.auth_timeout);
-    st().current->send(protocol::encode_listen({"trade_updates"}));
+    life_.set_state(session_state::subscribing, life_.attempt_trace());
+    life_.arm_stage(st().cfg.auth_timeout);
+    life_.current()->send(protocol::encode_listen({"trade_updates"}));
   }
 
   void on_listening(const protocol::trading_message& msg) {
-    if (st().status.state != session_state::subscribing)
+    if (status().state != session_state::subscribing)
       return;
     auto& xs = msg.streams;
     if (std::find(xs.begin(), xs.end(), "trade_updates") == xs.end()) {
@@ -179,14 +179,14 @@ class trading_logic : public std::enable_shared_from_this<trading_logic> {
                                   "trade_updates not confirmed"));
       return;
     }
-    st().ready_at = self_->clock().now();
-    set_state(session_state::streaming);
+    life_.on_ready();
+    life_.set_state(session_state::streaming, life_.attempt_trace());
   }
 
   void deliver(const order_update& update) {
     ++st().counters.updates;
     log::write(log::level::debug, "trading_session", "order_update",
-               &st().attempt,
+               &life_.attempt_trace(),
                {{"event", to_string(update.event)},
                 {"client_order_id", update.subject.client_order_id},
                 {"order_id", update.subject.id}});
@@ -197,58 +197,49 @@ class trading_logic : public std::enable_shared_from_this<trading_logic> {
   // -- ending -----------------------------------------------------------------
 
   void on_closed(const link_closed& x) {
-    if (x.epoch != st().status.epoch || !st().current) {
-      st().current.closed(x.epoch);
+    if (!life_.is_current(x.epoch)) {
+      life_.current().closed(x.epoch);
       return;
     }
-    st().current.drop_current();
-    if (st().status.state == session_state::stopped) {
+    if (status().state == session_state::stopped) {
+      life_.current().drop_current();
       self_->quit();
       return;
     }
-    auto detail = to_string(x.reason)
-                  + (x.http_status != 0
-                       ? " (HTTP " + std::to_string(x.http_status) + ")"
-                       : "")
-                  + (x.detail.empty() ? "" : ": " + x.detail);
-    if (auto fatal = fatal_end(x)) {
-      auto err = make_error(*fatal, detail);
-      set_state(session_state::failed, &err);
-      return;
-    }
-    connection_ended(make_error(engine_errc::connection_lost, detail));
+    auto end = ending_of(x);
+    if (x.http_status != 0 && x.reason != link_end::upgrade_rejected)
+      end.detail += " (HTTP " + std::to_string(x.http_status) + ")";
+    if (life_.ready())
+      ++st().counters.disconnects;
+    life_.end(end);
   }
 
   void connection_ended(const caf::error& err) {
-    if (st().status.state == session_state::streaming) {
+    connection_ending end;
+    end.errc = errc_of(err).value_or(engine_errc::connection_lost);
+    end.detail = detail_of(err);
+    if (life_.ready())
       ++st().counters.disconnects;
-      st().backoff->note_run(self_->clock().now() - st().ready_at);
-    }
-    st().current.close_current();
-    set_state(session_state::backing_off, &err);
-    self_->delayed_send(self_, st().backoff->next_delay(), retry_atom::value,
-                        st().generation);
+    life_.end(end);
   }
 
   void on_retry(uint64_t generation) {
-    if (generation == st().generation
-        && st().status.state == session_state::backing_off)
-      attempt();
+    life_.on_retry(generation);
   }
 
   void on_timeout(uint64_t generation) {
-    if (generation != st().generation)
+    if (generation != life_.generation())
       return;
-    switch (st().status.state) {
+    switch (status().state) {
       case session_state::connecting:
       case session_state::authenticating:
       case session_state::subscribing:
         connection_ended(make_error(engine_errc::request_timeout,
                                     "no answer in "
-                                      + to_string(st().status.state)));
+                                      + to_string(status().state)));
         return;
       case session_state::stopped:
-        st().current.drop_current();
+        life_.current().drop_current();
         self_->quit();
         return;
       default:
@@ -257,13 +248,8 @@ class trading_logic : public std::enable_shared_from_this<trading_logic> {
   }
 
   void on_shutdown() {
-    set_state(session_state::stopped);
-    if (!st().current) {
+    if (!life_.stop(st().cfg.close_timeout))
       self_->quit();
-      return;
-    }
-    st().current->close();
-    arm_timer(st().cfg.close_timeout);
   }
 
   metric_samples metrics() {
@@ -272,8 +258,8 @@ class trading_logic : public std::enable_shared_from_this<trading_logic> {
     metric_samples result;
     result.push_back({"athanor_trading_stream_ready", metric_kind::gauge,
                       labels,
-                      st().status.state == session_state::streaming ? 1.0
-                                                                    : 0.0});
+                      status().state == session_state::streaming ? 1.0
+                                                                 : 0.0});
     auto counter = [&](const char* name, uint64_t value) {
       result.push_back(
         {name, metric_kind::counter, labels, static_cast<double>(value)});
@@ -286,21 +272,20 @@ class trading_logic : public std::enable_shared_from_this<trading_logic> {
     counter("athanor_trading_stream_malformed_frames_total",
             c.malformed_frames);
     counter("athanor_trading_stream_server_errors_total", c.server_errors);
+    counter("athanor_trading_stream_breaker_refusals_total",
+            c.breaker_refusals);
     return result;
   }
 
  private:
   trading_pointer self_;
+  connection_lifecycle life_;
 };
 
 trading_session_actor::behavior_type
 trading_impl(trading_pointer self, trading_session_config cfg) {
   self->set_exception_handler(exception_to_exit_reason);
-  auto& st = self->state;
-  st.backoff = std::make_unique<backoff_policy>(cfg.backoff);
-  st.status.endpoint = cfg.url;
-  st.status.fingerprint = cfg.creds.fingerprint();
-  st.cfg = std::move(cfg);
+  self->state.cfg = std::move(cfg);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& xs = self->state.listeners;
     xs.erase(std::remove_if(xs.begin(), xs.end(),
@@ -308,17 +293,17 @@ trading_impl(trading_pointer self, trading_session_config cfg) {
              xs.end());
   });
   auto logic = std::make_shared<trading_logic>(self);
-  logic->attempt();
+  logic->start();
   return {
     [logic](link_opened& x) { logic->on_opened(x); },
     [logic](trading_frame& x) { logic->on_frame(x); },
     [logic](link_closed& x) { logic->on_closed(x); },
-    [self](listen_atom, order_listener_actor& listener) {
+    [self, logic](listen_atom, order_listener_actor& listener) {
       self->monitor(listener);
-      self->send(listener, self->state.status);
+      self->send(listener, logic->status());
       self->state.listeners.push_back(std::move(listener));
     },
-    [self](caf::get_atom) { return self->state.status; },
+    [logic](caf::get_atom) { return logic->status(); },
     [logic](metrics_atom) { return logic->metrics(); },
     [logic](shutdown_atom) { logic->on_shutdown(); },
     [logic](retry_atom, uint64_t generation) { logic->on_retry(generation); },
@@ -342,9 +327,13 @@ std::vector<config_problem> validate(const trading_session_config& cfg,
     add("credentials", "key and secret are required");
   for (auto [option, x] : {std::pair{"connect-timeout", cfg.connect_timeout},
                            std::pair{"auth-timeout", cfg.auth_timeout},
-                           std::pair{"close-timeout", cfg.close_timeout}})
+                           std::pair{"close-timeout", cfg.close_timeout},
+                           std::pair{"breaker-timeout", cfg.breaker_timeout},
+                           std::pair{"limit-backoff", cfg.limit_backoff}})
     if (x.count() <= 0)
       add(option, "must be positive");
+  if (cfg.limit_backoff_max < cfg.limit_backoff)
+    add("limit-backoff-max", "must be at least limit-backoff");
   return problems;
 }
 

@@ -2,9 +2,12 @@
 
 // The trading stream (`<base>/stream`): authenticate, listen to
 // trade_updates, hand every order update to the listeners (the executor),
-// reconnect with backoff. Its state is a session_status; `streaming` means
-// authorised and listening, which is what the executor waits for. Order
-// updates are never conflated or dropped: they are few, and each matters.
+// reconnect with backoff after the breaker's permit, with the long wait
+// after a 429 (the market-data session's lifecycle:
+// actors/market/connection_lifecycle.hpp). Its state is a session_status;
+// `streaming` means authorised and listening, which is what the executor
+// waits for. Order updates are never conflated or dropped: they are few,
+// and each matters.
 
 #include <memory>
 #include <string>
@@ -27,12 +30,20 @@ struct trading_session_config {
   std::string url;
   credentials creds;
   std::shared_ptr<link_factory> links;
+  /// Consulted before every attempt, as for the market-data stream; none
+  /// when invalid.
+  breaker_actor breaker;
+  caf::timespan breaker_timeout = std::chrono::seconds{5};
   backoff_config backoff{std::chrono::milliseconds{500},
                          std::chrono::seconds{30},
                          2.0,
                          0.2,
                          std::chrono::seconds{60},
                          0x7ade};
+  /// After an upgrade refused with 429, wait at least this long, doubling
+  /// per repeat up to `limit_backoff_max` (the market stream's schedule).
+  caf::timespan limit_backoff = std::chrono::seconds{1};
+  caf::timespan limit_backoff_max = std::chrono::seconds{120};
   /// From the attempt to the upgrade.
   caf::timespan connect_timeout = std::chrono::seconds{15};
   /// From the upgrade to "authorized", and from listen to "listening".

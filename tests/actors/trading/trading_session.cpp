@@ -3,6 +3,7 @@
 
 #include "fixture.hpp"
 
+#include "actors/resilience/breaker.hpp"
 #include "fake_link.hpp"
 #include "protocol/trading.hpp"
 
@@ -45,13 +46,21 @@ struct fixture : fixture_base {
   trading_session_actor session;
   caf::actor ear;
 
-  void start() {
+  trading_session_config config() {
     trading_session_config cfg;
     cfg.url = "ws://127.0.0.1:1/stream";
     cfg.creds = {secret{"KEY"}, secret{"SECRET"}};
     cfg.links = links;
     cfg.backoff.jitter = 0;
     cfg.backoff.initial = 1s;
+    return cfg;
+  }
+
+  void start() {
+    start(config());
+  }
+
+  void start(trading_session_config cfg) {
     session = unbox(spawn_trading_session(sys, std::move(cfg)));
     ear = sys.spawn(listener, out);
     self->send(session, listen_atom::value,
@@ -175,6 +184,53 @@ CAF_TEST(no answer to listen times out and retries) {
   sched.clock().advance_time(1s);
   sched.run();
   CAF_CHECK_EQUAL(links->links.size(), 2u);
+}
+
+CAF_TEST(a 429 on the upgrade waits on the long schedule) {
+  auto cfg = config();
+  cfg.limit_backoff = 5s;
+  start(std::move(cfg));
+  for (auto wait : {5s, 10s}) {
+    auto before = links->links.size();
+    self->send(session, link_closed{epoch(), link_end::rate_limited, 429, 0,
+                                    "too many requests"});
+    sched.run();
+    CAF_CHECK(state() == session_state::backing_off);
+    sched.clock().advance_time(wait - 1s);
+    sched.run();
+    CAF_CHECK_EQUAL(links->links.size(), before);
+    sched.clock().advance_time(1s);
+    sched.run();
+    CAF_CHECK_EQUAL(links->links.size(), before + 1);
+  }
+}
+
+CAF_TEST(an open breaker holds the trading stream back) {
+  breaker_config bcfg;
+  bcfg.endpoint = "trading stream";
+  bcfg.failure_threshold = 1;
+  bcfg.open_duration = 20s;
+  auto breaker = unbox(spawn_breaker(sys, bcfg));
+  auto cfg = config();
+  cfg.breaker = breaker;
+  start(std::move(cfg));
+  CAF_REQUIRE_EQUAL(links->links.size(), 1u);
+  self->send(session, link_closed{epoch(), link_end::connect_failed, 0, 0,
+                                  "refused"});
+  sched.run();
+  sched.clock().advance_time(1s);
+  sched.run();
+  auto status = fetch<session_status>(session, caf::get_atom::value);
+  CAF_CHECK_EQUAL(status.last_errc, "breaker_open");
+  CAF_CHECK_EQUAL(links->links.size(), 1u);
+  sched.clock().advance_time(20s);
+  sched.run();
+  CAF_REQUIRE_EQUAL(links->links.size(), 2u);
+  open_and_listen();
+  CAF_CHECK(state() == session_state::streaming);
+  auto snap = fetch<breaker_snapshot>(breaker, caf::get_atom::value);
+  CAF_CHECK_EQUAL(snap.state, breaker_state::closed);
+  self->send_exit(breaker, caf::exit_reason::kill);
 }
 
 CAF_TEST(stream urls follow the rest base) {
