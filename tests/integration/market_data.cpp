@@ -43,6 +43,13 @@ struct seen {
   /// Batches seen since the last gap.
   size_t batches_after_gap = 0;
 
+  /// How many batches arrived so far (read under the lock: the watcher
+  /// writes from a CAF thread).
+  size_t batches_now() {
+    std::lock_guard<std::mutex> guard{mtx};
+    return batches;
+  }
+
   template <class Pred>
   bool wait(Pred pred, std::chrono::milliseconds timeout = 10s) {
     std::unique_lock<std::mutex> guard{mtx};
@@ -389,7 +396,7 @@ CAF_TEST(refused topics of one consumer never silence the others) {
   subscribe(b, {{channel::trades, "MSFT"}});
   subscribe(c, {{channel::quotes, "no$such"}, {channel::quotes, "TSLA"}});
   CAF_CHECK(out_c->wait([&] { return !out_c->gaps.empty(); }));
-  auto a_before = out_a->batches;
+  auto a_before = out_a->batches_now();
   CAF_CHECK(out_a->wait([&] { return out_a->batches > a_before + 5; }));
   CAF_CHECK(out_b->wait([&] { return out_b->trades > 2; }));
   CAF_CHECK(out_c->wait([&] { return out_c->symbols.count("TSLA") > 0; }));
@@ -431,7 +438,7 @@ CAF_TEST(a malformed frame is counted and the stream goes on) {
   subscribe(who, quotes_and_trades({"AAPL"}));
   CAF_REQUIRE(out->wait([&] { return out->batches > 2; }));
   fault([](sim::market_hub& hub) { hub.send_malformed(); });
-  auto before = out->batches;
+  auto before = out->batches_now();
   CAF_CHECK(out->wait([&] { return out->batches > before + 5; }));
   CAF_CHECK_EQUAL(metric("athanor_session_malformed_frames_total"), 1.0);
   std::lock_guard<std::mutex> guard{out->mtx};
@@ -507,7 +514,7 @@ CAF_TEST(a subscriber killed mid stream leaves the others untouched) {
   subscribe(b, quotes_and_trades({"AAPL", "MSFT"}));
   CAF_REQUIRE(out_a->wait([&] { return out_a->batches > 2; }));
   caf::anon_send_exit(b, caf::exit_reason::kill);
-  auto before = out_a->batches;
+  auto before = out_a->batches_now();
   CAF_CHECK(out_a->wait([&] { return out_a->batches > before + 10; }));
   auto s = stats(l);
   CAF_CHECK_EQUAL(s.subscribers.size(), 1u);
