@@ -42,6 +42,8 @@ using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 /// Timer: time to check that subscribed data still flows.
 using watchdog_atom = caf::atom_constant<caf::atom("watchdog")>;
+/// A registry's next slice of a large subscription change (to itself).
+using slice_atom = caf::atom_constant<caf::atom("slice")>;
 /// Adds topics for a subscriber.
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 /// Names a subscriber in a registry's logs and metrics.

@@ -103,6 +103,8 @@ using registry_actor = caf::typed_actor<
   caf::reacts_to<batch>, caf::reacts_to<gap>,
   // The session feeding this registry (again after every restart).
   caf::reacts_to<attach_atom, desire_sink_actor>,
+  // Its own next slice of a large change.
+  caf::reacts_to<slice_atom>,
   caf::replies_to<caf::get_atom>::with<registry_stats>,
   caf::replies_to<metrics_atom>::with<metric_samples>>;
 

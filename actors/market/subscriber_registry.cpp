@@ -47,6 +47,24 @@ struct subscriber_entry {
   subscriber_stats stats;
 };
 
+// A subscription change too big for one turn (a gateway client with a
+// whole-market universe, or its drop when it leaves), applied a slice per
+// turn: between slices the mailbox delivers everyone else's data.
+struct pending_change {
+  enum class kind { add, remove, drop };
+  kind what = kind::add;
+  /// The subscriber (add, remove), or the dead one (drop).
+  caf::actor_addr who;
+  /// A drop's slot (the subscriber's entry is gone).
+  slot dropped = 0;
+  std::vector<topic> topics;
+  size_t done = 0;
+  size_t slice = 0;
+  bool changed = false;
+  caf::typed_response_promise<std::vector<topic>> promise;
+  trace cause;
+};
+
 struct registry_state {
   registry_config cfg;
   topic_table table;
@@ -70,6 +88,11 @@ struct registry_state {
   /// Receive time of the newest batch: what a gap's `since` is when its
   /// sender cannot know (a restarted session starts with nothing).
   timestamp_ns last_received_at = 0;
+  /// Changes applied a slice per turn, in arrival order; a subscriber's
+  /// later changes wait behind its earlier ones.
+  std::deque<pending_change> pending;
+  std::unordered_map<caf::actor_addr, uint32_t> pending_of;
+  bool slice_scheduled = false;
   static inline const char* name = "athanor.subscriber_registry";
 };
 
@@ -136,6 +159,8 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
         !problem.empty())
       return make_error(engine_errc::invalid_subscription, problem);
     auto s = slot_of(sub);
+    if (sliced(sub.address(), topics.size()))
+      return queue(pending_change::kind::add, sub.address(), topics, cause);
     auto changed = st().table.add(s, topics);
     auto result = st().table.topics_of(s);
     auto& entry = st().subscribers.at(s);
@@ -152,6 +177,8 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
   caf::result<std::vector<topic>> unsubscribe(subscriber_actor& sub,
                                               const std::vector<topic>& topics,
                                               const trace& cause) {
+    if (sliced(sub.address(), topics.size()))
+      return queue(pending_change::kind::remove, sub.address(), topics, cause);
     auto i = st().slots.find(sub.address());
     if (i == st().slots.end())
       return std::vector<topic>{};
@@ -169,6 +196,119 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     if (changed)
       publish_desired(cause);
     return result;
+  }
+
+  // -- changes in slices -----------------------------------------------------
+
+  /// Whether a change of `count` topics by `who` goes a slice per turn: a
+  /// big one, or any while `who` has one pending (its order is kept).
+  bool sliced(const caf::actor_addr& who, size_t count) {
+    return count > st().cfg.change_slice || st().pending_of.count(who) > 0;
+  }
+
+  caf::typed_response_promise<std::vector<topic>>
+  queue(pending_change::kind what, const caf::actor_addr& who,
+        const std::vector<topic>& topics, const trace& cause) {
+    pending_change job;
+    job.what = what;
+    job.who = who;
+    // Sorted once: then each slice touches only its own range of the sorted
+    // sets (adds go up from the front, removals down from the back).
+    job.topics = topic_table::normalized(topics);
+    // At most 16 slices: each slice merges into the sorted sets once, so
+    // more slices would cost more than the change itself.
+    job.slice = std::max(st().cfg.change_slice, (topics.size() + 15) / 16);
+    job.promise = self_->make_response_promise<std::vector<topic>>();
+    job.cause = cause;
+    auto promise = job.promise;
+    ++st().pending_of[who];
+    st().pending.push_back(std::move(job));
+    schedule_slice();
+    return promise;
+  }
+
+  void schedule_slice() {
+    if (st().slice_scheduled || st().pending.empty())
+      return;
+    st().slice_scheduled = true;
+    self_->send(self_, slice_atom::value);
+  }
+
+  void on_slice() {
+    st().slice_scheduled = false;
+    if (st().pending.empty())
+      return;
+    auto& job = st().pending.front();
+    using kind = pending_change::kind;
+    if (job.what == kind::drop) {
+      job.changed |= st().table.remove_last(job.dropped, job.slice);
+      if (st().table.topics_held(job.dropped).empty())
+        finish_front();
+      schedule_slice();
+      return;
+    }
+    auto n = std::min(job.slice, job.topics.size() - job.done);
+    auto first = job.what == kind::add ? job.done
+                                       : job.topics.size() - job.done - n;
+    std::vector<topic> part(job.topics.begin() + first,
+                            job.topics.begin() + first + n);
+    job.done += n;
+    auto i = st().slots.find(job.who);
+    if (i != st().slots.end())
+      job.changed |= job.what == kind::add ? st().table.add(i->second, part)
+                                           : st().table.remove(i->second, part);
+    if (job.done == job.topics.size())
+      finish_front();
+    schedule_slice();
+  }
+
+  // Answers the front change, as the same change in one turn would have.
+  void finish_front() {
+    auto job = std::move(st().pending.front());
+    st().pending.pop_front();
+    using kind = pending_change::kind;
+    if (job.what != kind::drop) {
+      auto left = --st().pending_of[job.who];
+      if (left == 0)
+        st().pending_of.erase(job.who);
+      std::vector<topic> result;
+      auto i = st().slots.find(job.who);
+      if (i != st().slots.end()) {
+        auto s = i->second;
+        result = st().table.topics_of(s);
+        auto& entry = st().subscribers.at(s);
+        log::info("registry", job.what == kind::add ? "subscribe"
+                                                    : "unsubscribe",
+                  job.cause,
+                  {{"registry", st().cfg.name},
+                   {"subscriber", entry.name},
+                   {"topics", job.topics.size()},
+                   {"total", result.size()},
+                   {"slices", (job.topics.size() + job.slice - 1) / job.slice}});
+        if (result.empty() && left == 0)
+          forget(s);
+      }
+      job.promise.deliver(std::move(result));
+    }
+    if (job.changed)
+      publish_desired(job.cause);
+  }
+
+  /// A dead subscriber's changes are void; its topics go in slices if many.
+  void cancel_pending(const caf::actor_addr& who) {
+    if (st().pending_of.erase(who) == 0)
+      return;
+    auto& xs = st().pending;
+    for (auto& job : xs)
+      if (job.what != pending_change::kind::drop && job.who == who)
+        job.promise.deliver(make_error(engine_errc::not_found,
+                                       "subscriber: gone"));
+    xs.erase(std::remove_if(xs.begin(), xs.end(),
+                            [&](const pending_change& job) {
+                              return job.what != pending_change::kind::drop
+                                     && job.who == who;
+                            }),
+             xs.end());
   }
 
   /// The subscriber's slot, made on first sight.
@@ -265,8 +405,22 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     release_name(entry);
     st().slots.erase(i);
     st().subscribers.erase(s);
-    if (st().table.remove_all(s))
-      publish_desired(cause);
+    cancel_pending(msg.source);
+    if (st().table.topics_held(s).size() <= st().cfg.change_slice) {
+      if (st().table.remove_all(s))
+        publish_desired(cause);
+      return;
+    }
+    // Its routing stops now (no entry); its topics leave a slice per turn.
+    pending_change job;
+    job.what = pending_change::kind::drop;
+    job.who = msg.source;
+    job.dropped = s;
+    job.slice = std::max(st().cfg.change_slice,
+                         (st().table.topics_held(s).size() + 15) / 16);
+    job.cause = cause;
+    st().pending.push_back(std::move(job));
+    schedule_slice();
   }
 
   void publish_desired(const trace& cause) {
@@ -299,7 +453,10 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
       auto& whole = shared.get_as<batch>(0);
       auto lag = feed_lag_ns(whole);
       for (auto s : routing.whole) {
-        auto& entry = st().subscribers.at(s);
+        auto found = st().subscribers.find(s);
+        if (found == st().subscribers.end())
+          continue; // gone; its topics are leaving in slices
+        auto& entry = found->second;
         if (ready(entry))
           send_batch(s, entry, shared, whole.size(), lag);
         else
@@ -307,7 +464,10 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
       }
     }
     for (auto& [s, part] : routing.parts) {
-      auto& entry = st().subscribers.at(s);
+      auto found = st().subscribers.find(s);
+      if (found == st().subscribers.end())
+        continue;
+      auto& entry = found->second;
       if (ready(entry)) {
         auto records = part.size();
         auto lag = feed_lag_ns(part);
@@ -622,6 +782,7 @@ registry_actor::behavior_type registry_impl(registry_pointer self,
     [logic](attach_atom, desire_sink_actor& session) {
       logic->attach(session);
     },
+    [logic](slice_atom) { logic->on_slice(); },
     [logic](caf::get_atom) { return logic->stats(); },
     [logic](metrics_atom) { return logic->metrics(); },
   };

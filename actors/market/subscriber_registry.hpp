@@ -28,6 +28,10 @@ struct registry_config {
   /// A subscriber's lag (event time to hand-over: the feed's lag plus time
   /// queued here) above this is logged, once per crossing.
   caf::timespan lag_threshold = std::chrono::milliseconds{25};
+  /// A subscription change of more topics than this (or a dead
+  /// subscriber's drop) is applied a slice per turn, so deliveries to
+  /// everyone else go on between slices; a change has at most 16 slices.
+  size_t change_slice = 2'000;
 };
 
 /// Returns every invalid value of `cfg`, each named `prefix` + option.

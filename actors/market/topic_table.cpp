@@ -105,7 +105,40 @@ std::vector<topic> sorted_unique(const std::vector<topic>& topics) {
   return result;
 }
 
+// Grows `xs` to hold `n` at least twofold, so that many small merges into
+// a big vector copy it O(log) times, not once each.
+template <class T>
+void make_room(std::vector<T>& xs, size_t n) {
+  if (xs.capacity() < n)
+    xs.reserve(std::max(n, 2 * xs.capacity()));
+}
+
+// Merges sorted `fresh` (none of it in `into`) into sorted `into`, moving
+// only the elements after the first fresh one: O(k + tail), so a change
+// that arrives in ascending slices appends.
+template <class T, class Less>
+void merge_into(std::vector<T>& into, std::vector<T>& fresh, Less less) {
+  if (fresh.empty())
+    return;
+  auto pos = static_cast<size_t>(
+    std::lower_bound(into.begin(), into.end(), fresh.front(), less)
+    - into.begin());
+  std::vector<T> tail(std::make_move_iterator(into.begin() + pos),
+                      std::make_move_iterator(into.end()));
+  into.resize(pos);
+  make_room(into, pos + tail.size() + fresh.size());
+  std::merge(std::make_move_iterator(tail.begin()),
+             std::make_move_iterator(tail.end()),
+             std::make_move_iterator(fresh.begin()),
+             std::make_move_iterator(fresh.end()), std::back_inserter(into),
+             less);
+}
+
 } // namespace
+
+std::vector<topic> topic_table::normalized(const std::vector<topic>& topics) {
+  return sorted_unique(topics);
+}
 
 topic_table::subscriber* topic_table::find(slot s) {
   auto i = subscribers_.find(s);
@@ -144,33 +177,35 @@ bool topic_table::add(slot s, const std::vector<topic>& topics) {
   auto& sub = subscribers_[s];
   auto wanted = sorted_unique(topics);
   std::vector<topic> fresh;
-  if (sub.topics.empty())
+  if (sub.topics.empty() || wanted.empty()) {
     fresh = std::move(wanted); // a new subscriber: all of it is fresh
-  else
-    std::set_difference(wanted.begin(), wanted.end(), sub.topics.begin(),
-                        sub.topics.end(), std::back_inserter(fresh), before);
-  // One rehash per channel, not one per doubling while 400 k arrive.
+  } else {
+    // Only the held topics within the change's range can repeat it.
+    auto lo = std::lower_bound(sub.topics.begin(), sub.topics.end(),
+                               wanted.front(), before);
+    auto hi = std::upper_bound(lo, sub.topics.end(), wanted.back(), before);
+    std::set_difference(wanted.begin(), wanted.end(), lo, hi,
+                        std::back_inserter(fresh), before);
+  }
+  // One rehash per channel, not one per doubling while 400 k arrive; and
+  // growing at least twofold, so that a change applied in slices does not
+  // rehash the whole table per slice.
   size_t per_channel[channel_count] = {};
   for (auto& t : fresh)
     ++per_channel[index(t.kind)];
-  for (size_t ch = 0; ch < channel_count; ++ch)
-    if (per_channel[ch] > 0)
-      by_symbol_[ch].reserve(by_symbol_[ch].size() + per_channel[ch]);
+  for (size_t ch = 0; ch < channel_count; ++ch) {
+    auto& table = by_symbol_[ch];
+    auto needed = table.size() + per_channel[ch];
+    if (per_channel[ch] > 0
+        && needed > table.bucket_count() * table.max_load_factor())
+      table.reserve(std::max(needed, 2 * table.size()));
+  }
   std::vector<topic> gained;
   for (auto& t : fresh)
     if (hold(s, sub, t))
       gained.push_back(t);
   desire(gained);
-  if (!fresh.empty()) {
-    std::vector<topic> merged;
-    merged.reserve(sub.topics.size() + fresh.size());
-    std::merge(std::make_move_iterator(sub.topics.begin()),
-               std::make_move_iterator(sub.topics.end()),
-               std::make_move_iterator(fresh.begin()),
-               std::make_move_iterator(fresh.end()),
-               std::back_inserter(merged), before);
-    sub.topics = std::move(merged);
-  }
+  merge_into(sub.topics, fresh, before);
   if (sub.topics.empty())
     subscribers_.erase(s);
   return !gained.empty();
@@ -181,21 +216,30 @@ bool topic_table::remove(slot s, const std::vector<topic>& topics) {
   if (sub == nullptr)
     return false;
   auto unwanted = sorted_unique(topics);
-  std::vector<topic> kept;
-  kept.reserve(sub->topics.size());
+  if (unwanted.empty())
+    return false;
+  // Only the held topics within the change's range move: a change that
+  // arrives in descending slices erases at the end.
+  auto& held = sub->topics;
+  auto lo = std::lower_bound(held.begin(), held.end(), unwanted.front(),
+                             before);
+  auto hi = std::upper_bound(lo, held.end(), unwanted.back(), before);
   std::vector<topic> lost;
   auto u = unwanted.begin();
-  for (auto& t : sub->topics) {
-    while (u != unwanted.end() && before(*u, t))
+  auto out = lo;
+  for (auto i = lo; i != hi; ++i) {
+    while (u != unwanted.end() && before(*u, *i))
       ++u;
-    if (u != unwanted.end() && *u == t) {
-      if (let_go(s, *sub, t))
-        lost.push_back(std::move(t));
+    if (u != unwanted.end() && *u == *i) {
+      if (let_go(s, *sub, *i))
+        lost.push_back(std::move(*i));
     } else {
-      kept.push_back(std::move(t));
+      if (out != i)
+        *out = std::move(*i);
+      ++out;
     }
   }
-  sub->topics = std::move(kept);
+  held.erase(out, hi);
   if (sub->topics.empty())
     subscribers_.erase(s);
   forgo(lost);
@@ -215,23 +259,16 @@ bool topic_table::remove_all(slot s) {
   return !lost.empty();
 }
 
-// Both walk `changes` (sorted by channel, then symbol) one channel at a
-// time and merge with that channel's sorted symbols: O(N + k).
+// Both touch each channel's sorted symbols only from the first changed
+// one on: O(k + tail), appending or erasing at the end for changes that
+// arrive in slices (ascending adds, descending removals).
 void topic_table::desire(const std::vector<topic>& gained) {
   for (auto i = gained.begin(); i != gained.end();) {
     auto kind = i->kind;
     std::vector<std::string> fresh;
     for (; i != gained.end() && i->kind == kind; ++i)
       fresh.push_back(i->symbol);
-    auto& symbols = desired_[kind];
-    std::vector<std::string> merged;
-    merged.reserve(symbols.size() + fresh.size());
-    std::merge(std::make_move_iterator(symbols.begin()),
-               std::make_move_iterator(symbols.end()),
-               std::make_move_iterator(fresh.begin()),
-               std::make_move_iterator(fresh.end()),
-               std::back_inserter(merged));
-    symbols = std::move(merged);
+    merge_into(desired_[kind], fresh, std::less<std::string>{});
   }
 }
 
@@ -242,18 +279,36 @@ void topic_table::forgo(const std::vector<topic>& lost) {
     while (i != lost.end() && i->kind == kind)
       ++i;
     auto& symbols = desired_[kind];
-    std::vector<std::string> kept;
-    kept.reserve(symbols.size());
+    auto lo = std::lower_bound(symbols.begin(), symbols.end(), first->symbol);
     auto gone = first;
-    for (auto& symbol : symbols) {
-      while (gone != i && gone->symbol < symbol)
+    auto out = lo;
+    for (auto j = lo; j != symbols.end(); ++j) {
+      while (gone != i && gone->symbol < *j)
         ++gone;
-      if (gone != i && gone->symbol == symbol)
+      if (gone != i && gone->symbol == *j)
         continue;
-      kept.push_back(std::move(symbol));
+      if (out != j)
+        *out = std::move(*j);
+      ++out;
     }
-    symbols = std::move(kept);
+    symbols.erase(out, symbols.end());
   }
+}
+
+bool topic_table::remove_last(slot s, size_t n) {
+  auto* sub = find(s);
+  if (sub == nullptr)
+    return false;
+  auto first = sub->topics.size() - std::min(n, sub->topics.size());
+  std::vector<topic> lost;
+  for (auto i = first; i < sub->topics.size(); ++i)
+    if (let_go(s, *sub, sub->topics[i]))
+      lost.push_back(std::move(sub->topics[i]));
+  sub->topics.resize(first);
+  if (sub->topics.empty())
+    subscribers_.erase(s);
+  forgo(lost);
+  return !lost.empty();
 }
 
 std::vector<topic> topic_table::topics_of(slot s) const {

@@ -33,6 +33,10 @@ class topic_table {
     }
   };
 
+  /// Returns `topics` sorted (channel, then symbol) without repeats: a
+  /// change split into slices of this costs O(k + tail) per slice.
+  static std::vector<topic> normalized(const std::vector<topic>& topics);
+
   /// Adds topics for `s`. Returns whether the desired set changed.
   bool add(slot s, const std::vector<topic>& topics);
 
@@ -41,6 +45,10 @@ class topic_table {
 
   /// Removes every topic of `s`. Returns whether the desired set changed.
   bool remove_all(slot s);
+
+  /// Removes up to `n` of the topics of `s` (its last, so nothing moves).
+  /// Returns whether the desired set changed.
+  bool remove_last(slot s, size_t n);
 
   /// Returns the topics of `s`, sorted.
   std::vector<topic> topics_of(slot s) const;

@@ -196,3 +196,25 @@ CAF_TEST(wildcards covering a batch share it whole) {
   CAF_CHECK_EQUAL(two->size(), 3u);
   CAF_CHECK(part_for(r, 1) == nullptr);
 }
+
+CAF_TEST(removing the last topics in slices empties a subscriber) {
+  topic_table table;
+  std::vector<topic> mine;
+  for (auto symbol : {"A", "B", "C", "D", "E"})
+    mine.push_back(t(channel::trades, symbol));
+  table.add(1, mine);
+  table.add(2, {t(channel::trades, "B"), t(channel::trades, "E")});
+  // E is still held by 2: only D leaves the desired set.
+  CAF_CHECK(table.remove_last(1, 2));
+  CAF_CHECK_EQUAL(table.topics_of(1),
+                  (std::vector<topic>{t(channel::trades, "A"),
+                                      t(channel::trades, "B"),
+                                      t(channel::trades, "C")}));
+  CAF_CHECK_EQUAL(table.desired()[channel::trades],
+                  (std::vector<std::string>{"A", "B", "C", "E"}));
+  CAF_CHECK(table.remove_last(1, 10));
+  CAF_CHECK(table.topics_of(1).empty());
+  CAF_CHECK(!table.remove_last(1, 10));
+  CAF_CHECK_EQUAL(table.desired()[channel::trades],
+                  (std::vector<std::string>{"B", "E"}));
+}
