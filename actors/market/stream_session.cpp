@@ -8,6 +8,7 @@
 
 #include "actors/common/exception_handler.hpp"
 #include "actors/market/connection_lifecycle.hpp"
+#include "actors/market/session_host.hpp"
 #include "actors/market/lag_meter.hpp"
 #include "observability/latency_histogram.hpp"
 #include "actors/market/rate_meter.hpp"
@@ -82,11 +83,14 @@ lifecycle_config lifecycle_of(const stream_session_config& cfg) {
   return result;
 }
 
-class session_logic : public lifecycle_host,
-                      public std::enable_shared_from_this<session_logic> {
+class session_logic : public session_host<session_logic, session_pointer> {
  public:
   explicit session_logic(session_pointer self)
-    : self_(self), life_(lifecycle_of(self->state.cfg), *this) {}
+    : session_host(self), life_(lifecycle_of(self->state.cfg), *this) {}
+
+  connection_lifecycle& lifecycle() {
+    return life_;
+  }
 
   session_state_data& st() {
     return self_->state;
@@ -96,16 +100,7 @@ class session_logic : public lifecycle_host,
     return life_.status();
   }
 
-  // -- lifecycle_host ---------------------------------------------------------
-
-  caf::actor_clock::time_point now() override {
-    return self_->clock().now();
-  }
-
-  void announce(const session_status& status) override {
-    for (auto& listener : st().listeners)
-      self_->send(listener, status);
-  }
+  // -- lifecycle_host: the link --------------------------------------------
 
   std::unique_ptr<link> make_link(uint64_t epoch) override {
     link_request req;
@@ -114,33 +109,6 @@ class session_logic : public lifecycle_host,
     req.epoch = epoch;
     req.session = caf::actor_cast<caf::actor>(self_);
     return st().cfg.links->open(std::move(req));
-  }
-
-  void ask_permit(uint64_t generation, const trace& cause) override {
-    auto keep = shared_from_this();
-    self_->request(st().cfg.breaker, st().cfg.breaker_timeout,
-                   permit_atom::value, cause)
-      .then(
-        [this, keep, generation](permit& granted) {
-          life_.on_permit(generation, granted.id);
-        },
-        [this, keep, generation](caf::error& err) {
-          if (life_.on_permit_refused(generation, err))
-            ++st().counters.breaker_refusals;
-        });
-  }
-
-  void give_outcome(uint64_t permit, call_outcome outcome,
-                    const trace& cause) override {
-    self_->send(st().cfg.breaker, outcome_atom::value, permit, outcome, cause);
-  }
-
-  void arm_timeout(caf::timespan after, uint64_t generation) override {
-    self_->delayed_send(self_, after, timeout_atom::value, generation);
-  }
-
-  void arm_retry(caf::timespan after, uint64_t generation) override {
-    self_->delayed_send(self_, after, retry_atom::value, generation);
   }
 
   // -- attempts ---------------------------------------------------------------
@@ -553,7 +521,6 @@ class session_logic : public lifecycle_host,
   }
 
  private:
-  session_pointer self_;
   connection_lifecycle life_;
 };
 
