@@ -987,6 +987,15 @@ breaker_config with_process_jitter(breaker_config x) {
   return x;
 }
 
+breaker_config stream_breaker_of(const engine_config& cfg) {
+  auto result = cfg.breaker;
+  auto cap = std::chrono::duration_cast<std::chrono::nanoseconds>(
+    cfg.reconnect.max);
+  result.open_duration = std::min(result.open_duration, cap);
+  result.max_open_duration = std::min(result.max_open_duration, cap);
+  return result;
+}
+
 backoff_config with_process_jitter(backoff_config x) {
   x.jitter = 0.2;
   x.seed = 0;

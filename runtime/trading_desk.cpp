@@ -54,7 +54,7 @@ caf::actor start_group(caf::actor_system& sys,
   stream_cfg.links = make_ws_link_factory(io, link);
   // The stream's endpoint has its own breaker: a failing stream must not
   // keep orders from being placed, nor failing orders the stream.
-  auto stream_breaker_cfg = opts.breaker;
+  auto stream_breaker_cfg = opts.stream_breaker;
   stream_breaker_cfg.endpoint = stream_cfg.url;
   auto stream_breaker = spawn_breaker(sys, stream_breaker_cfg);
   if (!stream_breaker) {
@@ -159,6 +159,7 @@ trading_desk_options desk_options_of(const engine_config& cfg,
   opts.link.pong_timeout = cfg.stream.pong_timeout;
   opts.link.handshake_timeout = cfg.stream.connect_timeout;
   opts.breaker = cfg.breaker;
+  opts.stream_breaker = stream_breaker_of(cfg);
   opts.supervisor = cfg.supervisor;
   opts.executor.journal.path = std::move(journal_path);
   opts.executor.journal.full_sync = x.journal_full_sync;

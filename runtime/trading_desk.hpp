@@ -44,6 +44,8 @@ struct trading_desk_options {
   ws_link_options link;
   /// The breaker consulted before every order; `endpoint` is set here.
   breaker_config breaker;
+  /// The trading stream's own breaker (its endpoint is set here).
+  breaker_config stream_breaker;
   /// Restarts of the group; `name` is set here.
   supervisor_config supervisor;
   /// Further listeners of the trading stream (the gateway's relay); every

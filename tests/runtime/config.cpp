@@ -143,6 +143,26 @@ CAF_TEST(the file is held to the command lines rules naming file and line) {
                   std::vector<std::string>{"--scheduler.max-threads=3"});
 }
 
+CAF_TEST(a streams breaker opens no longer than the reconnect cap) {
+  auto defaults = load_config({}, {});
+  CAF_REQUIRE(defaults.problems.empty());
+  auto& cfg = defaults.config;
+  auto stream = stream_breaker_of(cfg);
+  CAF_CHECK_EQUAL(stream.open_duration, std::chrono::nanoseconds{30s});
+  CAF_CHECK_EQUAL(stream.max_open_duration, std::chrono::nanoseconds{30s});
+  CAF_CHECK_EQUAL(stream.failure_threshold, cfg.breaker.failure_threshold);
+  // REST keeps the breaker as configured: one minute growing to ten.
+  CAF_CHECK_EQUAL(cfg.breaker.max_open_duration,
+                  std::chrono::nanoseconds{10min});
+  auto quick = load_config({"--athanor.reconnect.max-delay=5s",
+                            "--athanor.breaker.open-duration=2s"},
+                           {});
+  CAF_REQUIRE(quick.problems.empty());
+  auto capped = stream_breaker_of(quick.config);
+  CAF_CHECK_EQUAL(capped.open_duration, std::chrono::nanoseconds{2s});
+  CAF_CHECK_EQUAL(capped.max_open_duration, std::chrono::nanoseconds{5s});
+}
+
 CAF_TEST(credentials come from either naming scheme) {
   auto seeds = load_config({}, {{"ALPACA_API_KEY", "k1"},
                                 {"ALPACA_API_SECRET", "s1"}});
