@@ -56,6 +56,8 @@ using attach_atom = caf::atom_constant<caf::atom("attach")>;
 using lease_atom = caf::atom_constant<caf::atom("lease")>;
 /// Gives a lease back.
 using release_atom = caf::atom_constant<caf::atom("release")>;
+/// Hands a crashed connection supervisor's registry and leases to the next.
+using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 
 /// Places an order (REST client) or executes a plan (executor).
 using place_atom = caf::atom_constant<caf::atom("place")>;

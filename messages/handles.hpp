@@ -143,6 +143,29 @@ using connection_supervisor_actor = caf::typed_actor<
   caf::reacts_to<restart_atom, std::string, uint64_t>,
   caf::reacts_to<deadline_atom, uint64_t>>;
 
+/// A lease that outlives the connection supervisor that granted it.
+struct held_lease {
+  uint64_t id = 0;
+  caf::actor lessee;
+};
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, held_lease& x) {
+  return f(caf::meta::type_name("athanor.held_lease"), x.id, x.lessee);
+}
+
+/// The connection supervisor as its market tree runs it: it also adopts
+/// the registry and leases of a crashed incarnation, under an upstream name.
+using supervised_connections_actor = connection_supervisor_actor::extend<
+  caf::reacts_to<adopt_atom, std::string, registry_actor,
+                 std::vector<held_lease>>>;
+
+/// The market tree's front (what everyone holds as the connection
+/// supervisor): also told of each new incarnation and of its supervisor.
+using connections_front_actor = connection_supervisor_actor::extend<
+  caf::reacts_to<attach_atom, supervised_connections_actor>,
+  caf::reacts_to<attach_atom, supervisor_actor>>;
+
 /// Alpaca's trading REST API, rate-limited and retried where that is safe.
 using rest_client_actor = caf::typed_actor<
   // POST /v2/orders, never repeated blindly: an ambiguous failure (timeout,

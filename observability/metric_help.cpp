@@ -39,6 +39,13 @@ const std::unordered_map<std::string, const char*>& table() {
     // Connection supervisor.
     {"athanor_connection_leases", "Leases held on an upstream connection"},
     {"athanor_connection_restarts_total", "Restarts of a connection's session"},
+    // Market tree (the connection supervisor's supervisor and front).
+    {"athanor_market_tree_up", "1 while a connection supervisor runs"},
+    {"athanor_market_tree_failed", "1 once the market-data tree gave up (restart intensity exceeded)"},
+    {"athanor_market_tree_restarts_total", "Abnormal exits of the connection supervisor"},
+    {"athanor_market_tree_adopted_leases_total", "Leases handed to a new connection supervisor"},
+    {"athanor_market_tree_held_leases", "Leases the market tree's front knows of"},
+    {"athanor_market_tree_waiting_leases", "Lease requests waiting for a connection supervisor"},
     // Executor.
     {"athanor_executor_breaker_refusals_total", "Orders held back by the REST breaker"},
     {"athanor_executor_cancels_failed_total", "Cancels the broker refused or never answered"},

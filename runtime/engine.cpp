@@ -1,5 +1,7 @@
 #include "runtime/engine.hpp"
 
+#include "actors/market/market_tree.hpp"
+
 #include "caf/actor_system.hpp"
 #include "caf/scoped_actor.hpp"
 
@@ -21,14 +23,19 @@ caf::expected<std::unique_ptr<engine>> engine::start(caf::actor_system& sys,
                                                      engine_options opts) {
   std::unique_ptr<engine> result{new engine(sys)};
   result->io_ = std::make_shared<transport::io_thread>();
-  auto cfg = std::move(opts.connections);
-  cfg.upstreams = std::move(opts.upstreams);
-  cfg.links = make_ws_link_factory(result->io_, opts.link);
-  result->shutdown_deadline_ = cfg.shutdown_deadline;
-  auto sup = spawn_connection_supervisor(sys, std::move(cfg));
-  if (!sup)
-    return sup.error();
-  result->connections_ = *sup;
+  market_tree_config cfg;
+  cfg.connections = std::move(opts.connections);
+  cfg.connections.upstreams = std::move(opts.upstreams);
+  cfg.connections.links = make_ws_link_factory(result->io_, opts.link);
+  cfg.supervisor = std::move(opts.tree);
+  // The connections close within their deadline, the tree a moment later.
+  result->shutdown_deadline_ = cfg.connections.shutdown_deadline
+                               + std::chrono::milliseconds{500};
+  auto tree = spawn_market_tree(sys, std::move(cfg));
+  if (!tree)
+    return tree.error();
+  result->connections_ = tree->front;
+  result->supervisor_ = tree->supervisor;
   return result;
 }
 
@@ -97,6 +104,7 @@ void engine::stop() {
         down = true;
       });
     connections_ = nullptr;
+    supervisor_ = nullptr;
   }
   // Links still alive (if any) keep the I/O thread until they go.
   io_.reset();

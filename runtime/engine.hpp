@@ -1,7 +1,8 @@
 #pragma once
 
-// The running engine: the I/O thread, the link factory and the connection
-// supervisor, wired together inside an actor system that the caller owns.
+// The running engine: the I/O thread, the link factory and the market-data
+// tree (the connection supervisor under a supervisor, behind a stable
+// front), wired together inside an actor system that the caller owns.
 // The `athanor` binary, the integration tests and the benchmarks all start
 // the engine through this class.
 
@@ -14,6 +15,7 @@
 
 #include "actors/market/connection_supervisor.hpp"
 #include "actors/market/ws_link.hpp"
+#include "actors/resilience/supervisor_config.hpp"
 
 namespace athanor {
 
@@ -24,6 +26,9 @@ struct engine_options {
   /// Restart intensity, restart backoff and shutdown deadline; `upstreams`
   /// and `links` are filled in by the engine.
   connection_supervisor_config connections;
+  /// Restarts of the connection supervisor itself (beyond its intensity
+  /// market data has failed).
+  supervisor_config tree{"market"};
 };
 
 class engine {
@@ -38,8 +43,15 @@ class engine {
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
 
+  /// The market tree's front: the same handle for the engine's life,
+  /// whichever connection supervisor runs behind it.
   connection_supervisor_actor connections() const {
     return connections_;
+  }
+
+  /// The supervisor of the connection supervisor (child "connections").
+  supervisor_actor supervisor() const {
+    return supervisor_;
   }
 
   /// Leases `upstream` for `subscriber` and subscribes it to `topics`,
@@ -67,6 +79,7 @@ class engine {
   caf::actor_system& sys_;
   std::shared_ptr<transport::io_thread> io_;
   connection_supervisor_actor connections_;
+  supervisor_actor supervisor_;
   caf::timespan shutdown_deadline_;
 };
 

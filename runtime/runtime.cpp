@@ -76,6 +76,8 @@ engine_options engine_options_of(const engine_config& cfg,
   opts.connections.shutdown_deadline
     = std::min<caf::timespan>(cfg.supervisor.shutdown_deadline,
                               std::chrono::milliseconds{1500});
+  opts.tree = cfg.supervisor;
+  opts.tree.name = "market";
   return opts;
 }
 

@@ -59,14 +59,18 @@ struct supervisor_state {
   std::vector<session_listener_actor> listeners;
   bool shutting_down = false;
   uint64_t shutdown_generation = 0;
-  /// Every actor we started, for the kill on our own death.
+  /// Every session and breaker we started, for the kill on our own death.
   std::shared_ptr<std::vector<caf::actor>> live
+    = std::make_shared<std::vector<caf::actor>>();
+  /// The registries: killed with us unless a market tree keeps them for
+  /// our next incarnation (cfg.registries_outlive_crash).
+  std::shared_ptr<std::vector<caf::actor>> registries
     = std::make_shared<std::vector<caf::actor>>();
   static inline const char* name = "athanor.connection_supervisor";
 };
 
 using supervisor_pointer
-  = connection_supervisor_actor::stateful_pointer<supervisor_state>;
+  = supervised_connections_actor::stateful_pointer<supervisor_state>;
 
 class supervisor_logic {
  public:
@@ -153,8 +157,8 @@ class supervisor_logic {
 
   // -- connections ------------------------------------------------------------
 
-  std::map<std::string, connection>::iterator
-  start_connection(const std::string& key, const upstream_spec& spec) {
+  connection& new_connection(const std::string& key,
+                             const upstream_spec& spec) {
     auto& conn = st().connections[key];
     conn.key = key;
     conn.spec = spec;
@@ -163,6 +167,12 @@ class supervisor_logic {
     conn.backoff = std::make_unique<backoff_policy>(st().cfg.restart_backoff);
     conn.status.endpoint = spec.session.url;
     conn.status.fingerprint = spec.session.creds.fingerprint();
+    return conn;
+  }
+
+  std::map<std::string, connection>::iterator
+  start_connection(const std::string& key, const upstream_spec& spec) {
+    auto& conn = new_connection(key, spec);
     auto reg_cfg = spec.registry;
     reg_cfg.family = protocol::family_of_endpoint(spec.session.url);
     auto registry = spawn_subscriber_registry(self_->system(), reg_cfg);
@@ -170,7 +180,7 @@ class supervisor_logic {
     if (!registry)
       throw std::logic_error("registry config: " + render(registry.error()));
     conn.registry = *registry;
-    watch(caf::actor_cast<caf::actor>(conn.registry));
+    watch_registry(conn.registry);
     log::info("connection_supervisor", "connection_started",
               {{"endpoint", spec.session.url},
                {"key", spec.session.creds.fingerprint()}});
@@ -212,16 +222,64 @@ class supervisor_logic {
                 desire_sink_actor{conn.session});
   }
 
+  // A registry and its leases from an incarnation of ours that crashed
+  // (see market_tree): the connection opens again behind the registry, whose
+  // subscribers see a restart gap first, and the lessees keep their leases.
+  void on_adopt(const std::string& name, registry_actor& registry,
+                std::vector<held_lease>& held) {
+    auto* spec = find_spec(name);
+    if (spec == nullptr || !registry || st().shutting_down) {
+      log::warn("connection_supervisor", "adoption_refused",
+                {{"upstream", name}, {"leases", held.size()}});
+      if (registry && spec == nullptr)
+        self_->send_exit(registry, caf::exit_reason::user_shutdown);
+      return;
+    }
+    auto key = key_of(spec->session.url, spec->session.creds.fingerprint());
+    auto i = st().connections.find(key);
+    if (i == st().connections.end()) {
+      auto& conn = new_connection(key, *spec);
+      conn.registry = registry;
+      // Its first session is a restart: subscribers are told of the loss.
+      conn.restarts = 1;
+      watch_registry(conn.registry);
+      log::info("connection_supervisor", "connection_adopted",
+                {{"endpoint", spec->session.url},
+                 {"key", spec->session.creds.fingerprint()},
+                 {"leases", held.size()}});
+      start_session(conn);
+      i = st().connections.find(key);
+    }
+    auto& conn = i->second;
+    if (std::find(conn.names.begin(), conn.names.end(), name)
+        == conn.names.end())
+      conn.names.push_back(name);
+    for (auto& x : held) {
+      if (!x.lessee)
+        continue;
+      conn.leases.emplace(x.id, x.lessee.address());
+      st().lease_keys.emplace(x.id, key);
+      if (st().lessees[x.lessee.address()]++ == 0)
+        self_->monitor(x.lessee);
+      st().next_lease = std::max(st().next_lease, x.id + 1);
+    }
+  }
+
   void watch(caf::actor x) {
     self_->monitor(x);
     st().live->push_back(std::move(x));
   }
 
+  void watch_registry(const registry_actor& x) {
+    self_->monitor(x);
+    st().registries->push_back(caf::actor_cast<caf::actor>(x));
+  }
+
   void unwatch(const caf::actor_addr& x) {
-    auto& xs = *st().live;
-    xs.erase(std::remove_if(xs.begin(), xs.end(),
-                            [&](auto& y) { return y.address() == x; }),
-             xs.end());
+    for (auto* xs : {st().live.get(), st().registries.get()})
+      xs->erase(std::remove_if(xs->begin(), xs->end(),
+                               [&](auto& y) { return y.address() == x; }),
+                xs->end());
   }
 
   void stop_connection(connection& conn) {
@@ -440,9 +498,11 @@ class supervisor_logic {
   }
 
   void quit(caf::error reason = caf::error{}) {
-    for (auto& x : *st().live)
-      caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
-    st().live->clear();
+    for (auto* xs : {st().live.get(), st().registries.get()}) {
+      for (auto& x : *xs)
+        caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+      xs->clear();
+    }
     self_->quit(std::move(reason));
   }
 
@@ -499,7 +559,7 @@ class supervisor_logic {
   supervisor_pointer self_;
 };
 
-connection_supervisor_actor::behavior_type
+supervised_connections_actor::behavior_type
 supervisor_impl(supervisor_pointer self, connection_supervisor_config cfg) {
   self->set_exception_handler(exception_to_exit_reason);
   self->state.cfg = std::move(cfg);
@@ -513,9 +573,26 @@ supervisor_impl(supervisor_pointer self, connection_supervisor_config cfg) {
     if (xs.size() == n)
       logic->on_down(msg);
   });
-  self->attach_functor([live = self->state.live] {
+  // Our supervisor (a market tree's) stops us with user_shutdown: close the
+  // connections cleanly, as on shutdown_atom. Any other reason is a crash.
+  self->set_exit_handler([self, logic](caf::exit_msg& msg) {
+    if (msg.reason == caf::exit_reason::user_shutdown
+        || msg.reason == caf::exit_reason::normal)
+      logic->on_shutdown();
+    else
+      self->quit(std::move(msg.reason));
+  });
+  // However we die, no session outlives us; the registries do when a
+  // market tree hands them to our next incarnation.
+  self->attach_functor([live = self->state.live,
+                        registries = self->state.registries,
+                        keep = self->state.cfg.registries_outlive_crash](
+                         const caf::error&) {
     for (auto& x : *live)
       caf::anon_send_exit(x, caf::exit_reason::kill);
+    if (!keep)
+      for (auto& x : *registries)
+        caf::anon_send_exit(x, caf::exit_reason::kill);
   });
   return {
     [logic](lease_atom, const std::string& name, caf::actor& lessee) {
@@ -534,6 +611,10 @@ supervisor_impl(supervisor_pointer self, connection_supervisor_config cfg) {
     },
     [logic](deadline_atom, uint64_t generation) {
       logic->on_deadline(generation);
+    },
+    [logic](adopt_atom, const std::string& upstream, registry_actor& registry,
+            std::vector<held_lease>& held) {
+      logic->on_adopt(upstream, registry, held);
     },
   };
 }
@@ -571,7 +652,7 @@ std::vector<config_problem> validate(const connection_supervisor_config& cfg) {
   return problems;
 }
 
-caf::expected<connection_supervisor_actor>
+caf::expected<supervised_connections_actor>
 spawn_connection_supervisor(caf::actor_system& sys,
                             connection_supervisor_config cfg) {
   if (auto problems = validate(cfg); !problems.empty())

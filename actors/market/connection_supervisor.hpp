@@ -42,14 +42,17 @@ struct connection_supervisor_config {
                                  0x5eed};
   /// A shutdown kills whatever has not closed after this long.
   caf::timespan shutdown_deadline = std::chrono::seconds{5};
+  /// When it dies abnormally, leave the registries running: a market tree
+  /// hands them (and their leases) to the next incarnation.
+  bool registries_outlive_crash = false;
 };
 
 /// Returns every invalid value of `cfg`, each named after its option.
 std::vector<config_problem> validate(const connection_supervisor_config& cfg);
 
 /// Spawns the connection supervisor. Connections open on their first lease
-/// and close with their last.
-caf::expected<connection_supervisor_actor>
+/// and close with their last. An exit message asks for a clean shutdown.
+caf::expected<supervised_connections_actor>
 spawn_connection_supervisor(caf::actor_system& sys,
                             connection_supervisor_config cfg);
 

@@ -182,6 +182,7 @@ struct fixture {
     if (tls)
       opts.link.ca_pem = pems.certificate;
     opts.connections.restart_backoff.initial = 10ms;
+    opts.tree.restart_backoff.initial = 10ms;
     eng = must(engine::start(sys, std::move(opts)));
   }
 
@@ -503,6 +504,54 @@ CAF_TEST(a rejected key fails once with a clear error and no secret) {
   CAF_CHECK_EQUAL(text.find("CANARYSECRET"), std::string::npos);
   CAF_CHECK_EQUAL(text.find("CANARYKEY"), std::string::npos);
   CAF_CHECK_NOT_EQUAL(text.find("auth_failed"), std::string::npos);
+}
+
+CAF_TEST(a crashed connection supervisor resumes every subscriber after a restart gap) {
+  start_sim();
+  start_engine(market_spec());
+  auto [a, out_a] = watch();
+  auto [b, out_b] = watch();
+  auto la = subscribe(a, quotes_and_trades({"AAPL"}));
+  subscribe(b, quotes_and_trades({"MSFT"}));
+  CAF_REQUIRE(out_a->wait([&] { return out_a->batches > 2; }));
+  CAF_REQUIRE(out_b->wait([&] { return out_b->batches > 2; }));
+  auto front = eng->connections();
+  {
+    caf::scoped_actor self{sys};
+    self
+      ->request(eng->supervisor(), 5s, which_atom::value,
+                std::string{"connections"})
+      .receive(
+        [&](caf::actor& child) {
+          self->send_exit(child, make_error(engine_errc::invalid_config,
+                                            "injected crash"));
+        },
+        [&](caf::error& err) { CAF_FAIL("no child: " << sys.render(err)); });
+  }
+  for (auto* out : {out_a.get(), out_b.get()}) {
+    CAF_REQUIRE(out->wait([&] { return !out->gaps.empty(); }));
+    CAF_CHECK(out->wait([&] { return out->batches_after_gap > 2; }));
+    std::lock_guard<std::mutex> guard{out->mtx};
+    CAF_CHECK_EQUAL(out->gaps.front().reason, gap_reason::restart);
+    CAF_CHECK_GREATER(out->gaps.front().since, 0);
+  }
+  {
+    std::lock_guard<std::mutex> guard{out_a->mtx};
+    CAF_CHECK_EQUAL(out_a->gaps.front().topics,
+                    quotes_and_trades_sorted({"AAPL"}));
+    CAF_CHECK_EQUAL(out_a->symbols, (std::set<std::string>{"AAPL"}));
+  }
+  // The handle and the leases are those of before.
+  CAF_CHECK_EQUAL(eng->connections(), front);
+  CAF_CHECK(wait_for_state(session_state::streaming));
+  CAF_CHECK_EQUAL(health().leases, 2u);
+  CAF_CHECK_EQUAL(metric("athanor_market_tree_restarts_total"), 1.0);
+  CAF_CHECK_EQUAL(metric("athanor_market_tree_up"), 1.0);
+  caf::anon_send(eng->connections(), release_atom::value, la.id);
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (health().leases != 1 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  CAF_CHECK_EQUAL(health().leases, 1u);
 }
 
 CAF_TEST(a subscriber killed mid stream leaves the others untouched) {

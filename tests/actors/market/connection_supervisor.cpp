@@ -1,5 +1,6 @@
 #define CAF_SUITE actors.connection_supervisor
 #include "actors/market/connection_supervisor.hpp"
+#include "actors/market/market_tree.hpp"
 
 #include <sstream>
 
@@ -357,6 +358,204 @@ CAF_TEST(invalid upstreams are reported together) {
                       std::string::npos);
   CAF_CHECK_NOT_EQUAL(all.find("athanor.connections.links"),
                       std::string::npos);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
+
+// -- the market tree: the connection supervisor under a supervisor ----------
+
+namespace {
+
+struct tree_fixture : fixture {
+  market_tree tree;
+
+  void start_tree(uint32_t max_restarts = 3) {
+    market_tree_config cfg;
+    cfg.connections.upstreams.push_back(
+      spec("market", "wss://data.example/v2/iex", "K1"));
+    cfg.connections.links = links;
+    cfg.supervisor.name = "market";
+    cfg.supervisor.max_restarts = max_restarts;
+    cfg.supervisor.period = 60s;
+    cfg.supervisor.restart_backoff.initial = 100ms;
+    cfg.supervisor.restart_backoff.jitter = 0.0;
+    tree = unbox(spawn_market_tree(sys, std::move(cfg)));
+    sup = tree.front;
+    sched.run();
+  }
+
+  caf::actor connections() {
+    return fetch<caf::actor>(tree.supervisor, which_atom::value,
+                             std::string{"connections"});
+  }
+
+  /// The running connection supervisor dies as a bug would end it.
+  void crash_connections() {
+    self->send_exit(connections(), make_error(engine_errc::invalid_config,
+                                              "injected crash"));
+    sched.run();
+  }
+
+  /// The last record the registry saw arrived at t=777.
+  void last_record_at_777(const lease& l) {
+    batch last;
+    last.received_at = 777;
+    self->send(l.registry, last);
+    sched.run();
+  }
+
+  void stream_on(size_t link_index) {
+    server_sends(link_index, protocol::encode_success(codec::json, "connected"));
+    server_sends(link_index,
+                 protocol::encode_success(codec::json, "authenticated"));
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(market_tree_tests, tree_fixture)
+
+CAF_TEST(a crashed connection supervisor restarts and its subscribers carry on) {
+  start_tree();
+  auto a = lessee();
+  auto l = take("market", a);
+  auto out = recorder_on(l, {channel::quotes, "AAPL"});
+  stream_on(0);
+  last_record_at_777(l);
+  auto first = connections();
+  crash_connections();
+  // Its session died with it; the registry (every subscription) did not.
+  CAF_CHECK(terminated(session_of(0)));
+  CAF_CHECK(!terminated(caf::actor_cast<caf::actor>(l.registry)));
+  CAF_CHECK(out->gaps.empty());
+  advance(100ms);
+  CAF_CHECK_NOT_EQUAL(connections(), first);
+  // The next incarnation opens the connection again behind the same
+  // registry; the subscriber hears of the loss from its last record on.
+  CAF_REQUIRE_EQUAL(links->links.size(), 2u);
+  CAF_REQUIRE_EQUAL(out->gaps.size(), 1u);
+  CAF_CHECK_EQUAL(out->gaps[0].reason, gap_reason::restart);
+  CAF_CHECK_EQUAL(out->gaps[0].since, 777);
+  CAF_CHECK_EQUAL(out->gaps[0].topics,
+                  (std::vector<topic>{{channel::quotes, "AAPL"}}));
+  stream_on(1);
+  auto& sent = links->links[1]->sent;
+  CAF_REQUIRE_EQUAL(sent.size(), 2u);
+  CAF_CHECK_NOT_EQUAL(sent[1].find("\"quotes\":[\"AAPL\"]"),
+                      std::string::npos);
+  subscription_set acked;
+  acked[channel::quotes] = {"AAPL"};
+  server_sends(1, protocol::encode_subscription(codec::json, acked, false));
+  batch data;
+  quote q;
+  q.symbol = "AAPL";
+  q.bid_price = 100;
+  q.ask_price = 100.5;
+  q.time = 1'700'000'000'000'000'000;
+  data.quotes.push_back(q);
+  server_sends(1, protocol::encode_batch(codec::json, data));
+  CAF_REQUIRE_EQUAL(out->batches.size(), 1u);
+  CAF_CHECK_EQUAL(out->batches[0].quotes.size(), 1u);
+  CAF_CHECK_EQUAL(out->order, "gb");
+  // The same handle, the same lease: health shows it, releasing it closes
+  // the connection.
+  auto h = first_health();
+  CAF_CHECK_EQUAL(h.state, session_state::streaming);
+  CAF_CHECK_EQUAL(h.leases, 1u);
+  self->send(sup, release_atom::value, l.id);
+  sched.run();
+  CAF_CHECK(links->links[1]->close_requested);
+  CAF_CHECK_NOT_EQUAL(logs.str().find("connections_resumed"),
+                      std::string::npos);
+}
+
+CAF_TEST(leases asked for during a restart wait for the next incarnation) {
+  start_tree();
+  auto l = take("market", lessee());
+  crash_connections();
+  auto h = first_health();
+  CAF_CHECK_EQUAL(h.state, session_state::backing_off);
+  CAF_CHECK_EQUAL(h.leases, 1u);
+  auto asked = self->request(sup, caf::infinite, lease_atom::value,
+                             std::string{"market"}, lessee());
+  sched.run();
+  advance(100ms);
+  asked.receive(
+    [&](lease& x) {
+      CAF_CHECK_EQUAL(x.registry, l.registry);
+      CAF_CHECK_NOT_EQUAL(x.id, l.id);
+    },
+    [](caf::error& err) { CAF_FAIL("lease refused: " << render(err)); });
+  CAF_CHECK_EQUAL(first_health().leases, 2u);
+  CAF_CHECK_EQUAL(links->links.size(), 2u);
+}
+
+CAF_TEST(beyond its restart intensity the market tree fails loudly) {
+  start_tree(1);
+  auto statuses = std::make_shared<std::vector<session_status>>();
+  self->send(sup, listen_atom::value,
+             caf::actor_cast<session_listener_actor>(
+               sys.spawn(status_recorder, statuses)));
+  sched.run();
+  auto l = take("market", lessee());
+  auto out = recorder_on(l, {channel::quotes, "AAPL"});
+  last_record_at_777(l);
+  crash_connections();
+  advance(100ms);
+  CAF_REQUIRE_EQUAL(out->gaps.size(), 1u);
+  crash_connections();
+  advance(10s);
+  CAF_CHECK(terminated(caf::actor_cast<caf::actor>(tree.supervisor)));
+  // Listeners (athanor run ends with exit 70 on this), health and new
+  // leases say why; the subscriber hears of the loss.
+  CAF_REQUIRE(!statuses->empty());
+  CAF_CHECK_EQUAL(statuses->back().state, session_state::failed);
+  CAF_CHECK_EQUAL(statuses->back().last_errc, "restart_intensity_exceeded");
+  CAF_CHECK_EQUAL(statuses->back().endpoint, "wss://data.example/v2/iex");
+  auto h = first_health();
+  CAF_CHECK_EQUAL(h.state, session_state::failed);
+  CAF_CHECK_EQUAL(h.last_errc, "restart_intensity_exceeded");
+  CAF_REQUIRE_EQUAL(out->gaps.size(), 2u);
+  CAF_CHECK_EQUAL(out->gaps[1].reason, gap_reason::restart);
+  CAF_CHECK_EQUAL(out->gaps[1].since, 777);
+  auto refused = self->request(sup, caf::infinite, lease_atom::value,
+                               std::string{"market"}, lessee());
+  sched.run();
+  refused.receive(
+    [](lease&) { CAF_FAIL("a failed tree granted a lease"); },
+    [](caf::error& err) {
+      CAF_CHECK(errc_of(err) == engine_errc::restart_intensity_exceeded);
+    });
+  // The last release ends the registry.
+  self->send(sup, release_atom::value, l.id);
+  sched.run();
+  CAF_CHECK(terminated(caf::actor_cast<caf::actor>(l.registry)));
+  CAF_CHECK_NOT_EQUAL(logs.str().find("tree_failed"), std::string::npos);
+}
+
+CAF_TEST(a market tree shuts down cleanly through its front) {
+  start_tree();
+  auto l = take("market", lessee());
+  self->send(sup, shutdown_atom::value);
+  sched.run();
+  CAF_CHECK(links->links[0]->close_requested);
+  CAF_CHECK(!terminated(caf::actor_cast<caf::actor>(sup)));
+  close_link(0);
+  CAF_CHECK(terminated(caf::actor_cast<caf::actor>(l.registry)));
+  CAF_CHECK(terminated(caf::actor_cast<caf::actor>(tree.supervisor)));
+  CAF_CHECK(terminated(caf::actor_cast<caf::actor>(sup)));
+  sup = nullptr;
+}
+
+CAF_TEST(an unknown upstream is refused by the tree as by its child) {
+  start_tree();
+  auto refused = self->request(sup, caf::infinite, lease_atom::value,
+                               std::string{"nope"}, lessee());
+  sched.run();
+  refused.receive([](lease&) { CAF_FAIL("granted"); },
+                  [](caf::error& err) {
+                    CAF_CHECK(errc_of(err) == engine_errc::not_found);
+                  });
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
