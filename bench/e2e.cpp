@@ -3,10 +3,12 @@
 // athanor-sim runs as its own process (pinned to the first core when there
 // are two); the engine runs here. For plain ws:// and for TLS, the same
 // stream is first taken by a bare Beast receive-and-decode loop (the
-// baseline), then through the engine to 1, 10 and 100 subscriber actors
-// that all want every record. Printed: records/s per subscriber, deliveries
-// per second in total, records dropped or gapped, and latency from the
-// simulator's stamp to the subscriber's receipt. A last pass at 100 k
+// baseline), then through the engine to 1, 10, 100 and 1,000 subscriber
+// actors that all want every record. Printed: records/s per subscriber,
+// deliveries per second in total, records dropped or gapped, latency from
+// the simulator's stamp to the subscriber's receipt, and this process's
+// peak resident memory during the figure (engine and subscribers; the
+// simulator is another process, and holds what the engine does not read). A last pass at 100 k
 // records/s measures latency below saturation. Latency is end to end (from
 // the simulator's stamp, so it includes the simulator and the kernel) and,
 // separately, the engine's share: from the transport's receive stamp to the
@@ -289,7 +291,26 @@ struct engine_result {
   uint64_t dropped = 0;
   uint64_t gaps = 0;
   tally t;
+  /// Peak resident memory of this process during the figure, MB.
+  double peak_rss_mb = 0;
 };
+
+// This process's resident memory: "VmHWM" (the peak since the last reset)
+// or "VmRSS" (now), in MB.
+double rss_mb(const char* which = "VmHWM") {
+  std::ifstream in{"/proc/self/status"};
+  std::string line;
+  auto prefix = std::string{which} + ":";
+  while (std::getline(in, line))
+    if (line.rfind(prefix, 0) == 0)
+      return std::atof(line.c_str() + prefix.size()) / 1024.0;
+  return 0;
+}
+
+// Starts a new peak (Linux: clear_refs 5 resets VmHWM to VmRSS).
+void reset_peak_rss() {
+  std::ofstream{"/proc/self/clear_refs"} << "5";
+}
 
 struct bench_config : caf::actor_system_config {
   bench_config() {
@@ -314,6 +335,7 @@ enum class placement { local, remote, remote_shared };
 engine_result run_engine(const sim_process& sim, bool tls, size_t subscribers,
                          double seconds, placement where = placement::local) {
   bool remote = where != placement::local;
+  reset_peak_rss();
   bench_config cfg;
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
@@ -470,6 +492,7 @@ engine_result run_engine(const sim_process& sim, bool tls, size_t subscribers,
   };
   count_losses(self, l.registry);
   count_losses(reporter, shared_registry);
+  result.peak_rss_mb = rss_mb();
   result.deliveries = static_cast<double>(result.t.records) / took;
   result.per_subscriber = result.deliveries / static_cast<double>(subscribers);
   for (auto& x : links)
@@ -485,21 +508,25 @@ engine_result run_engine(const sim_process& sim, bool tls, size_t subscribers,
 }
 
 void print_row(const char* what, double per_sub, double total,
-               const char* drops, tally& t, double baseline) {
+               const char* drops, tally& t, double baseline,
+               double rss = 0) {
   char engine[48] = "-";
   if (!t.engine_us.empty())
     std::snprintf(engine, sizeof(engine), "%.0f / %.0f",
                   percentile(t.engine_us, 50), percentile(t.engine_us, 99));
-  std::printf("  %-30s %10.0f %12.0f %7s %8.0f %8.0f %8.0f %13s %6.2f\n",
+  char rss_text[16] = "-";
+  if (rss > 0)
+    std::snprintf(rss_text, sizeof(rss_text), "%.0f", rss);
+  std::printf("  %-30s %10.0f %12.0f %9s %8.0f %8.0f %8.0f %13s %6.2f %7s\n",
               what, per_sub, total, drops, percentile(t.latency_us, 50),
               percentile(t.latency_us, 99), percentile(t.latency_us, 99.9),
-              engine, baseline > 0 ? per_sub / baseline : 0.0);
+              engine, baseline > 0 ? per_sub / baseline : 0.0, rss_text);
 }
 
 void print_header() {
-  std::printf("  %-30s %10s %12s %7s %8s %8s %8s %13s %6s\n", "",
+  std::printf("  %-30s %10s %12s %9s %8s %8s %8s %13s %6s %7s\n", "",
               "rec/s/sub", "deliveries/s", "dropped", "p50 us", "p99 us",
-              "p99.9 us", "engine p50/99", "ratio");
+              "p99.9 us", "engine p50/99", "ratio", "RSS MB");
 }
 
 void run_pass(bool tls, double rate, int tick_ms, double seconds,
@@ -523,7 +550,7 @@ void run_pass(bool tls, double rate, int tick_ms, double seconds,
     std::snprintf(drops, sizeof(drops), "%llu",
                   static_cast<unsigned long long>(r.dropped));
     print_row(label, r.per_subscriber, r.deliveries, drops, r.t,
-              base.records_per_second);
+              base.records_per_second, r.peak_rss_mb);
   }
 }
 
@@ -555,7 +582,7 @@ void run_remote_pass(double rate, int tick_ms, double seconds,
       std::snprintf(drops, sizeof(drops), "%llu",
                     static_cast<unsigned long long>(r->dropped));
       print_row(label, r->per_subscriber, r->deliveries, drops, r->t,
-                local.per_subscriber);
+                local.per_subscriber, r->peak_rss_mb);
     }
   }
 }
@@ -596,7 +623,7 @@ int run_e2e(const options& opts) {
     std::printf("\n%s, simulator asked for 3 M records/s (saturation):\n",
                 tls ? "TLS" : "plain");
     print_header();
-    run_pass(tls, 3'000'000, 5, opts.seconds, {1, 10, 100});
+    run_pass(tls, 3'000'000, 5, opts.seconds, {1, 10, 100, 1000});
   }
   for (bool tls : {false, true}) {
     std::printf("\n%s, 100 k records/s, 1 ms ticks (latency below "

@@ -84,6 +84,8 @@ const std::unordered_map<std::string, const char*>& table() {
     {"athanor_registry_batches_total", "Batches fanned out"},
     {"athanor_registry_records_total", "Records fanned out"},
     {"athanor_registry_subscribers", "Subscribers of the registry"},
+    {"athanor_registry_queued_bytes", "What all subscribers' queues of a registry hold, in bytes (estimated)"},
+    {"athanor_registry_budget_dropped_records_total", "Records dropped because the registry's queue budget in bytes was spent"},
     {"athanor_registry_subscribers_lost_total", "Subscribers that went away"},
     // Published front.
     {"athanor_remote_attaches_total", "Remote subscribers that attached"},

@@ -140,6 +140,10 @@ void for_each_option(Config& cfg, F&& f) {
     "records (other than conflated quotes) queued per subscriber before "
     "drops",
     cfg.registry.max_queued_records);
+  f(reg, "max-queued-bytes",
+    "bytes all subscribers' queues of a connection hold together before "
+    "drops",
+    cfg.registry.max_queued_bytes);
 
   auto& x = cfg.execution;
   const char* jnl = "athanor.journal";
@@ -675,6 +679,9 @@ void validate(const engine_config& cfg, std::vector<config_problem>& problems) {
                         "must be at least 1"});
   if (cfg.registry.max_queued_records == 0)
     problems.push_back({"athanor.registry.max-queued-records",
+                        "must be at least 1"});
+  if (cfg.registry.max_queued_bytes == 0)
+    problems.push_back({"athanor.registry.max-queued-bytes",
                         "must be at least 1"});
   auto& x = cfg.execution;
   auto positive_x = [&](const char* option, std::chrono::nanoseconds d) {

@@ -58,6 +58,8 @@ struct stream_settings {
 struct fanout_settings {
   uint64_t max_in_flight = 8;
   uint64_t max_queued_records = 100'000;
+  /// What all subscribers' queues of a connection may hold together.
+  uint64_t max_queued_bytes = uint64_t{256} << 20;
 };
 
 /// The executor, its journal and the REST client.

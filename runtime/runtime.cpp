@@ -54,6 +54,7 @@ upstream_spec market_upstream(const engine_config& cfg, std::string url,
   spec.registry.max_in_flight
     = static_cast<uint32_t>(cfg.registry.max_in_flight);
   spec.registry.max_queued_records = cfg.registry.max_queued_records;
+  spec.registry.max_queued_bytes = cfg.registry.max_queued_bytes;
   spec.breaker = stream_breaker_of(cfg);
   return spec;
 }

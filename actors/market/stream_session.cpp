@@ -143,22 +143,32 @@ class session_logic : public session_host<session_logic, session_pointer> {
     c.unknown_records += frame.unknown_types;
     // A frame's data goes out before its controls act: a 407 or an error
     // that ends the connection does not make earlier records invalid.
-    if (!frame.data.empty())
-      deliver(frame.data);
+    bool credit_with_sink = !frame.data.empty() && deliver(frame.data);
     for (auto& control : frame.controls) {
       if (frame.epoch != status().epoch || !life_.current())
         break;
       on_control(control);
     }
-    if (life_.current() && frame.epoch == status().epoch)
+    if (!credit_with_sink)
+      credit(frame.epoch);
+  }
+
+  // Gives the link back a frame's credit: it reads no further while too
+  // many frames are out.
+  void credit(uint64_t epoch) {
+    if (life_.current() && epoch == status().epoch)
       life_.current()->ack(1);
   }
 
-  void deliver(batch& data) {
+  // Hands the data to the sink as a request: the frame's credit returns when
+  // the registry has routed it, so a registry behind on its fan-out stops
+  // the socket being read (the server then holds the data, or says 407)
+  // instead of its mailbox growing without bound. Returns whether it did.
+  bool deliver(batch& data) {
     auto state = status().state;
     if (state != session_state::subscribing
         && state != session_state::streaming)
-      return;
+      return false;
     st().counters.records += data.size();
     st().record_rate.record(now(), data.size());
     data.epoch = status().epoch;
@@ -169,7 +179,12 @@ class session_logic : public session_host<session_logic, session_pointer> {
       st().last_live = now();
       st().silence_streak = 0;
     }
-    self_->send(st().cfg.sink, std::move(data));
+    auto keep = shared_from_this();
+    auto epoch = status().epoch;
+    self_->request(st().cfg.sink, caf::infinite, std::move(data))
+      .then([this, keep, epoch]() { credit(epoch); },
+            [this, keep, epoch](caf::error&) { credit(epoch); });
+    return true;
   }
 
   void note_lag(nanoseconds lag) {

@@ -40,6 +40,8 @@ struct subscriber_entry {
   std::unordered_map<std::string, size_t> conflation;
   /// Records other than quotes in the queue.
   uint64_t queued_records = 0;
+  /// The queue's footprint (see footprint()).
+  uint64_t queued_bytes = 0;
   /// When each queue item was queued (actor clock), front first.
   std::deque<caf::actor_clock::time_point> queued_at;
   std::shared_ptr<lag_meter> lag;
@@ -81,6 +83,10 @@ struct registry_state {
   std::unordered_map<std::string, slot> names;
   std::unordered_map<std::string, uint64_t> next_suffix;
   registry_stats totals;
+  /// What every subscriber's queue holds, against cfg.max_queued_bytes.
+  uint64_t queued_bytes = 0;
+  /// Records dropped because that budget was spent.
+  uint64_t budget_drops = 0;
   /// Every delivery's lag, over all subscribers: one histogram per registry
   /// (one per subscriber would be 17 series each, 17 k with 1,000
   /// gateway clients, copied at every scrape by this shared actor).
@@ -97,6 +103,20 @@ struct registry_state {
 };
 
 using registry_pointer = registry_actor::stateful_pointer<registry_state>;
+
+// What a queued batch costs in memory, estimated: each record's own size
+// (strings within their small-string buffer, as tickers are) and each
+// order book level. Sums over records, so a queue's footprint is the sum
+// of what was appended to it.
+uint64_t footprint(const batch& x) {
+  uint64_t bytes = 0;
+  for_each_kind(x, x, [&](auto& records, auto&) {
+    bytes += records.size() * sizeof(records.front());
+  });
+  for (auto& book : x.orderbooks)
+    bytes += (book.bids.size() + book.asks.size()) * sizeof(price_level);
+  return bytes;
+}
 
 bool subscribable(channel x) {
   return x != channel::corrections && x != channel::cancel_errors;
@@ -384,6 +404,7 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     if (i == st().subscribers.end())
       return;
     release_name(i->second);
+    st().queued_bytes -= i->second.queued_bytes;
     self_->demonitor(i->second.handle.address());
     st().slots.erase(i->second.handle.address());
     st().subscribers.erase(i);
@@ -403,6 +424,7 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
                {"reason", render(msg.reason)},
                {"queued_records", entry.queued_records}});
     release_name(entry);
+    st().queued_bytes -= entry.queued_bytes;
     st().slots.erase(i);
     st().subscribers.erase(s);
     cancel_pending(msg.source);
@@ -541,6 +563,9 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
       } else if (entry.in_flight < st().cfg.max_in_flight) {
         auto data = std::move(std::get<batch>(front));
         entry.queued_records -= data.size() - data.quotes.size();
+        auto bytes = std::min(footprint(data), entry.queued_bytes);
+        entry.queued_bytes -= bytes;
+        st().queued_bytes -= bytes;
         auto records = data.size();
         auto lag = feed_lag_ns(data);
         auto waited = self_->clock().now() - entry.queued_at.front();
@@ -563,16 +588,25 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     // let memory grow after all.
     bool behind_gap = !entry.queue.empty()
                       && std::holds_alternative<gap>(entry.queue.back());
-    if (behind_gap
+    // Every subscriber's queue shares one budget in bytes: however many
+    // are slow, queued data stays bounded, and the slow ones (only they
+    // queue) get the gaps.
+    auto bytes = footprint(data);
+    bool over_budget = st().queued_bytes + bytes > st().cfg.max_queued_bytes;
+    if (behind_gap || over_budget
         || entry.queued_records + others > st().cfg.max_queued_records) {
+      if (over_budget && !behind_gap)
+        st().budget_drops += data.size();
       drop(entry, data);
       return;
     }
     auto& tail = open_tail(entry, data);
+    auto added = bytes - data.quotes.size() * sizeof(quote);
     for (auto& q : data.quotes) {
       auto [pos, fresh] = entry.conflation.emplace(q.symbol, tail.quotes.size());
       if (fresh) {
         tail.quotes.push_back(q);
+        added += sizeof(quote);
       } else {
         tail.quotes[pos->second] = q;
         ++entry.stats.conflated_quotes;
@@ -587,6 +621,8 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     tail.received_at = data.received_at;
     tail.epoch = data.epoch;
     entry.queued_records += others;
+    entry.queued_bytes += added;
+    st().queued_bytes += added;
   }
 
   batch& open_tail(subscriber_entry& entry, const batch& data) {
@@ -721,6 +757,11 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     result.push_back({"athanor_registry_subscribers", metric_kind::gauge,
                       labels,
                       static_cast<double>(snap.subscribers.size())});
+    result.push_back({"athanor_registry_queued_bytes", metric_kind::gauge,
+                      labels, static_cast<double>(st().queued_bytes)});
+    result.push_back({"athanor_registry_budget_dropped_records_total",
+                      metric_kind::counter, labels,
+                      static_cast<double>(st().budget_drops)});
     st().delivery_lag.append_to(result, "athanor_subscriber_lag_seconds",
                                 labels);
     for (auto& x : snap.subscribers) {
@@ -797,6 +838,8 @@ std::vector<config_problem> validate(const registry_config& cfg,
     problems.push_back({prefix + "max-in-flight", "must be at least 1"});
   if (cfg.max_queued_records == 0)
     problems.push_back({prefix + "max-queued-records", "must be at least 1"});
+  if (cfg.max_queued_bytes == 0)
+    problems.push_back({prefix + "max-queued-bytes", "must be at least 1"});
   return problems;
 }
 

@@ -25,6 +25,10 @@ struct registry_config {
   /// ones are dropped, counted and announced with a gap. Queued quotes
   /// conflate per symbol (only the newest is kept), so they need no cap.
   uint64_t max_queued_records = 100'000;
+  /// What all subscribers' queues together may hold, in bytes (records'
+  /// in-memory size, estimated). Beyond it new records are dropped for
+  /// whoever would queue them, with a gap, as beyond max_queued_records.
+  uint64_t max_queued_bytes = uint64_t{256} << 20;
   /// A subscriber's lag (event time to hand-over: the feed's lag plus time
   /// queued here) above this is logged, once per crossing.
   caf::timespan lag_threshold = std::chrono::milliseconds{25};

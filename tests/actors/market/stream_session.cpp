@@ -1,6 +1,7 @@
 #define CAF_SUITE actors.stream_session
 #include "actors/market/stream_session.hpp"
 
+#include <deque>
 #include <set>
 
 #include "fixture.hpp"
@@ -39,6 +40,28 @@ batch quotes_of(std::vector<std::string> symbols) {
   return result;
 }
 
+using answer_atom = caf::atom_constant<caf::atom("answer")>;
+
+// Answers no batch until told to answer the oldest: a registry behind on
+// its fan-out.
+caf::behavior holding_sink(caf::event_based_actor* self,
+                           std::shared_ptr<size_t> held) {
+  auto pending = std::make_shared<std::deque<caf::response_promise>>();
+  return {
+    [self, held, pending](batch&) {
+      pending->push_back(self->make_response_promise());
+      *held = pending->size();
+      return pending->back();
+    },
+    [](gap&) {},
+    [held, pending](answer_atom) {
+      pending->front().deliver(caf::unit);
+      pending->pop_front();
+      *held = pending->size();
+    },
+  };
+}
+
 // Collects the session's state changes.
 caf::behavior status_recorder(caf::event_based_actor*,
                               std::shared_ptr<std::vector<session_status>> out) {
@@ -67,8 +90,9 @@ struct fixture : fixture_base {
   }
 
   void start(stream_session_config cfg) {
-    cfg.sink = caf::actor_cast<subscriber_actor>(
-      sys.spawn(recorder, received));
+    if (!cfg.sink)
+      cfg.sink = caf::actor_cast<subscriber_actor>(
+        sys.spawn(recorder, received));
     session = unbox(spawn_stream_session(sys, std::move(cfg)));
     auto listener = sys.spawn(status_recorder, statuses);
     self->send(session, listen_atom::value,
@@ -235,6 +259,35 @@ CAF_TEST(changes while streaming are diffs with one in flight) {
   ack(make_set({"TSLA"}));
   CAF_CHECK(!snapshot().change_pending);
   CAF_CHECK_EQUAL(last_link().sent.size(), 4u);
+}
+
+CAF_TEST(a frame returns its credit only once the sink has routed its data) {
+  auto held = std::make_shared<size_t>(0);
+  auto cfg = config();
+  auto sink = sys.spawn(holding_sink, held);
+  cfg.sink = caf::actor_cast<subscriber_actor>(sink);
+  start(std::move(cfg));
+  desire(make_set({"AAPL"}, {}));
+  welcome_and_authenticate();
+  ack(make_set({"AAPL"}, {}));
+  // Control frames are credited at once.
+  CAF_CHECK_EQUAL(last_link().acks, 3u);
+  deliver(quotes_of({"AAPL"}));
+  deliver(quotes_of({"AAPL"}));
+  CAF_CHECK_EQUAL(*held, 2u);
+  CAF_CHECK_EQUAL(last_link().acks, 3u);
+  self->send(sink, answer_atom::value);
+  sched.run();
+  CAF_CHECK_EQUAL(last_link().acks, 4u);
+  self->send(sink, answer_atom::value);
+  sched.run();
+  CAF_CHECK_EQUAL(last_link().acks, 5u);
+  // An answer for a link that is gone credits nothing.
+  deliver(quotes_of({"AAPL"}));
+  server_closes(link_end::connection_lost);
+  self->send(sink, answer_atom::value);
+  sched.run();
+  CAF_CHECK_EQUAL(links->links.front()->acks, 5u);
 }
 
 CAF_TEST(a lost connection sends a gap backs off and resubscribes everything) {

@@ -132,6 +132,14 @@ struct fixture : fixture_base {
   registry_stats stats() {
     return fetch<registry_stats>(registry, caf::get_atom::value);
   }
+
+  /// The value of a registry-wide sample (no subscriber label); -1 if none.
+  double metric(const std::string& name) {
+    for (auto& x : fetch<metric_samples>(registry, metrics_atom::value))
+      if (x.name == name)
+        return x.value;
+    return -1;
+  }
 };
 
 } // namespace
@@ -287,6 +295,56 @@ CAF_TEST(trades beyond the queue bound become a counted gap and never vanish) {
     arrived += b.trades.size();
   CAF_CHECK_EQUAL(arrived + out->gaps[0].dropped, 8u);
   self->send_exit(slow, caf::exit_reason::kill);
+}
+
+CAF_TEST(all slow subscribers share one queue budget in bytes and the fast ones never notice) {
+  registry_config cfg;
+  cfg.max_in_flight = 1;
+  // Room for five trades in all queues together.
+  cfg.max_queued_bytes = 5 * sizeof(trade);
+  start(cfg);
+  auto out_a = std::make_shared<recorded>();
+  auto out_b = std::make_shared<recorded>();
+  auto slow_a = sys.spawn(stalling, out_a);
+  auto slow_b = sys.spawn(stalling, out_b);
+  auto [fast, out_fast] = recording();
+  for (auto& x : {slow_a, slow_b})
+    subscribe(caf::actor_cast<subscriber_actor>(x), {t(channel::trades, "*")});
+  subscribe(fast, {t(channel::trades, "*")});
+  publish(trades("AAPL", 1, 0)); // in flight to both slow ones
+  publish(trades("AAPL", 2, 1)); // queued: 2 + 2 of 5
+  publish(trades("AAPL", 1, 3)); // one more: 5 of 5, the other's is dropped
+  auto s = stats();
+  uint64_t dropped = 0;
+  for (auto& sub : s.subscribers)
+    dropped += sub.dropped_records;
+  CAF_CHECK_EQUAL(dropped, 1u);
+  CAF_CHECK_EQUAL(metric("athanor_registry_queued_bytes"),
+                  static_cast<double>(5 * sizeof(trade)));
+  CAF_CHECK_EQUAL(metric("athanor_registry_budget_dropped_records_total"), 1.0);
+  // The fast subscriber got everything, at once.
+  uint64_t fast_trades = 0;
+  for (auto& b : out_fast->batches)
+    fast_trades += b.trades.size();
+  CAF_CHECK_EQUAL(fast_trades, 4u);
+  CAF_CHECK(out_fast->gaps.empty());
+  // Released, the queues drain and the budget is free again.
+  for (int i = 0; i < 3; ++i) {
+    self->send(slow_a, release_atom_t::value);
+    self->send(slow_b, release_atom_t::value);
+    sched.run();
+  }
+  CAF_CHECK_EQUAL(metric("athanor_registry_queued_bytes"), 0.0);
+  CAF_CHECK_EQUAL(out_a->gaps.size() + out_b->gaps.size(), 1u);
+  // A dead subscriber's queue leaves the budget too.
+  publish(trades("AAPL", 1, 4)); // in flight to both
+  publish(trades("AAPL", 3, 5)); // 3 queued for one, dropped for the other
+  CAF_CHECK_EQUAL(metric("athanor_registry_queued_bytes"),
+                  static_cast<double>(3 * sizeof(trade)));
+  self->send_exit(slow_a, caf::exit_reason::kill);
+  self->send_exit(slow_b, caf::exit_reason::kill);
+  sched.run();
+  CAF_CHECK_EQUAL(metric("athanor_registry_queued_bytes"), 0.0);
 }
 
 CAF_TEST(a session gap reaches every subscriber after its queued data) {
