@@ -10,7 +10,7 @@ namespace athanor {
 namespace {
 
 // The wait after 406 or 429, jittered like the reconnects but drawn apart
-// from them, and reset by the same stable run.
+// from them; reset once the server takes us (and by a stable run).
 backoff_config limit_schedule(const lifecycle_config& cfg) {
   backoff_config result;
   result.initial = cfg.limit_backoff;
@@ -174,9 +174,13 @@ void connection_lifecycle::report_outcome(call_outcome outcome) {
   permit_.reset();
 }
 
+// The server took us: whatever held its slot or limited our upgrades has
+// cleared, so the next 406 or 429 (a new ghost, a new storm) waits from the
+// start of the limit schedule again. Drops still need a stable run.
 void connection_lifecycle::on_ready() {
   report_outcome(call_outcome::success);
   ready_at_ = host_.now();
+  limit_backoff_.reset();
 }
 
 void connection_lifecycle::end(const connection_ending& how) {
@@ -196,10 +200,11 @@ void connection_lifecycle::end(const connection_ending& how) {
     set_state(session_state::failed, attempt_, &err);
     return;
   }
-  auto delay = backoff_.next_delay();
-  if (how.long_wait)
-    delay = std::max(delay, limit_backoff_.next_delay());
-  back_off(err, delay);
+  // A refusal (406, 429) waits on its own schedule alone: it says nothing
+  // of how stable the server is, so it does not lengthen the next drop's
+  // wait either.
+  back_off(err, how.long_wait ? limit_backoff_.next_delay()
+                              : backoff_.next_delay());
 }
 
 void connection_lifecycle::back_off(const caf::error& err,

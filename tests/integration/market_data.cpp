@@ -663,7 +663,7 @@ CAF_TEST(a flooded slow subscriber is bounded and told what it lost) {
   // simulator's universe).
   CAF_CHECK_LESS_OR_EQUAL(x.queued_records, 1000u + 100u);
   caf::anon_send(slow, release_atom_t::value);
-  CAF_CHECK(slow_out->wait([&] { return !slow_out->gaps.empty(); }));
+  CAF_REQUIRE(slow_out->wait([&] { return !slow_out->gaps.empty(); }));
   {
     std::lock_guard<std::mutex> guard{slow_out->mtx};
     CAF_CHECK_EQUAL(slow_out->gaps.front().reason, gap_reason::slow_subscriber);

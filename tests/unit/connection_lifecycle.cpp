@@ -200,6 +200,30 @@ CAF_TEST(a stable run starts both schedules over) {
   CAF_CHECK_EQUAL(host.retries.back(), caf::timespan{seconds{1}});
 }
 
+CAF_TEST(a server that takes us starts the limit schedule over but not the drop schedule) {
+  recording_host host;
+  connection_lifecycle life{config(), host};
+  for (int i = 0; i < 4; ++i) {
+    life.begin_attempt();
+    life.end(limit_reached());
+  }
+  CAF_CHECK_EQUAL(host.retries.back(), caf::timespan{seconds{8}});
+  // The ghost is gone: the next one (after a drop without a close) starts
+  // at 1 s, not 16 s.
+  life.begin_attempt();
+  life.on_ready();
+  life.end(limit_reached());
+  CAF_CHECK_EQUAL(host.retries.back(), caf::timespan{seconds{1}});
+  // Refusals never lengthened the drop schedule; drops do, and a short run
+  // does not start it over.
+  for (int i = 0; i < 3; ++i) {
+    life.begin_attempt();
+    life.on_ready();
+    life.end(dropped());
+  }
+  CAF_CHECK_EQUAL(host.retries.back(), caf::timespan{seconds{2}});
+}
+
 CAF_TEST(a fatal ending fails for good and closes the link) {
   recording_host host;
   connection_lifecycle life{config(), host};
