@@ -47,7 +47,7 @@ struct lifecycle_config {
   backoff_config backoff;
   /// The wait after a long-wait ending: starts here, doubles per repeat
   /// (jittered as `backoff`, drawn apart from it) up to `limit_backoff_max`;
-  /// the same stable run starts it over.
+  /// a successful connection (or the same stable run) starts it over.
   caf::timespan limit_backoff = std::chrono::seconds{1};
   caf::timespan limit_backoff_max = std::chrono::seconds{120};
   /// From the attempt to the first answer of the server.

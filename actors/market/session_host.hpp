@@ -18,6 +18,23 @@
 
 namespace athanor {
 
+/// The lifecycle settings both sessions' configs carry alike (`url`,
+/// `creds`, `backoff`, `limit_backoff(_max)`, `connect_timeout`, `breaker`).
+template <class SessionConfig>
+lifecycle_config lifecycle_basics(const char* component,
+                                  const SessionConfig& cfg) {
+  lifecycle_config result;
+  result.component = component;
+  result.url = cfg.url;
+  result.fingerprint = cfg.creds.fingerprint();
+  result.backoff = cfg.backoff;
+  result.limit_backoff = cfg.limit_backoff;
+  result.limit_backoff_max = cfg.limit_backoff_max;
+  result.connect_timeout = cfg.connect_timeout;
+  result.guarded = static_cast<bool>(cfg.breaker);
+  return result;
+}
+
 template <class Derived, class Self>
 class session_host : public lifecycle_host,
                      public std::enable_shared_from_this<Derived> {

@@ -69,15 +69,7 @@ struct session_state_data {
 using session_pointer = session_actor::stateful_pointer<session_state_data>;
 
 lifecycle_config lifecycle_of(const stream_session_config& cfg) {
-  lifecycle_config result;
-  result.component = "stream_session";
-  result.url = cfg.url;
-  result.fingerprint = cfg.creds.fingerprint();
-  result.backoff = cfg.backoff;
-  result.limit_backoff = cfg.limit_backoff;
-  result.limit_backoff_max = cfg.limit_backoff_max;
-  result.connect_timeout = cfg.connect_timeout;
-  result.guarded = static_cast<bool>(cfg.breaker);
+  auto result = lifecycle_basics("stream_session", cfg);
   // Epochs never repeat across restarts: the high half counts incarnations.
   result.first_epoch = uint64_t{cfg.incarnation} << 32;
   return result;

@@ -36,16 +36,7 @@ struct trading_state {
 using trading_pointer = trading_session_actor::stateful_pointer<trading_state>;
 
 lifecycle_config lifecycle_of(const trading_session_config& cfg) {
-  lifecycle_config result;
-  result.component = "trading_session";
-  result.url = cfg.url;
-  result.fingerprint = cfg.creds.fingerprint();
-  result.backoff = cfg.backoff;
-  result.limit_backoff = cfg.limit_backoff;
-  result.limit_backoff_max = cfg.limit_backoff_max;
-  result.connect_timeout = cfg.connect_timeout;
-  result.guarded = static_cast<bool>(cfg.breaker);
-  return result;
+  return lifecycle_basics("trading_session", cfg);
 }
 
 class trading_logic : public session_host<trading_logic, trading_pointer> {
