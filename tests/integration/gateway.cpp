@@ -704,9 +704,11 @@ CAF_TEST(a 5000 symbol msgpack subscribe is acknowledged and streams) {
 
 // The bound is the optimized build's (measured 348 ms); the sanitizer
 // stages run at -O0 with ASan, about 8x slower (measured 2.6 s), or with
-// TSan, and still must not stall the stream.
+// TSan (2.9 s alone, more beside another suite: since a frame's credit
+// waits for the registry, its slices hold the socket too), and still must
+// not stall the stream.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr int64_t max_whale_pause_ms = 4000;
+constexpr int64_t max_whale_pause_ms = 8000;
 #else
 constexpr int64_t max_whale_pause_ms = 1000;
 #endif
