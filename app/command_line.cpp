@@ -22,7 +22,8 @@ const std::map<std::string, command_spec>& commands() {
   static const std::map<std::string, command_spec> table{
     {"run",
      {"usage: athanor run [--symbols A,B] [--channels quotes,trades,bars]\n"
-      "                   [--limit N] [--json] [--publish HOST:PORT]\n\n"
+      "                   [--limit N] [--json] [--publish HOST:PORT]\n"
+      "                   [--record FILE]\n\n"
       "Streams market data: a live view on a terminal, else one JSON line\n"
       "per record (Alpaca's shape) on stdout; without credentials from a\n"
       "built-in simulator. Also serves the admin endpoint, the gateway (with\n"
@@ -35,9 +36,27 @@ const std::map<std::string, command_spec>& commands() {
       "  --limit N         stop after N records (0: never) [0]\n"
       "  --json            JSON lines even on a terminal\n"
       "  --publish H:P     serve other processes (athanor attach, execute\n"
-      "                    --engine) on H:P\n",
-      {"--symbols=", "--channels=", "--limit=", "--json", "--publish="},
+      "                    --engine) on H:P\n"
+      "  --record FILE     record every market-data frame to FILE (a tape\n"
+      "                    for athanor replay; athanor.record.* rotates it)\n",
+      {"--symbols=", "--channels=", "--limit=", "--json", "--publish=",
+       "--record="},
       false}},
+    {"replay",
+     {"usage: athanor replay FILE [FILE...] [--pace fast|recorded]\n"
+      "                      [--symbols A,B] [--channels ...] [--limit N]\n"
+      "                      [--json]\n\n"
+      "Plays a tape recorded with run --record through the same session,\n"
+      "registry and output as run: the same records and gap lines. Rotated\n"
+      "files replay in order (FILE.2 FILE.1 FILE). A damaged tape is\n"
+      "replayed up to the damage, named by byte offset; exit 65 then.\n\n"
+      "  --pace P          fast (as fast as the engine takes it) or\n"
+      "                    recorded (the recorded time between frames)\n"
+      "                    [fast]\n"
+      "  --symbols, --channels  as for run [what the tape subscribed to]\n"
+      "  --limit N, --json      as for run\n",
+      {"--pace=", "--symbols=", "--channels=", "--limit=", "--json"},
+      true}},
     {"attach",
      {"usage: athanor attach HOST:PORT [--symbols A,B] [--channels ...]\n"
       "                      [--limit N] [--json]\n\n"

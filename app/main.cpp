@@ -9,6 +9,7 @@
 #include "app/command_line.hpp"
 #include "app/execute.hpp"
 #include "app/process.hpp"
+#include "app/replay.hpp"
 #include "app/run.hpp"
 #include "observability/log.hpp"
 #include "runtime/config.hpp"
@@ -62,12 +63,15 @@ int main(int argc, char** argv) {
   athanor::run_request run;
   auto run_problems = std::vector<athanor::config_problem>{};
   athanor::execute_request execute;
+  athanor::replay_request replay;
   // Options may come before the command: `athanor --json run`.
   auto command = athanor::subcommand_of(args);
   if (command == "run" || command == "attach")
     run_problems = athanor::take_run_options(args, run);
   if (command == "execute")
     run_problems = athanor::take_execute_options(args, execute);
+  if (command == "replay")
+    run_problems = athanor::take_replay_options(args, replay);
   auto loaded = athanor::load_config(args, athanor::process_environment());
   if (loaded.help_requested || loaded.subcommand == "help") {
     auto about = loaded.subcommand == "help" && !loaded.arguments.empty()
@@ -96,6 +100,14 @@ int main(int argc, char** argv) {
     if (!loaded.problems.empty())
       return report_problems(loaded);
     return athanor::attach_command(loaded, run);
+  }
+  if (loaded.subcommand == "replay") {
+    if (loaded.arguments.empty())
+      loaded.problems.push_back({"FILE", "replay takes the tape file(s): "
+                                         "athanor replay FILE [FILE...]"});
+    if (!loaded.problems.empty())
+      return report_problems(loaded);
+    return athanor::replay_command(loaded, replay);
   }
   if (loaded.subcommand == "execute") {
     auto more = athanor::take_plan_file(loaded, execute);

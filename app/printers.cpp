@@ -8,6 +8,7 @@
 
 #include "caf/event_based_actor.hpp"
 
+#include "messages/atoms.hpp"
 #include "messages/record_kinds.hpp"
 #include "observability/log.hpp"
 #include "protocol/market_data.hpp"
@@ -140,6 +141,8 @@ caf::behavior json_printer(caf::event_based_actor*, run_outcome* outcome,
       std::fflush(stdout);
     },
     [=](const session_status& x) { on_status(*outcome, x); },
+    // Answered once everything sent before it is printed (replay's end).
+    [](flush_atom) {},
   };
 }
 
@@ -176,6 +179,7 @@ caf::behavior terminal_view(caf::event_based_actor* self, run_outcome* outcome,
       view->on_status(x);
       on_status(*outcome, x);
     },
+    [](flush_atom) {},
     [=](tick_atom) {
       view->tick(now());
       auto [rows, cols] = terminal_size();

@@ -83,6 +83,7 @@ std::vector<config_problem> take_run_options(std::vector<std::string>& args,
       return std::nullopt;
     };
     if (auto value = take("--symbols")) {
+      out.symbols_given = true;
       out.symbols.clear();
       for (auto& symbol : split(*value)) {
         if (valid_symbol(symbol))
@@ -94,6 +95,7 @@ std::vector<config_problem> take_run_options(std::vector<std::string>& args,
                               "or '*')"});
       }
     } else if (auto value = take("--channels")) {
+      out.channels_given = true;
       out.channels.clear();
       for (auto& name : split(*value)) {
         if (auto ch = parse_channel(name))
@@ -125,6 +127,11 @@ std::vector<config_problem> take_run_options(std::vector<std::string>& args,
         problems.push_back({"--publish", "'" + *value
                                            + "' is not HOST:PORT (port 0: "
                                              "any free port)"});
+    } else if (auto value = take("--record")) {
+      if (value->empty())
+        problems.push_back({"--record", "needs a file name"});
+      else
+        out.record = *value;
     } else if (arg == "--json") {
       out.json = true;
     } else {
@@ -144,6 +151,8 @@ int run_command(const loaded_config& loaded, const run_request& request) {
   // at it until the system is gone.
   run_outcome outcome;
   auto effective = loaded;
+  if (!request.record.empty())
+    effective.config.record.file = request.record;
   if (!request.publish.empty()) {
     effective.config.remote.publish = request.publish;
     if (auto problems = listener_problems(effective.config);

@@ -21,10 +21,15 @@ struct run_request {
   bool json = false;
   /// run: --publish HOST:PORT (athanor.remote.publish).
   std::string publish;
+  /// run: --record FILE (athanor.record.file).
+  std::string record;
+  /// --symbols or --channels was given (replay takes the tape's otherwise).
+  bool symbols_given = false;
+  bool channels_given = false;
 };
 
-/// Takes `run`'s (and `attach`'s) own options (--symbols, --channels,
-/// --limit, --json, --publish, with "=VALUE" or the value as the next
+/// Takes `run`'s (and `attach`'s and `replay`'s) own options (--symbols,
+/// --channels, --limit, --json, --publish, --record, with "=VALUE" or the value as the next
 /// argument) out of `args`. Every bad one is reported, naming it.
 std::vector<config_problem> take_run_options(std::vector<std::string>& args,
                                              run_request& out);

@@ -56,6 +56,13 @@ using attach_atom = caf::atom_constant<caf::atom("attach")>;
 using lease_atom = caf::atom_constant<caf::atom("lease")>;
 /// Gives a lease back.
 using release_atom = caf::atom_constant<caf::atom("release")>;
+/// Timer: a tape recorder writes what it buffered; a tape player plays on.
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using play_atom = caf::atom_constant<caf::atom("play")>;
+/// A replayed link's session sent a frame, gave credit back, or closed.
+using link_sent_atom = caf::atom_constant<caf::atom("link_sent")>;
+using link_ack_atom = caf::atom_constant<caf::atom("link_ack")>;
+using link_close_atom = caf::atom_constant<caf::atom("link_close")>;
 /// Hands a crashed connection supervisor's registry and leases to the next.
 using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 

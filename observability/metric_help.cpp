@@ -41,6 +41,12 @@ const std::unordered_map<std::string, const char*>& table() {
     {"athanor_connection_restarts_total", "Restarts of a connection's session"},
     // Market tree (the connection supervisor's supervisor and front).
     {"athanor_market_tree_up", "1 while a connection supervisor runs"},
+    {"athanor_tape_records_total", "Events written to the tape (frames, connects, closes)"},
+    {"athanor_tape_bytes_total", "Bytes written to tape files, headers included"},
+    {"athanor_tape_rotations_total", "Tape files rotated for size"},
+    {"athanor_tape_write_errors_total", "Tape writes that failed (recording stops at the first)"},
+    {"athanor_tape_file_bytes", "Size of the current tape file"},
+    {"athanor_tape_recording", "1 while the tape is being written, 0 after a write failed"},
     {"athanor_market_tree_failed", "1 once the market-data tree gave up (restart intensity exceeded)"},
     {"athanor_market_tree_restarts_total", "Abnormal exits of the connection supervisor"},
     {"athanor_market_tree_adopted_leases_total", "Leases handed to a new connection supervisor"},

@@ -214,6 +214,16 @@ void for_each_option(Config& cfg, F&& f) {
     "beyond it is refused with error 405",
     cfg.gateway_max_topics);
 
+  const char* rec = "athanor.record";
+  f(rec, "file",
+    "record every market-data frame to this tape file (athanor replay "
+    "reads it); empty: off",
+    cfg.record.file);
+  f(rec, "max-file-bytes", "a tape file this large is rotated to FILE.1",
+    cfg.record.max_file_bytes);
+  f(rec, "max-files", "tape files kept, the current one included",
+    cfg.record.max_files);
+
   auto& r = cfg.remote;
   const char* rem = "athanor.remote";
   f(rem, "publish",
@@ -729,6 +739,11 @@ void validate(const engine_config& cfg, std::vector<config_problem>& problems) {
   if (cfg.gateway_max_topics == 0)
     problems.push_back({"athanor.gateway.max-topics-per-client",
                         "must be at least 1"});
+  if (cfg.record.max_file_bytes < 4096)
+    problems.push_back({"athanor.record.max-file-bytes",
+                        "must be at least 4096"});
+  if (cfg.record.max_files == 0 || cfg.record.max_files > 1000)
+    problems.push_back({"athanor.record.max-files", "must be 1..1000"});
   auto& r = cfg.remote;
   if (!r.publish.empty() && !parse_host_port(r.publish))
     problems.push_back({"athanor.remote.publish",
@@ -1179,6 +1194,7 @@ std::string help_text() {
          "                 one JSON line per record (Alpaca's shape) on stdout;\n"
          "                 without credentials from a built-in simulator;\n"
          "      [--publish HOST:PORT]  also serve other processes over BASP\n"
+         "      [--record FILE]  record every market-data frame to a tape\n"
          "  attach HOST:PORT [--symbols ...] [--channels ...] [--limit N]\n"
          "      [--json]   print the records of an engine published elsewhere,\n"
          "                 re-attaching when it restarts\n"
@@ -1191,6 +1207,9 @@ std::string help_text() {
          "                 against the account (buying power, positions,\n"
          "                 assets) and print what would be sent, placing\n"
          "                 nothing\n"
+         "  replay FILE... [--pace fast|recorded] [--symbols ...] [--json]\n"
+         "                 play a tape from run --record through the same\n"
+         "                 session and output: the same records and gaps\n"
          "  check-config   validate configuration and environment, print the\n"
          "                 effective configuration (secrets as fingerprints)\n"
          "  --version      print the version\n\n"

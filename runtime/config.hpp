@@ -115,6 +115,16 @@ std::vector<config_problem> read_listener_pems(const std::string& prefix,
                                                const listen_settings& x,
                                                listener_pems& out);
 
+/// Recording market data to a tape (athanor run --record FILE).
+struct record_settings {
+  /// The tape file; empty: no recording.
+  std::string file;
+  /// A file reaching this size is rotated (FILE -> FILE.1 -> ...).
+  uint64_t max_file_bytes = uint64_t{1} << 30;
+  /// Files kept, the current one included.
+  uint64_t max_files = 4;
+};
+
 /// Other processes reaching the engine over CAF's middleman (BASP).
 struct remote_settings {
   /// "HOST:PORT" where `athanor run` publishes its front (`--publish`);
@@ -217,6 +227,7 @@ struct engine_config {
   /// closed (Alpaca's own window: error 404 "auth timeout").
   std::chrono::nanoseconds gateway_auth_timeout = std::chrono::seconds{10};
   remote_settings remote;
+  record_settings record;
   /// CAF scheduler threads; 0 means one per core.
   size_t scheduler_threads = 0;
 

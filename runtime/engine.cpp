@@ -26,14 +26,25 @@ caf::expected<std::unique_ptr<engine>> engine::start(caf::actor_system& sys,
   market_tree_config cfg;
   cfg.connections = std::move(opts.connections);
   cfg.connections.upstreams = std::move(opts.upstreams);
-  cfg.connections.links = make_ws_link_factory(result->io_, opts.link);
+  auto links = opts.links ? std::move(opts.links)
+                          : make_ws_link_factory(result->io_, opts.link);
+  if (!opts.record.path.empty()) {
+    auto recorder = spawn_tape_recorder(sys, std::move(opts.record));
+    if (!recorder)
+      return recorder.error();
+    result->recorder_ = *recorder;
+    links = make_recording_link_factory(std::move(links), *recorder);
+  }
+  cfg.connections.links = std::move(links);
   cfg.supervisor = std::move(opts.tree);
   // The connections close within their deadline, the tree a moment later.
   result->shutdown_deadline_ = cfg.connections.shutdown_deadline
                                + std::chrono::milliseconds{500};
   auto tree = spawn_market_tree(sys, std::move(cfg));
-  if (!tree)
+  if (!tree) {
+    result->stop();
     return tree.error();
+  }
   result->connections_ = tree->front;
   result->supervisor_ = tree->supervisor;
   return result;
@@ -105,6 +116,15 @@ void engine::stop() {
       });
     connections_ = nullptr;
     supervisor_ = nullptr;
+  }
+  if (recorder_) {
+    // After the connections: their last events (the closes) are on tape.
+    caf::scoped_actor self{sys_};
+    self->monitor(recorder_);
+    self->send(recorder_, shutdown_atom::value);
+    self->receive([](caf::down_msg&) {},
+                  caf::after(std::chrono::seconds{10}) >> [] {});
+    recorder_ = nullptr;
   }
   // Links still alive (if any) keep the I/O thread until they go.
   io_.reset();

@@ -14,6 +14,7 @@
 #include "caf/fwd.hpp"
 
 #include "actors/market/connection_supervisor.hpp"
+#include "actors/market/tape_recorder.hpp"
 #include "actors/market/ws_link.hpp"
 #include "actors/resilience/supervisor_config.hpp"
 
@@ -23,6 +24,10 @@ struct engine_options {
   /// The upstreams lessees can ask for.
   std::vector<upstream_spec> upstreams;
   ws_link_options link;
+  /// Opens the market-data links instead of WebSockets (a tape replay).
+  std::shared_ptr<link_factory> links;
+  /// Records every market-data link to this tape; empty path: off.
+  tape_file_options record;
   /// Restart intensity, restart backoff and shutdown deadline; `upstreams`
   /// and `links` are filled in by the engine.
   connection_supervisor_config connections;
@@ -54,6 +59,11 @@ class engine {
     return supervisor_;
   }
 
+  /// The tape recorder (invalid when not recording), for metrics.
+  tape_recorder_actor recorder() const {
+    return recorder_;
+  }
+
   /// Leases `upstream` for `subscriber` and subscribes it to `topics`,
   /// named `label` in the registry (empty: "subscriber-N"). The lease ends
   /// when the subscriber dies. Blocks; for host code and tests, never call
@@ -70,7 +80,8 @@ class engine {
   caf::expected<metric_samples> metrics();
 
   /// Closes every connection cleanly and waits until the supervisor is
-  /// gone (bounded by its shutdown deadline plus a second). Idempotent.
+  /// gone (bounded by its shutdown deadline plus a second), then until the
+  /// recorder has written its tape. Idempotent.
   void stop();
 
  private:
@@ -80,6 +91,7 @@ class engine {
   std::shared_ptr<transport::io_thread> io_;
   connection_supervisor_actor connections_;
   supervisor_actor supervisor_;
+  tape_recorder_actor recorder_;
   caf::timespan shutdown_deadline_;
 };
 

@@ -79,6 +79,9 @@ engine_options engine_options_of(const engine_config& cfg,
                               std::chrono::milliseconds{1500});
   opts.tree = cfg.supervisor;
   opts.tree.name = "market";
+  opts.record.path = cfg.record.file;
+  opts.record.max_file_bytes = cfg.record.max_file_bytes;
+  opts.record.max_files = static_cast<uint32_t>(cfg.record.max_files);
   return opts;
 }
 
@@ -157,7 +160,8 @@ struct runtime::impl {
   std::string gateway_url;
   std::string published_at;
 
-  caf::error start(const loaded_config& loaded, bool serve_admin);
+  caf::error start(const loaded_config& loaded, bool serve_admin,
+                   runtime_hooks hooks);
   caf::error publish(runtime_parts& parts);
 
   std::shared_ptr<runtime_parts> parts() const {
@@ -195,7 +199,8 @@ caf::error stopped_error() {
 
 } // namespace
 
-caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
+caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin,
+                                runtime_hooks hooks) {
   cfg = loaded.config;
   log::configure(cfg.logging);
   auto x = std::make_shared<runtime_parts>();
@@ -204,7 +209,12 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
   std::string market_url;
   std::string trading_url;
   credentials creds;
-  if (cfg.uses_simulator()) {
+  if (hooks.market_links) {
+    market_url = hooks.market_url;
+    // The tape answers any auth; these never leave the process.
+    creds = credentials{secret{"replay"}, secret{"replay"}};
+    cfg.execution.in_run = false;
+  } else if (cfg.uses_simulator()) {
     x->simulator = std::make_unique<sim::simulator>(sim::simulator_options{});
     auto base = "127.0.0.1:" + std::to_string(x->simulator->port());
     market_url = "ws://" + base + "/v2/" + cfg.endpoints.feed;
@@ -224,8 +234,9 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
                {"source", loaded.alpaca_source},
                {"endpoint", market_url}});
   }
-  auto started = engine::start(
-    *sys, engine_options_of(cfg, market_upstream(cfg, market_url, creds)));
+  auto opts = engine_options_of(cfg, market_upstream(cfg, market_url, creds));
+  opts.links = std::move(hooks.market_links);
+  auto started = engine::start(*sys, std::move(opts));
   if (!started)
     return std::move(started.error());
   x->market = std::move(*started);
@@ -301,6 +312,9 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin) {
       opts.admin.metric_sources.push_back(caf::actor_cast<caf::actor>(x->front));
     opts.admin.metric_sources.push_back(
       caf::actor_cast<caf::actor>(x->callbacks));
+    if (x->market->recorder())
+      opts.admin.metric_sources.push_back(
+        caf::actor_cast<caf::actor>(x->market->recorder()));
     auto a = admin_server::start(*sys, std::move(opts));
     if (!a)
       return std::move(a.error());
@@ -503,6 +517,8 @@ caf::expected<metric_samples> runtime::metrics() {
     add(caf::actor_cast<caf::actor>(parts->front));
   if (result && parts->desk)
     add(caf::actor_cast<caf::actor>(parts->desk->supervisor()));
+  if (result && parts->market->recorder())
+    add(caf::actor_cast<caf::actor>(parts->market->recorder()));
   return result;
 }
 
@@ -527,10 +543,10 @@ void prepare(caf::actor_system_config& cfg) {
 
 caf::expected<std::unique_ptr<runtime>>
 start_runtime(caf::actor_system& sys, const loaded_config& loaded,
-              bool serve_admin) {
+              bool serve_admin, runtime_hooks hooks) {
   auto x = std::make_unique<runtime::impl>();
   x->sys = &sys;
-  if (auto err = x->start(loaded, serve_admin)) {
+  if (auto err = x->start(loaded, serve_admin, std::move(hooks))) {
     x->stop();
     return err;
   }
@@ -538,14 +554,15 @@ start_runtime(caf::actor_system& sys, const loaded_config& loaded,
 }
 
 caf::expected<std::unique_ptr<runtime>>
-start_runtime(const loaded_config& loaded, bool serve_admin) {
+start_runtime(const loaded_config& loaded, bool serve_admin,
+              runtime_hooks hooks) {
   auto x = std::make_unique<runtime::impl>();
   x->own_config = std::make_unique<system_config>(loaded);
   if (!x->own_config->problem.empty())
     return make_error(engine_errc::invalid_config, x->own_config->problem);
   x->own_system = std::make_unique<caf::actor_system>(*x->own_config);
   x->sys = x->own_system.get();
-  if (auto err = x->start(loaded, serve_admin)) {
+  if (auto err = x->start(loaded, serve_admin, std::move(hooks))) {
     x->stop();
     return err;
   }

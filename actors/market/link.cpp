@@ -1,6 +1,7 @@
 #include "actors/market/link.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 namespace athanor {
 
@@ -30,6 +31,10 @@ bool link_slot::closed(uint64_t epoch) {
   return true;
 }
 
+timestamp_ns link_clock_ns() {
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
+}
 
 link_frame decode_link_frame(uint64_t epoch, protocol::codec encoding,
                              std::string& frame, timestamp_ns received_at) {

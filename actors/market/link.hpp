@@ -73,6 +73,28 @@ class link_slot {
   std::vector<std::pair<uint64_t, std::unique_ptr<link>>> closing_;
 };
 
+/// Sees what crosses a link as the transport handles it (the recorder's
+/// view). Called on the I/O thread, so an implementation only hands the
+/// event on (to an actor) and never blocks.
+class link_tap {
+ public:
+  virtual ~link_tap() = default;
+
+  virtual void opened(uint64_t epoch, timestamp_ns at) = 0;
+
+  /// `frame` exactly as received; `at` is the receive time the session's
+  /// link_frame carries.
+  virtual void inbound(uint64_t epoch, timestamp_ns at, bool binary,
+                       const std::string& frame) = 0;
+
+  virtual void closed(uint64_t epoch, timestamp_ns at,
+                      const link_closed& how) = 0;
+};
+
+/// The transport's clock (wall time, ns since the Unix epoch): receive
+/// times for lag, gaps and tapes. Actor logic never reads it.
+timestamp_ns link_clock_ns();
+
 /// What a session asks a link factory for.
 struct link_request {
   /// ws:// or wss:// URL, feed path included.
@@ -85,6 +107,8 @@ struct link_request {
   bool trading = false;
   /// Receives the link's events.
   caf::actor session;
+  /// Sees them too, when set (recording).
+  std::shared_ptr<link_tap> tap;
 };
 
 class link_factory {

@@ -27,13 +27,6 @@ link_end to_link_end(transport::ws_end x) {
   return link_end::connection_lost;
 }
 
-timestamp_ns wall_clock_ns() {
-  // The transport stamps receive times for lag metrics and gap markers;
-  // actor logic never reads this clock.
-  auto now = std::chrono::system_clock::now().time_since_epoch();
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
-}
-
 class ws_link : public link {
  public:
   ws_link(std::shared_ptr<transport::io_thread> io,
@@ -81,30 +74,40 @@ class ws_link_factory : public link_factory {
     opts.max_in_flight = opts_.max_in_flight;
     auto session = req.session;
     auto epoch = req.epoch;
+    auto tap = req.tap;
     transport::ws_client_events events;
-    events.on_open = [session, epoch] {
+    events.on_open = [session, epoch, tap] {
+      if (tap)
+        tap->opened(epoch, link_clock_ns());
       caf::anon_send(session, link_opened{epoch});
     };
     if (req.trading) {
       // Trading frames are JSON in text or binary frames; few, so the
       // session decodes them itself.
-      events.on_frame = [session, epoch](std::string frame, bool) {
+      events.on_frame = [session, epoch, tap](std::string frame, bool binary) {
+        if (tap)
+          tap->inbound(epoch, link_clock_ns(), binary, frame);
         caf::anon_send(session, trading_frame{epoch, std::move(frame)});
       };
     } else {
-      events.on_frame = [session, epoch](std::string frame, bool binary) {
+      events.on_frame = [session, epoch, tap](std::string frame,
+                                              bool binary) {
+        auto at = link_clock_ns();
+        if (tap)
+          tap->inbound(epoch, at, binary, frame);
         // Alpaca sends JSON as text and MessagePack as binary frames.
         auto encoding = binary ? protocol::codec::msgpack
                                : protocol::codec::json;
-        caf::anon_send(session, decode_link_frame(epoch, encoding, frame,
-                                                  wall_clock_ns()));
+        caf::anon_send(session, decode_link_frame(epoch, encoding, frame, at));
       };
     }
-    events.on_closed = [session, epoch](const transport::ws_closed& closed) {
-      caf::anon_send(session,
-                     link_closed{epoch, to_link_end(closed.reason),
-                                 closed.http_status, closed.close_code,
-                                 closed.detail});
+    events.on_closed = [session, epoch,
+                        tap](const transport::ws_closed& closed) {
+      link_closed msg{epoch, to_link_end(closed.reason), closed.http_status,
+                      closed.close_code, closed.detail};
+      if (tap)
+        tap->closed(epoch, link_clock_ns(), msg);
+      caf::anon_send(session, std::move(msg));
     };
     return std::make_unique<ws_link>(
       io_,
