@@ -39,22 +39,6 @@ bool is_record_line(const std::string& line, const std::string& symbol) {
          && line.find("\"S\":\"" + symbol + "\"") != std::string::npos;
 }
 
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    char name[] = "/tmp/athanor-cli-XXXXXX";
-    path = mkdtemp(name);
-  }
-  ~temp_dir() {
-    std::system(("rm -rf '" + path + "'").c_str());
-  }
-  std::string write(const std::string& file, const std::string& text) {
-    auto full = path + "/" + file;
-    std::ofstream{full} << text;
-    return full;
-  }
-};
-
 } // namespace
 
 CAF_TEST(run without credentials streams json lines from the simulator) {

@@ -4,11 +4,14 @@
 // stdout and stderr; for tests of the binaries as users run them.
 
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
 
 #include <sys/types.h>
+#include <unistd.h>
 
 namespace athanor::testing {
 
@@ -63,6 +66,27 @@ class child_process {
   std::string out_;
   std::string err_;
   int status_ = -1;
+};
+
+/// A directory of its own under /tmp, removed with everything in it.
+struct temp_dir {
+  std::string path;
+
+  temp_dir() {
+    char name[] = "/tmp/athanor-test-XXXXXX";
+    path = mkdtemp(name);
+  }
+
+  ~temp_dir() {
+    std::system(("rm -rf '" + path + "'").c_str());
+  }
+
+  /// Writes `text` to `file` in the directory; returns its path.
+  std::string write(const std::string& file, const std::string& text) const {
+    auto full = path + "/" + file;
+    std::ofstream{full} << text;
+    return full;
+  }
 };
 
 } // namespace athanor::testing

@@ -26,22 +26,6 @@ namespace {
 
 const std::string athanor_binary = ATHANOR_BINARY;
 
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    char name[] = "/tmp/athanor-remote-XXXXXX";
-    path = mkdtemp(name);
-  }
-  ~temp_dir() {
-    std::system(("rm -rf '" + path + "'").c_str());
-  }
-  std::string write(const std::string& file, const std::string& text) const {
-    auto full = path + "/" + file;
-    std::ofstream{full} << text;
-    return full;
-  }
-};
-
 std::vector<std::string> lines_of(const std::string& file) {
   std::ifstream in{file};
   std::vector<std::string> result;
