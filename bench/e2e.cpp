@@ -45,6 +45,7 @@
 #include "observability/log.hpp"
 #include "protocol/market_data.hpp"
 #include "runtime/engine.hpp"
+#include "tape/tape_file.hpp"
 #include "transport/io_thread.hpp"
 #include "transport/ws_client.hpp"
 
@@ -77,13 +78,15 @@ struct tally {
     records += x.size();
     if (x.received_at > 0)
       engine_us.push_back(static_cast<double>(now - x.received_at) / 1e3);
-    if (!x.quotes.empty())
-      latency_us.push_back(static_cast<double>(now - x.quotes.front().time)
-                           / 1e3);
-    else if (!x.trades.empty())
-      latency_us.push_back(static_cast<double>(now - x.trades.front().time)
-                           / 1e3);
+    auto stamp = !x.quotes.empty()   ? x.quotes.front().time
+                 : !x.trades.empty() ? x.trades.front().time
+                                     : 0;
+    // A recorded tape's stamps (the fast source's) are not send times.
+    if (stamp > now - recorded_stamp_age)
+      latency_us.push_back(static_cast<double>(now - stamp) / 1e3);
   }
+
+  static constexpr timestamp_ns recorded_stamp_age = 3'600'000'000'000;
 
   void merge(const tally& other) {
     records += other.records;
@@ -126,7 +129,8 @@ struct sim_process {
   uint16_t port = 0;
   std::string cert_pem;
 
-  sim_process(bool tls, double rate, int tick_ms) {
+  /// With `tape`, the simulator is the fast source (--replay-tape).
+  sim_process(bool tls, double rate, int tick_ms, const std::string& tape = {}) {
     auto cert_path = "/tmp/athanor-bench-" + std::to_string(getpid()) + ".pem";
     std::vector<std::string> args{sibling("athanor-sim"),
                                   "--rate=" + std::to_string(rate),
@@ -134,6 +138,8 @@ struct sim_process {
                                   "--max-batch=100",
                                   "--no-deflate",
                                   "--max-queued-bytes=1000000000"};
+    if (!tape.empty())
+      args.push_back("--replay-tape=" + tape);
     if (tls) {
       args.push_back("--tls");
       args.push_back("--tls-cert-out=" + cert_path);
@@ -517,9 +523,15 @@ void print_row(const char* what, double per_sub, double total,
   char rss_text[16] = "-";
   if (rss > 0)
     std::snprintf(rss_text, sizeof(rss_text), "%.0f", rss);
-  std::printf("  %-30s %10.0f %12.0f %9s %8.0f %8.0f %8.0f %13s %6.2f %7s\n",
-              what, per_sub, total, drops, percentile(t.latency_us, 50),
-              percentile(t.latency_us, 99), percentile(t.latency_us, 99.9),
+  // A recorded source's stamps are old: no end-to-end latency then.
+  char latency[3][16] = {"-", "-", "-"};
+  if (!t.latency_us.empty()) {
+    std::snprintf(latency[0], 16, "%.0f", percentile(t.latency_us, 50));
+    std::snprintf(latency[1], 16, "%.0f", percentile(t.latency_us, 99));
+    std::snprintf(latency[2], 16, "%.0f", percentile(t.latency_us, 99.9));
+  }
+  std::printf("  %-30s %10.0f %12.0f %9s %8s %8s %8s %13s %6.2f %7s\n",
+              what, per_sub, total, drops, latency[0], latency[1], latency[2],
               engine, baseline > 0 ? per_sub / baseline : 0.0, rss_text);
 }
 
@@ -529,9 +541,62 @@ void print_header() {
               "p99.9 us", "engine p50/99", "ratio", "RSS MB");
 }
 
+// A tape of `frames` frames of 100 quotes and trades over 100 symbols,
+// as `athanor run --record` writes one: the fast source's input.
+std::string write_bench_tape(size_t frames) {
+  auto path = "/tmp/athanor-bench-" + std::to_string(getpid()) + ".tape";
+  tape_file_writer writer{{path, uint64_t{1} << 34, 1}};
+  if (!writer.open().empty())
+    return {};
+  tape_event x;
+  x.kind = tape_kind::connect;
+  x.epoch = 1;
+  x.msgpack = true;
+  x.data = "ws://bench/v2/iex";
+  writer.write(x);
+  x.kind = tape_kind::inbound;
+  x.binary = true;
+  // Stamps from long ago: the rows show no end-to-end latency for them.
+  timestamp_ns t = 1'000'000'000;
+  for (size_t i = 0; i < frames; ++i) {
+    batch b;
+    for (size_t k = 0; k < 50; ++k) {
+      auto symbol = "S" + std::to_string((i * 50 + k) % 100);
+      quote q;
+      q.symbol = symbol;
+      q.bid_exchange = 'V';
+      q.ask_exchange = 'V';
+      q.bid_price = 100 + static_cast<double>(k) / 100;
+      q.ask_price = q.bid_price + 0.01;
+      q.bid_size = 3;
+      q.ask_size = 4;
+      q.time = t + static_cast<timestamp_ns>(i * 100 + k);
+      q.conditions = "R";
+      q.tape = 'C';
+      b.quotes.push_back(q);
+      trade tr;
+      tr.symbol = symbol;
+      tr.id = static_cast<int64_t>(i * 50 + k);
+      tr.exchange = 'V';
+      tr.price = q.bid_price;
+      tr.size = 100;
+      tr.time = q.time;
+      tr.conditions = "@";
+      tr.tape = 'C';
+      b.trades.push_back(tr);
+    }
+    x.time = t + static_cast<timestamp_ns>(i * 1000);
+    x.data = protocol::encode_batch(protocol::codec::msgpack, b);
+    writer.write(x);
+  }
+  writer.close();
+  return path;
+}
+
 void run_pass(bool tls, double rate, int tick_ms, double seconds,
-              const std::vector<size_t>& fanouts) {
-  sim_process sim{tls, rate, tick_ms};
+              const std::vector<size_t>& fanouts,
+              const std::string& tape = {}) {
+  sim_process sim{tls, rate, tick_ms, tape};
   if (sim.port == 0) {
     std::fprintf(stderr, "could not start athanor-sim\n");
     return;
@@ -619,6 +684,17 @@ int run_e2e(const options& opts) {
     run_pass(false, 3'000'000, 5, opts.seconds, {opts.subscribers});
     return 0;
   }
+  // The fast source first: frames encoded once, sent as fast as they are
+  // read, so the figure is the engine's ceiling and not the generator's.
+  auto tape = write_bench_tape(4000);
+  for (bool tls : {false, true}) {
+    std::printf("\n%s, fast source (athanor-sim --replay-tape: a recorded "
+                "tape, frames encoded once):\n",
+                tls ? "TLS" : "plain");
+    print_header();
+    run_pass(tls, 0, 5, opts.seconds, {1, 10, 100}, tape);
+  }
+  std::remove(tape.c_str());
   for (bool tls : {false, true}) {
     std::printf("\n%s, simulator asked for 3 M records/s (saturation):\n",
                 tls ? "TLS" : "plain");

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "sim/simulator.hpp"
+#include "tape/tape_file.hpp"
 #include "transport/tls.hpp"
 
 namespace {
@@ -65,6 +66,9 @@ options:
                            "2s reset", "8s storm406 3s", "12s rest500 count=3")
   --replay=F               send the recorded frames in F (one Alpaca JSON
                            frame per line) instead of the generated tape
+  --replay-tape=F          a fast source: the data frames of an athanor
+                           tape (run --record), encoded once, sent looping
+                           to every subscribed client as fast as it reads
   --seed=N                 tape seed                          [1]
   --requests-per-minute=N  REST rate limit per key, 0 = off   [200]
   --cash=D                 starting cash per account          [100000]
@@ -105,6 +109,7 @@ int main(int argc, char** argv) {
   std::string tls_cert_out;
   std::string scenario_file;
   std::string replay_file;
+  std::string replay_tape;
   for (int i = 1; i < argc; ++i) {
     std::string v;
     auto arg = argv[i];
@@ -162,6 +167,8 @@ int main(int argc, char** argv) {
       tls_cert_out = v;
     } else if (option(arg, "--scenario", v)) {
       scenario_file = v;
+    } else if (option(arg, "--replay-tape", v)) {
+      replay_tape = v;
     } else if (option(arg, "--replay", v)) {
       replay_file = v;
     } else if (std::strcmp(arg, "--no-deflate") == 0) {
@@ -207,6 +214,15 @@ int main(int argc, char** argv) {
       if (!tape)
         throw std::runtime_error(replay_file + ": " + error);
       opts.market.replay = std::move(*tape);
+    }
+    if (!replay_tape.empty()) {
+      auto tape = athanor::load_tape_files({replay_tape});
+      if (tape.problem)
+        throw std::runtime_error(*tape.problem);
+      auto batches = batches_of_tape(tape.events, error);
+      if (!batches)
+        throw std::runtime_error(replay_tape + ": " + error);
+      opts.market.full_speed = std::move(*batches);
     }
   } catch (const std::runtime_error& e) {
     std::fprintf(stderr, "athanor-sim: %s\n", e.what());

@@ -93,10 +93,14 @@ struct market_hub::state : std::enable_shared_from_this<market_hub::state> {
   /// a 200,000-symbol client would otherwise cost every tick a set of them.
   std::vector<std::string> tick_symbols;
   bool interest_changed = true;
+  /// `opts.full_speed` encoded: JSON, then MessagePack.
+  std::array<std::vector<std::string>, 2> encoded;
+  size_t full_speed_records = 0;
 
   explicit state(uint64_t seed) : tape(seed) {}
 
   void tick();
+  void full_speed_tick();
   void publish(const batch& data);
 };
 
@@ -210,6 +214,24 @@ class md_connection : public transport::ws_handler,
     send(std::move(frame));
   }
 
+  /// Fills this client's send queue to `target` bytes from `frames`.
+  void top_up(const std::vector<std::string>& frames, size_t records_per_frame,
+              size_t target) {
+    if (!authenticated_ || closed_ || frames.empty())
+      return;
+    bool any = false;
+    for (auto& set : want_)
+      any = any || !set.empty();
+    auto c = conn_.lock();
+    if (!any || !c)
+      return;
+    while (c->queued_bytes() < target) {
+      c->send(frames[cursor_++ % frames.size()], codec_ == codec::msgpack);
+      ++hub_->stats.frames_sent;
+      hub_->stats.records_sent += records_per_frame;
+    }
+  }
+
   transport::ws_connection_ptr conn() const {
     return conn_.lock();
   }
@@ -236,6 +258,10 @@ class md_connection : public transport::ws_handler,
 
   bool authenticated() const {
     return authenticated_;
+  }
+
+  bool uses_msgpack() const {
+    return codec_ == codec::msgpack;
   }
 
   /// Symbols of trades and quotes this client wants (for the tape).
@@ -383,6 +409,8 @@ class md_connection : public transport::ws_handler,
   transport::server::timer_id auth_timer_ = 0;
   bool authenticated_ = false;
   bool closed_ = false;
+  /// The next frame of the full-speed tape.
+  size_t cursor_ = 0;
   std::string key_;
   std::array<std::set<std::string>, std::size(all_channels)> want_;
 };
@@ -394,8 +422,34 @@ void market_hub::state::publish(const batch& data) {
     conn->deliver(data);
 }
 
+void market_hub::state::full_speed_tick() {
+  auto self = shared_from_this();
+  srv->schedule(std::chrono::milliseconds{1}, [self] {
+    self->full_speed_tick();
+  });
+  if (encoded[0].empty()) {
+    size_t records = 0;
+    for (auto& x : opts.full_speed) {
+      encoded[0].push_back(protocol::encode_batch(codec::json, x));
+      encoded[1].push_back(protocol::encode_batch(codec::msgpack, x));
+      records += x.size();
+    }
+    // Sent frames are counted at the mean size: counting must not cost
+    // more than sending.
+    full_speed_records = records / opts.full_speed.size();
+  }
+  auto targets = connections;
+  for (auto& conn : targets)
+    conn->top_up(encoded[conn->uses_msgpack() ? 1 : 0], full_speed_records,
+                 opts.full_speed_queue);
+}
+
 void market_hub::state::tick() {
   auto self = shared_from_this();
+  if (!opts.full_speed.empty()) {
+    full_speed_tick();
+    return;
+  }
   srv->schedule(opts.tick, [self] { self->tick(); });
   auto now = clock_type::now();
   if (now < delay_until)
@@ -470,6 +524,30 @@ std::optional<std::vector<batch>> parse_recording(const std::string& text,
   }
   if (result.empty()) {
     error = "the recording holds no data records";
+    return std::nullopt;
+  }
+  return result;
+}
+
+std::optional<std::vector<batch>>
+batches_of_tape(const std::vector<tape_event>& events, std::string& error) {
+  std::vector<batch> result;
+  for (auto& x : events) {
+    if (x.kind != tape_kind::inbound)
+      continue;
+    auto frame_text = x.data;
+    protocol::market_frame frame;
+    protocol::decode_problem problem;
+    auto ok = x.binary ? protocol::decode_msgpack(frame_text.data(),
+                                                  frame_text.size(), frame,
+                                                  problem)
+                       : protocol::decode_json(frame_text, frame, problem);
+    // A malformed frame the server once sent is not data to resend.
+    if (ok && !frame.data.empty())
+      result.push_back(std::move(frame.data));
+  }
+  if (result.empty()) {
+    error = "the tape holds no data records";
     return std::nullopt;
   }
   return result;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "messages/market.hpp"
+#include "tape/tape.hpp"
 #include "transport/server.hpp"
 
 namespace athanor::sim {
@@ -64,6 +65,13 @@ struct market_options {
   /// A recorded tape: when set, one recorded frame per tick (looping)
   /// replaces the generated tape; records are stamped with the send time.
   std::vector<batch> replay;
+  /// A fast source: when set, these batches are encoded once per codec and
+  /// sent, looping, to every subscribed client as fast as it reads them
+  /// (its send queue kept at `full_speed_queue` bytes), whatever it
+  /// subscribed to; records keep their recorded stamps. The benchmarks'
+  /// source, so the figure measures the reader, not the generator.
+  std::vector<batch> full_speed;
+  size_t full_speed_queue = 4u << 20;
 };
 
 /// Parses a recording: one server frame in Alpaca's JSON shape per line
@@ -71,6 +79,11 @@ struct market_options {
 /// nullopt and sets `error` to "line N: ...".
 std::optional<std::vector<batch>> parse_recording(const std::string& text,
                                                   std::string& error);
+
+/// The data of a tape's inbound market-data frames (tape/tape.hpp), in
+/// order, for `full_speed`. On failure returns nullopt and sets `error`.
+std::optional<std::vector<batch>>
+batches_of_tape(const std::vector<tape_event>& events, std::string& error);
 
 struct market_stats {
   uint64_t connections_opened = 0;
