@@ -3,7 +3,9 @@
 // Frames of 1, 10 and 100 records (80 % quotes, 20 % trades, 100 symbols),
 // encoded by our own encoder in both codecs, are decoded repeatedly on one
 // thread. Beside each figure stands a raw byte scan over the same bytes in
-// the same run, so the ratio holds however noisy the machine is.
+// the same run, so the ratio holds however noisy the machine is. JSON rows
+// also show simdjson's On-Demand parser filling the same records (when
+// built with libsimdjson-dev): the JSON ceiling, as a ratio to ours.
 
 #include <chrono>
 #include <cstdio>
@@ -14,6 +16,9 @@
 #include "protocol/market_data.hpp"
 
 #include "bench.hpp"
+#ifdef ATHANOR_HAVE_SIMDJSON
+#include "bench/simdjson_decode.hpp"
+#endif
 
 namespace athanor::bench {
 
@@ -56,8 +61,9 @@ uint64_t byte_scan(const std::string& frame) {
 
 int run_decode(const options& opts) {
   std::printf("decode: msgs/s on one core, %.1f s per figure\n", opts.seconds);
-  std::printf("%-8s %8s %14s %14s %8s %12s\n", "codec", "records",
-              "decode msg/s", "scan msg/s", "ratio", "bytes/frame");
+  std::printf("%-8s %8s %14s %14s %8s %12s %14s %9s\n", "codec", "records",
+              "decode msg/s", "scan msg/s", "ratio", "bytes/frame",
+              "simdjson msg/s", "ours/simd");
   uint64_t seed = 42;
   int failures = 0;
   for (auto c : {codec::json, codec::msgpack}) {
@@ -93,10 +99,28 @@ int run_decode(const options& opts) {
         sink += byte_scan(frames[i % frames.size()]);
         return records;
       });
-      std::printf("%-8s %8zu %14.0f %14.0f %8.3f %12zu%s\n",
+      // simdjson fills the same records (JSON only).
+      char simd[2][16] = {"-", "-"};
+#ifdef ATHANOR_HAVE_SIMDJSON
+      if (c == codec::json) {
+        simdjson_decoder reference;
+        batch into;
+        auto simd_rate = measure(opts.seconds, [&](size_t i) {
+          if (!reference.decode(frames[i % frames.size()], into))
+            ++failures;
+          return records;
+        });
+        if (into.size() != records)
+          ++failures;
+        std::snprintf(simd[0], 16, "%.0f", simd_rate);
+        std::snprintf(simd[1], 16, "%.3f", decode_rate / simd_rate);
+      }
+#endif
+      std::printf("%-8s %8zu %14.0f %14.0f %8.3f %12zu %14s %9s%s\n",
                   protocol::to_string(c).c_str(), records, decode_rate,
                   scan_rate, decode_rate / scan_rate,
-                  total_bytes / frames.size(), sink == 1 ? " " : "");
+                  total_bytes / frames.size(), simd[0], simd[1],
+                  sink == 1 ? " " : "");
       if (decoded == 0)
         ++failures;
     }
