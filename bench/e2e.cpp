@@ -593,9 +593,49 @@ std::string write_bench_tape(size_t frames) {
   return path;
 }
 
+// Alpaca's official Node SDK on the same source, when node and the SDK
+// are installed (tests/sdk/run.sh installs it to ~/.cache/athanor-sdk, or
+// ATHANOR_SDK_CACHE); its records per second, or a negative number with
+// the reason printed.
+double run_js_sdk(const sim_process& sim, double seconds) {
+  auto home = std::getenv("HOME");
+  std::string cache = std::getenv("ATHANOR_SDK_CACHE")
+                        ? std::getenv("ATHANOR_SDK_CACHE")
+                        : std::string{home ? home : "/root"}
+                            + "/.cache/athanor-sdk";
+  auto modules = cache + "/node_modules";
+  if (std::system("command -v node > /dev/null 2>&1") != 0
+      || !std::ifstream{modules + "/@alpacahq/alpaca-trade-api/package.json"}) {
+    std::printf("  %-30s (node or @alpacahq/alpaca-trade-api not in %s)\n",
+                "JS SDK: not measured", modules.c_str());
+    return -1;
+  }
+  auto command = "NODE_PATH='" + modules + "' timeout 60 node '"
+                 ATHANOR_BENCH_DIR "/js_sdk_client.js' '" + sim.url(false)
+                 + "' SIMKEY SIMSECRET " + std::to_string(seconds);
+  auto pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr)
+    return -1;
+  char line[512] = {0};
+  std::string out;
+  while (fgets(line, sizeof(line), pipe) != nullptr)
+    out += line;
+  pclose(pipe);
+  double records = 0;
+  double took = 0;
+  if (std::sscanf(out.c_str(), "{\"records\":%lf,\"seconds\":%lf", &records,
+                  &took)
+        != 2
+      || took <= 0) {
+    std::printf("  %-30s %s", "JS SDK: failed", out.c_str());
+    return -1;
+  }
+  return records / took;
+}
+
 void run_pass(bool tls, double rate, int tick_ms, double seconds,
               const std::vector<size_t>& fanouts,
-              const std::string& tape = {}) {
+              const std::string& tape = {}, bool js_sdk = false) {
   sim_process sim{tls, rate, tick_ms, tape};
   if (sim.port == 0) {
     std::fprintf(stderr, "could not start athanor-sim\n");
@@ -604,6 +644,7 @@ void run_pass(bool tls, double rate, int tick_ms, double seconds,
   auto base = run_baseline(sim, tls, seconds);
   print_row("beast+decode baseline", base.records_per_second,
             base.records_per_second, "-", base.t, base.records_per_second);
+  double one_subscriber = 0;
   for (auto n : fanouts) {
     // The simulator allows one session per key: the baseline's is gone
     // (clean close), so the engine's connection gets the slot.
@@ -616,7 +657,19 @@ void run_pass(bool tls, double rate, int tick_ms, double seconds,
                   static_cast<unsigned long long>(r.dropped));
     print_row(label, r.per_subscriber, r.deliveries, drops, r.t,
               base.records_per_second, r.peak_rss_mb);
+    if (n == 1)
+      one_subscriber = r.per_subscriber;
   }
+  if (!js_sdk)
+    return;
+  auto js = run_js_sdk(sim, seconds);
+  if (js <= 0)
+    return;
+  tally none;
+  print_row("JS SDK (node), 1 client", js, js, "-", none,
+            base.records_per_second);
+  std::printf("  engine (1 subscriber) / JS SDK: %.1fx\n",
+              one_subscriber / js);
 }
 
 // Local subscribers, then the same number in another node over BASP, from
@@ -692,7 +745,7 @@ int run_e2e(const options& opts) {
                 "tape, frames encoded once):\n",
                 tls ? "TLS" : "plain");
     print_header();
-    run_pass(tls, 0, 5, opts.seconds, {1, 10, 100}, tape);
+    run_pass(tls, 0, 5, opts.seconds, {1, 10, 100}, tape, !tls);
   }
   std::remove(tape.c_str());
   for (bool tls : {false, true}) {
