@@ -77,6 +77,8 @@ using account_atom = caf::atom_constant<caf::atom("account")>;
 using positions_atom = caf::atom_constant<caf::atom("positions")>;
 using asset_atom = caf::atom_constant<caf::atom("asset")>;
 using latest_atom = caf::atom_constant<caf::atom("latest")>;
+/// One page of the market-data API's history (backfill).
+using history_atom = caf::atom_constant<caf::atom("history")>;
 /// Executes a plan.
 using execute_atom = caf::atom_constant<caf::atom("execute")>;
 /// Asks the published front for a single-use challenge to sign.

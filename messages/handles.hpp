@@ -13,6 +13,7 @@
 #include "messages/atoms.hpp"
 #include "messages/breaker.hpp"
 #include "messages/execution.hpp"
+#include "messages/history.hpp"
 #include "messages/market.hpp"
 #include "messages/metrics.hpp"
 #include "messages/orders.hpp"
@@ -182,6 +183,9 @@ using rest_client_actor = caf::typed_actor<
   // the market-data API's).
   caf::replies_to<latest_atom, std::string, std::string, trace>::with<
     latest_trade>,
+  // GET /v2/stocks/{trades,quotes,bars}: one page of history (a client
+  // whose base URL is the market-data API's), retried like every GET.
+  caf::replies_to<history_atom, history_request, trace>::with<history_page>,
   // DELETE /v2/orders/{id}; succeeds when the order is already final too.
   caf::replies_to<cancel_atom, std::string, trace>::with<bool>,
   caf::replies_to<metrics_atom>::with<metric_samples>,

@@ -5,6 +5,7 @@
 #include <deque>
 #include <regex>
 
+#include "protocol/history.hpp"
 #include "protocol/market_data.hpp"
 #include "sim/tape.hpp"
 
@@ -93,6 +94,10 @@ struct market_hub::state : std::enable_shared_from_this<market_hub::state> {
   /// a 200,000-symbol client would otherwise cost every tick a set of them.
   std::vector<std::string> tick_symbols;
   bool interest_changed = true;
+  /// What was generated, oldest first, for the historical REST API.
+  std::deque<trade> trade_history;
+  std::deque<quote> quote_history;
+  std::deque<bar> bar_history;
   /// `opts.full_speed` encoded: JSON, then MessagePack.
   std::array<std::vector<std::string>, 2> encoded;
   size_t full_speed_records = 0;
@@ -101,6 +106,7 @@ struct market_hub::state : std::enable_shared_from_this<market_hub::state> {
 
   void tick();
   void full_speed_tick();
+  void remember(const batch& data);
   void publish(const batch& data);
 };
 
@@ -498,8 +504,99 @@ void market_hub::state::tick() {
     tape.close_bars(next_bar_start, data);
     next_bar_start = wall - wall % interval;
   }
-  if (!data.empty())
+  if (!data.empty()) {
+    remember(data);
     publish(data);
+  }
+}
+
+void market_hub::state::remember(const batch& data) {
+  auto keep = [this](auto& history, auto& records) {
+    for (auto& x : records)
+      history.push_back(x);
+    while (history.size() > opts.history_limit)
+      history.pop_front();
+  };
+  keep(trade_history, data.trades);
+  keep(quote_history, data.quotes);
+  for (auto& x : data.bars)
+    if (x.kind == bar_kind::minute)
+      bar_history.push_back(x);
+  while (bar_history.size() > opts.history_limit)
+    bar_history.pop_front();
+}
+
+namespace {
+
+// A page token: the symbol and time of the page's last record, and how
+// many records of that same symbol and time it held.
+struct page_mark {
+  std::string symbol;
+  timestamp_ns time = 0;
+  size_t same = 0;
+};
+
+std::string to_token(const page_mark& x) {
+  return x.symbol + "|" + std::to_string(x.time) + "|" + std::to_string(x.same);
+}
+
+std::optional<page_mark> from_token(const std::string& token) {
+  auto a = token.find('|');
+  auto b = token.find('|', a == std::string::npos ? a : a + 1);
+  if (a == std::string::npos || b == std::string::npos)
+    return std::nullopt;
+  page_mark x;
+  x.symbol = token.substr(0, a);
+  x.time = std::strtoll(token.c_str() + a + 1, nullptr, 10);
+  x.same = std::strtoull(token.c_str() + b + 1, nullptr, 10);
+  return x;
+}
+
+template <class Record>
+void page_of(const std::deque<Record>& history, const history_request& req,
+             std::vector<Record>& out, std::string& next_token) {
+  std::set<std::string> symbols{req.symbols.begin(), req.symbols.end()};
+  std::vector<const Record*> hits;
+  for (auto& x : history)
+    if (x.time >= req.start && x.time <= req.end && symbols.count(x.symbol))
+      hits.push_back(&x);
+  std::stable_sort(hits.begin(), hits.end(), [](auto* x, auto* y) {
+    return std::tie(x->symbol, x->time) < std::tie(y->symbol, y->time);
+  });
+  size_t from = 0;
+  if (auto mark = from_token(req.page_token)) {
+    auto key = std::tie(mark->symbol, mark->time);
+    while (from < hits.size()
+           && std::tie(hits[from]->symbol, hits[from]->time) < key)
+      ++from;
+    from += mark->same;
+  }
+  auto to = std::min(hits.size(), from + req.limit);
+  for (auto i = from; i < to; ++i)
+    out.push_back(*hits[i]);
+  if (to < hits.size() && to > from) {
+    page_mark mark{hits[to - 1]->symbol, hits[to - 1]->time, 0};
+    for (auto i = to; i-- > 0;)
+      if (hits[i]->symbol == mark.symbol && hits[i]->time == mark.time)
+        ++mark.same;
+      else
+        break;
+    next_token = to_token(mark);
+  }
+}
+
+} // namespace
+
+std::string market_hub::history(const history_request& req) const {
+  history_page page;
+  auto& st = *state_;
+  if (req.kind == channel::quotes)
+    page_of(st.quote_history, req, page.data.quotes, page.next_page_token);
+  else if (req.kind == channel::bars)
+    page_of(st.bar_history, req, page.data.bars, page.next_page_token);
+  else
+    page_of(st.trade_history, req, page.data.trades, page.next_page_token);
+  return protocol::encode_history_page(req.kind, page);
 }
 
 std::optional<std::vector<batch>> parse_recording(const std::string& text,

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "messages/history.hpp"
 #include "messages/market.hpp"
 #include "tape/tape.hpp"
 #include "transport/server.hpp"
@@ -71,6 +72,8 @@ struct market_options {
   /// subscribed to; records keep their recorded stamps. The benchmarks'
   /// source, so the figure measures the reader, not the generator.
   std::vector<batch> full_speed;
+  /// Generated trades, quotes and bars kept for the historical REST API.
+  size_t history_limit = 1'000'000;
   size_t full_speed_queue = 4u << 20;
 };
 
@@ -130,6 +133,12 @@ class market_hub {
   void delay(std::chrono::nanoseconds duration);
 
   market_stats stats() const;
+
+  /// The historical REST API's page for `req` (see protocol/history.hpp)
+  /// from what the tape generated: records are kept for the last
+  /// `history_limit` of each kind, sorted by symbol then time, paged by a
+  /// token naming where the page stopped.
+  std::string history(const history_request& req) const;
 
   /// The tape's current price of `symbol` (what market orders fill at).
   double price_of(const std::string& symbol);

@@ -7,6 +7,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "actors/common/exception_handler.hpp"
+#include "protocol/history.hpp"
 #include "actors/trading/rate_limiter.hpp"
 #include "messages/error.hpp"
 #include "observability/log.hpp"
@@ -27,6 +28,7 @@ enum class op_kind : uint8_t {
   positions,
   asset,
   latest_trade,
+  history,
 };
 
 const char* name_of(op_kind x) {
@@ -39,6 +41,7 @@ const char* name_of(op_kind x) {
     case op_kind::positions: return "positions";
     case op_kind::asset: return "asset";
     case op_kind::latest_trade: return "latest_trade";
+    case op_kind::history: return "history";
   }
   return "?";
 }
@@ -53,6 +56,8 @@ struct operation {
   std::string key;
   /// latest_trade: the feed.
   std::string feed;
+  /// history: the request's path and query.
+  std::string target;
   /// place: looking the order up after an ambiguous POST.
   bool resolving = false;
   /// Requests of the current stage so far.
@@ -214,6 +219,9 @@ class rest_logic : public std::enable_shared_from_this<rest_logic> {
       case op_kind::latest_trade:
         call.target = "/v2/stocks/" + percent_encode(op.key)
                       + "/trades/latest?feed=" + percent_encode(op.feed);
+        break;
+      case op_kind::history:
+        call.target = op.target;
         break;
     }
     return call;
@@ -415,7 +423,8 @@ class rest_logic : public std::enable_shared_from_this<rest_logic> {
         return finish_cancel(id, true);
       case op_kind::positions:
       case op_kind::asset:
-      case op_kind::latest_trade: {
+      case op_kind::latest_trade:
+      case op_kind::history: {
         auto done = std::move(op.on_body);
         st().ops.erase(id);
         done(answer.body);
@@ -449,7 +458,8 @@ class rest_logic : public std::enable_shared_from_this<rest_logic> {
       case op_kind::cancel: op.on_cancel(std::move(err)); break;
       case op_kind::positions:
       case op_kind::asset:
-      case op_kind::latest_trade: op.on_body(std::move(err)); break;
+      case op_kind::latest_trade:
+      case op_kind::history: op.on_body(std::move(err)); break;
     }
   }
 
@@ -604,6 +614,23 @@ rest_client_actor::behavior_type rest_impl(rest_pointer self,
       op.feed = std::move(feed);
       op.cause = std::move(cause);
       op.on_body = decode_to(rp, protocol::decode_latest_trade);
+      logic->start(std::move(op));
+      return rp;
+    },
+    [self, logic](history_atom, history_request& req,
+                  trace& cause) -> caf::result<history_page> {
+      auto rp = self->make_response_promise<history_page>();
+      operation op;
+      op.kind = op_kind::history;
+      op.key = to_string(req.kind);
+      op.target = protocol::history_target(req);
+      op.cause = std::move(cause);
+      auto kind = req.kind;
+      op.on_body = decode_to(rp, [kind](const std::string& body,
+                                        history_page& out,
+                                        protocol::decode_problem& problem) {
+        return protocol::decode_history_page(kind, body, out, problem);
+      });
       logic->start(std::move(op));
       return rp;
     },

@@ -1,5 +1,6 @@
 #define CAF_SUITE protocol.rest
 #include "protocol/rest.hpp"
+#include "protocol/history.hpp"
 
 #include "caf/test/unit_test.hpp"
 
@@ -117,4 +118,106 @@ CAF_TEST(account and positions decode and round trip) {
   std::vector<position> again;
   CAF_REQUIRE(decode_positions(encode_positions(positions), again, problem));
   CAF_CHECK_EQUAL(caf::deep_to_string(again), caf::deep_to_string(positions));
+}
+
+// -- history (the market-data API's /v2/stocks/{trades,quotes,bars}) ------
+
+CAF_TEST(a documented page of historical trades decodes with its token) {
+  auto body = std::string{R"({"trades":{"AAPL":[
+    {"t":"2021-02-06T13:04:56.334320128Z","x":"C","p":387.62,"s":100,
+     "c":[" ","T"],"i":52983525029461,"z":"B"},
+    {"t":"2021-02-06T13:09:42.325484032Z","x":"C","p":387.69,"s":49,
+     "c":[" ","T"],"i":52983525033813,"z":"B"}],
+    "MSFT":[{"t":"2021-02-06T13:05:00Z","x":"V","p":242.01,"s":1,"c":["@"],
+     "i":7,"z":"C"}]},
+    "next_page_token":"QUFQTHwyMDIxLTAyLTA2VDEzOjA5OjQyLjMyNTQ4NDAzMlp8QzUyOTgzNTI1MDMzODEz"})"};
+  history_page page;
+  decode_problem problem;
+  CAF_REQUIRE(decode_history_page(channel::trades, body, page, problem));
+  CAF_REQUIRE_EQUAL(page.data.trades.size(), 3u);
+  CAF_CHECK_EQUAL(page.data.trades[0].symbol, "AAPL");
+  CAF_CHECK_EQUAL(page.data.trades[0].id, 52983525029461);
+  CAF_CHECK_EQUAL(page.data.trades[1].price, 387.69);
+  CAF_CHECK_EQUAL(page.data.trades[2].symbol, "MSFT");
+  CAF_CHECK_EQUAL(page.next_page_token.substr(0, 8), "QUFQTHwy");
+}
+
+CAF_TEST(a documented page of minute bars decodes and the last has no token) {
+  auto body = std::string{R"({"bars":{"AAPL":[
+    {"t":"2021-02-01T16:01:00Z","o":133.32,"h":133.74,"l":133.31,"c":133.5,
+     "v":9876,"n":100,"vw":133.45}]},"next_page_token":null})"};
+  history_page page;
+  decode_problem problem;
+  CAF_REQUIRE(decode_history_page(channel::bars, body, page, problem));
+  CAF_REQUIRE_EQUAL(page.data.bars.size(), 1u);
+  CAF_CHECK_EQUAL(page.data.bars[0].close, 133.5);
+  CAF_CHECK_EQUAL(page.data.bars[0].trade_count, 100u);
+  CAF_CHECK(page.next_page_token.empty());
+  // No records at all is a page too.
+  CAF_CHECK(decode_history_page(channel::bars,
+                                R"({"bars":{},"next_page_token":null})", page,
+                                problem));
+  CAF_CHECK(decode_history_page(channel::bars,
+                                R"({"bars":null,"next_page_token":null})",
+                                page, problem));
+}
+
+CAF_TEST(a history page round trips and bad pages name the field) {
+  history_page page;
+  for (auto symbol : {"AAPL", "AAPL", "MSFT"}) {
+    trade t;
+    t.symbol = symbol;
+    t.id = static_cast<int64_t>(page.data.trades.size() + 1);
+    t.exchange = 'V';
+    t.price = 10.5;
+    t.size = 3;
+    t.time = 1'700'000'000'000'000'000 + t.id;
+    t.conditions = "@";
+    t.tape = 'C';
+    page.data.trades.push_back(t);
+  }
+  page.next_page_token = "next";
+  history_page back;
+  decode_problem problem;
+  CAF_REQUIRE(decode_history_page(
+    channel::trades, encode_history_page(channel::trades, page), back, problem));
+  CAF_CHECK_EQUAL(back.data.trades, page.data.trades);
+  CAF_CHECK_EQUAL(back.next_page_token, "next");
+  CAF_CHECK(!decode_history_page(channel::trades, R"({"trades":[1]})", back,
+                                 problem));
+  CAF_CHECK_EQUAL(problem.field, "trades");
+  CAF_CHECK(!decode_history_page(channel::trades,
+                                 R"({"trades":{"AAPL":[{"t":"x","p":1}]}})",
+                                 back, problem));
+  CAF_CHECK(!decode_history_page(channel::lulds, "{}", back, problem));
+  CAF_CHECK_EQUAL(problem.field, "channel");
+}
+
+CAF_TEST(a history request names its feed range and page) {
+  history_request req;
+  req.kind = channel::bars;
+  req.symbols = {"AAPL", "BRK.B"};
+  req.start = 0;
+  req.end = 60'000'000'000;
+  req.feed = "sip";
+  req.limit = 500;
+  req.page_token = "a|b";
+  CAF_CHECK_EQUAL(history_target(req),
+                  "/v2/stocks/bars?symbols=AAPL,BRK.B"
+                  "&start=1970-01-01T00%3A00%3A00Z"
+                  "&end=1970-01-01T00%3A01%3A00Z&limit=500&feed=sip"
+                  "&sort=asc&timeframe=1Min&page_token=a%7Cb");
+  history_request back;
+  decode_problem problem;
+  CAF_CHECK(decode_history_query(channel::bars, "AAPL,BRK.B",
+                                 "1970-01-01T00:00:00Z", "", "500", back,
+                                 problem));
+  CAF_CHECK_EQUAL(back.symbols.size(), 2u);
+  CAF_CHECK_EQUAL(back.limit, 500u);
+  CAF_CHECK(!decode_history_query(channel::bars, "", "1970-01-01T00:00:00Z",
+                                  "", "", back, problem));
+  CAF_CHECK_EQUAL(problem.field, "symbols");
+  CAF_CHECK(!decode_history_query(channel::bars, "A", "1970-01-01T00:00:00Z",
+                                  "", "0", back, problem));
+  CAF_CHECK_EQUAL(problem.field, "limit");
 }

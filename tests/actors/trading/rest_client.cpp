@@ -238,6 +238,44 @@ CAF_TEST(assets positions and latest trades are read for a plan check) {
   CAF_CHECK_EQUAL(errc_name(q.error()), "decode_error");
 }
 
+CAF_TEST(a page of history is read and a refused one is retried) {
+  start();
+  history_request req;
+  req.kind = channel::trades;
+  req.symbols = {"AAPL"};
+  req.start = 1'700'000'000'000'000'000;
+  req.end = req.start + 5'000'000'000;
+  auto hdl = self->request(rest, caf::infinite, history_atom::value, req,
+                           trace::root());
+  auto first = next_call();
+  CAF_CHECK_EQUAL(first.call.method, "GET");
+  CAF_CHECK_EQUAL(first.call.target.rfind("/v2/stocks/trades?symbols=AAPL&start=",
+                                          0),
+                  0u);
+  // A server error is retried like every GET, after the backoff.
+  answer(answer_to(first, 503));
+  CAF_CHECK(no_new_call());
+  advance(1s);
+  auto second = next_call();
+  CAF_CHECK_EQUAL(second.call.target, first.call.target);
+  answer(answer_to(second, 200, R"({"trades":{"AAPL":[
+    {"t":"2023-11-14T22:13:21Z","x":"V","p":1.5,"s":2,"c":["@"],"i":9,
+     "z":"C"}]},"next_page_token":"more"})"));
+  auto page = result_of<history_page>(hdl);
+  if (!page)
+    CAF_FAIL("history: " << render(page.error()));
+  CAF_REQUIRE_EQUAL(page->data.trades.size(), 1u);
+  CAF_CHECK_EQUAL(page->data.trades[0].id, 9);
+  CAF_CHECK_EQUAL(page->next_page_token, "more");
+  // A body that is not a page is a decode error, named.
+  auto broken = self->request(rest, caf::infinite, history_atom::value, req,
+                              trace::root());
+  answer(answer_to(next_call(), 200, R"({"trades":[]})"));
+  auto bad = result_of<history_page>(broken);
+  CAF_REQUIRE(!bad);
+  CAF_CHECK_EQUAL(errc_name(bad.error()), "decode_error");
+}
+
 CAF_TEST(gets are retried with backoff and give up after max attempts) {
   start();
   auto hdl = self->request(rest, caf::infinite, open_orders_atom::value,
