@@ -203,14 +203,9 @@ int replay_command(const loaded_config& loaded, const replay_request& request) {
                                      caf::actor_cast<subscriber_actor>(printer),
                                      "run-output");
   if (!subscribed) {
-    bool refused = errc_of(subscribed.error())
-                   == engine_errc::invalid_subscription;
-    std::fprintf(stderr, "athanor: %scannot subscribe: %s\n",
-                 refused ? "--channels: " : "",
-                 render(subscribed.error()).c_str());
     caf::anon_send_exit(printer, caf::exit_reason::user_shutdown);
     (*rt)->stop();
-    return refused ? exit_status::config : exit_status::software;
+    return subscribe_failed(subscribed.error());
   }
   const timespec poll{0, 50'000'000};
   bool interrupted = false;

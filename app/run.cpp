@@ -142,6 +142,14 @@ std::vector<config_problem> take_run_options(std::vector<std::string>& args,
   return problems;
 }
 
+int subscribe_failed(const caf::error& err) {
+  // A topic the feed does not offer is the command line's fault.
+  bool refused = errc_of(err) == engine_errc::invalid_subscription;
+  std::fprintf(stderr, "athanor: %scannot subscribe: %s\n",
+               refused ? "--channels: " : "", render(err).c_str());
+  return refused ? exit_status::config : exit_status::software;
+}
+
 int run_command(const loaded_config& loaded, const run_request& request) {
   log::configure(loaded.config.logging);
   // Signals go to the main thread's sigtimedwait only: block them before any
@@ -202,15 +210,9 @@ int run_command(const loaded_config& loaded, const run_request& request) {
     request.symbols, request.channels,
     caf::actor_cast<subscriber_actor>(printer), "run-output");
   if (!subscribed) {
-    // A topic the feed does not offer is the command line's fault.
-    bool refused = errc_of(subscribed.error())
-                   == engine_errc::invalid_subscription;
-    std::fprintf(stderr, "athanor: %scannot subscribe: %s\n",
-                 refused ? "--channels: " : "",
-                 render(subscribed.error()).c_str());
     caf::anon_send_exit(printer, caf::exit_reason::user_shutdown);
     (*rt)->stop();
-    return refused ? exit_status::config : exit_status::software;
+    return subscribe_failed(subscribed.error());
   }
   outcome.wait(signals);
   (*rt)->stop();

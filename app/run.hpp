@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "caf/fwd.hpp"
+
 #include "messages/market.hpp"
 #include "runtime/config.hpp"
 
@@ -33,6 +35,10 @@ struct run_request {
 /// argument) out of `args`. Every bad one is reported, naming it.
 std::vector<config_problem> take_run_options(std::vector<std::string>& args,
                                              run_request& out);
+
+/// Says why the output could not subscribe; returns the exit code (78 for
+/// a topic the feed does not offer, else 70).
+int subscribe_failed(const caf::error& err);
 
 /// Runs the command; returns the process exit code.
 int run_command(const loaded_config& loaded, const run_request& request);

@@ -107,14 +107,6 @@ struct fixture {
   }
 };
 
-size_t count_of(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (auto pos = text.find(what); pos != std::string::npos;
-       pos = text.find(what, pos + 1))
-    ++n;
-  return n;
-}
-
 } // namespace
 
 CAF_TEST_FIXTURE_SCOPE(admin_tests, fixture)

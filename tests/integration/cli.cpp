@@ -24,14 +24,6 @@ namespace {
 
 const std::string athanor_binary = ATHANOR_BINARY;
 
-size_t count_of(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (auto pos = text.find(what); pos != std::string::npos;
-       pos = text.find(what, pos + 1))
-    ++n;
-  return n;
-}
-
 bool is_record_line(const std::string& line, const std::string& symbol) {
   return line.front() == '{' && line.back() == '}'
          && (line.rfind("{\"T\":\"q\",", 0) == 0

@@ -89,4 +89,13 @@ struct temp_dir {
   }
 };
 
+/// How often `what` occurs in `text`.
+inline size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (auto pos = text.find(what); pos != std::string::npos;
+       pos = text.find(what, pos + 1))
+    ++n;
+  return n;
+}
+
 } // namespace athanor::testing

@@ -28,14 +28,6 @@ void write_file(const std::string& path, const std::string& bytes) {
   std::ofstream{path, std::ios::binary} << bytes;
 }
 
-size_t count_of(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (auto pos = text.find(what); pos != std::string::npos;
-       pos = text.find(what, pos + 1))
-    ++n;
-  return n;
-}
-
 // A live run against a simulator that resets, sends garbage and refuses
 // with 406, recorded to `tape`; returns its output.
 std::string record_faulty_run(const temp_dir& dir, const std::string& tape,

@@ -34,6 +34,7 @@ using namespace athanor;
 using namespace std::chrono_literals;
 using testing::child_process;
 using namespace athanor::campaign;
+using athanor::testing::count_of;
 
 namespace {
 
@@ -123,14 +124,6 @@ class engine_process {
   int starts_ = 0;
   int port_ = 0;
 };
-
-size_t count_of(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (auto i = text.find(what); i != std::string::npos;
-       i = text.find(what, i + what.size()))
-    ++n;
-  return n;
-}
 
 std::string plan_json(const std::string& id, uint32_t items) {
   const char* symbols[] = {"AAPL", "MSFT", "SPY", "NVDA", "AMZN", "TSLA"};
