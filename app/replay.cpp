@@ -212,6 +212,8 @@ int replay_command(const loaded_config& loaded, const replay_request& request) {
   while (!outcome.done && !tape_over) {
     auto sig = sigtimedwait(&signals, nullptr, &poll);
     if (sig == SIGINT || sig == SIGTERM) {
+      log::info("engine", "signal",
+                {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
       interrupted = true;
       break;
     }

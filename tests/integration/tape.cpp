@@ -86,6 +86,31 @@ CAF_TEST(a replay of a faulty live session prints what the live run printed) {
   }
 }
 
+CAF_TEST(a rotated recording replays whole from its files in order) {
+  temp_dir dir;
+  auto tape = dir.path + "/live.tape";
+  child_process live{athanor_binary,
+                     {"run", "--json", "--limit=3000", "--record", tape,
+                      "--athanor.admin.port=0",
+                      "--athanor.record.max-file-bytes=40000",
+                      "--athanor.record.max-files=100"}};
+  CAF_REQUIRE_EQUAL(live.wait(60s), 0);
+  // Oldest first: FILE.N ... FILE.1 FILE.
+  std::vector<std::string> files;
+  for (int n = 1; std::ifstream{tape + "." + std::to_string(n)}.good(); ++n)
+    files.insert(files.begin(), tape + "." + std::to_string(n));
+  CAF_CHECK_GREATER_OR_EQUAL(files.size(), 2u);
+  files.push_back(tape);
+  for (auto& file : files)
+    CAF_CHECK_LESS_OR_EQUAL(read_file(file).size(), 40000u);
+  std::vector<std::string> args{"replay"};
+  args.insert(args.end(), files.begin(), files.end());
+  args.insert(args.end(), {"--json", "--limit=3000"});
+  child_process replay{athanor_binary, args};
+  CAF_CHECK_EQUAL(replay.wait(60s), 0);
+  CAF_CHECK_EQUAL(replay.out(), live.out());
+}
+
 CAF_TEST(a damaged tape replays up to the damage and names its offset) {
   temp_dir dir;
   auto tape = dir.path + "/live.tape";
