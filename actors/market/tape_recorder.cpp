@@ -45,15 +45,8 @@ recorder_impl(recorder_pointer self, std::shared_ptr<tape_file_writer> writer,
   auto& st = self->state;
   st.writer = std::move(writer);
   st.path = std::move(path);
-  self->attach_functor([self] {
-    auto& st = self->state;
-    if (st.writer && !st.failed)
-      st.writer->close();
-    log::info("tape_recorder", "recording_ended",
-              {{"file", st.path},
-               {"records", st.records},
-               {"rotations", st.writer ? st.writer->rotations() : 0}});
-  });
+  // The writer flushes and closes the file when the state goes, however
+  // the actor ends.
   log::info("tape_recorder", "recording", {{"file", st.path}});
   return {
     [self](tape_event& x) {
@@ -82,7 +75,14 @@ recorder_impl(recorder_pointer self, std::shared_ptr<tape_file_writer> writer,
       if (auto err = st.writer->flush(); !err.empty())
         note_failure(self, err);
     },
-    [self](shutdown_atom) { self->quit(); },
+    [self](shutdown_atom) {
+      auto& st = self->state;
+      log::info("tape_recorder", "recording_ended",
+                {{"file", st.path},
+                 {"records", st.records},
+                 {"rotations", st.writer->rotations()}});
+      self->quit();
+    },
     [self](metrics_atom) {
       auto& st = self->state;
       std::map<std::string, std::string> labels{{"file", st.path}};
