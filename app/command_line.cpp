@@ -23,7 +23,7 @@ const std::map<std::string, command_spec>& commands() {
     {"run",
      {"usage: athanor run [--symbols A,B] [--channels quotes,trades,bars]\n"
       "                   [--limit N] [--json] [--publish HOST:PORT]\n"
-      "                   [--record FILE]\n\n"
+      "                   [--record FILE] [--backfill trades,bars]\n\n"
       "Streams market data: a live view on a terminal, else one JSON line\n"
       "per record (Alpaca's shape) on stdout; without credentials from a\n"
       "built-in simulator. Also serves the admin endpoint, the gateway (with\n"
@@ -38,9 +38,13 @@ const std::map<std::string, command_spec>& commands() {
       "  --publish H:P     serve other processes (athanor attach, execute\n"
       "                    --engine) on H:P\n"
       "  --record FILE     record every market-data frame to FILE (a tape\n"
-      "                    for athanor replay; athanor.record.* rotates it)\n",
+      "                    for athanor replay; athanor.record.* rotates it)\n"
+      "  --backfill X,Y    after a reconnect or restart, fetch what the gap\n"
+      "                    missed on these channels (trades, bars) from the\n"
+      "                    market-data API and print it (\"backfill\":true),\n"
+      "                    then a backfilled (or backfill_failed) gap line\n",
       {"--symbols=", "--channels=", "--limit=", "--json", "--publish=",
-       "--record="},
+       "--record=", "--backfill="},
       false}},
     {"replay",
      {"usage: athanor replay FILE [FILE...] [--pace fast|recorded]\n"

@@ -59,6 +59,7 @@ void on_status(run_outcome& outcome, const session_status& x) {
 
 // One record per line in Alpaca's own shape ("T":"q" for a quote), kinds in
 // declaration order.
+// A backfilled record says so: "backfill":true after its own fields.
 std::string json_lines(const batch& x) {
   std::string out;
   batch one;
@@ -67,11 +68,24 @@ std::string json_lines(const batch& x) {
       single.assign(1, record);
       auto frame = protocol::encode_batch(protocol::codec::json, one);
       // The frame is "[{...}]"; a line is the object.
-      out.append(frame, 1, frame.size() - 2);
+      out.append(frame, 1, frame.size() - (x.backfill ? 3 : 2));
+      if (x.backfill)
+        out += ",\"backfill\":true}";
       out += '\n';
     }
     single.clear();
   });
+  return out;
+}
+
+std::string json_escaped(const std::string& text) {
+  std::string out;
+  for (auto c : text) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    if (static_cast<unsigned char>(c) >= 0x20)
+      out += c;
+  }
   return out;
 }
 
@@ -84,7 +98,10 @@ std::string json_line(const gap& x) {
                     + ",\"topics\":[";
   for (size_t i = 0; i < x.topics.size(); ++i)
     out += (i > 0 ? ",\"" : "\"") + to_string(x.topics[i]) + "\"";
-  return out + "]}\n";
+  out += "]";
+  if (!x.detail.empty())
+    out += ",\"detail\":\"" + json_escaped(x.detail) + "\"";
+  return out + "}\n";
 }
 
 // Keeps the first `n` records, in the order json_lines prints them.

@@ -129,6 +129,8 @@ take_replay_options(std::vector<std::string>& args, replay_request& out) {
     problems.push_back({"--publish", "replay does not publish"});
   if (!out.output.record.empty())
     problems.push_back({"--record", "replay does not record"});
+  if (!out.output.backfill.empty())
+    problems.push_back({"--backfill", "a tape has no history to fetch"});
   return problems;
 }
 

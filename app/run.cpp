@@ -127,6 +127,17 @@ std::vector<config_problem> take_run_options(std::vector<std::string>& args,
         problems.push_back({"--publish", "'" + *value
                                            + "' is not HOST:PORT (port 0: "
                                              "any free port)"});
+    } else if (auto value = take("--backfill")) {
+      out.backfill.clear();
+      for (auto& name : split(*value)) {
+        auto ch = parse_channel(name);
+        if (ch && (*ch == channel::trades || *ch == channel::bars))
+          out.backfill.push_back(*ch);
+        else
+          problems.push_back({"--backfill",
+                              "'" + name
+                                + "' cannot be backfilled (trades, bars)"});
+      }
     } else if (auto value = take("--record")) {
       if (value->empty())
         problems.push_back({"--record", "needs a file name"});
@@ -208,7 +219,8 @@ int run_command(const loaded_config& loaded, const run_request& request) {
   (*rt)->watch(caf::actor_cast<session_listener_actor>(printer));
   auto subscribed = (*rt)->subscribe(
     request.symbols, request.channels,
-    caf::actor_cast<subscriber_actor>(printer), "run-output");
+    caf::actor_cast<subscriber_actor>(printer), "run-output",
+    request.backfill);
   if (!subscribed) {
     caf::anon_send_exit(printer, caf::exit_reason::user_shutdown);
     (*rt)->stop();

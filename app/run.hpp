@@ -25,6 +25,8 @@ struct run_request {
   std::string publish;
   /// run: --record FILE (athanor.record.file).
   std::string record;
+  /// run: --backfill trades,bars: gaps on these channels are repaired.
+  std::vector<channel> backfill;
   /// --symbols or --channels was given (replay takes the tape's otherwise).
   bool symbols_given = false;
   bool channels_given = false;

@@ -77,6 +77,8 @@ using account_atom = caf::atom_constant<caf::atom("account")>;
 using positions_atom = caf::atom_constant<caf::atom("positions")>;
 using asset_atom = caf::atom_constant<caf::atom("asset")>;
 using latest_atom = caf::atom_constant<caf::atom("latest")>;
+/// A subscriber asks a registry to repair its gaps on these channels.
+using backfill_atom = caf::atom_constant<caf::atom("backfill")>;
 /// One page of the market-data API's history (backfill).
 using history_atom = caf::atom_constant<caf::atom("history")>;
 /// Executes a plan.

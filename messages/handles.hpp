@@ -100,8 +100,16 @@ using registry_actor = caf::typed_actor<
   // Removes topics ("*" symbol entries included); returns what is left.
   caf::replies_to<unsubscribe_atom, subscriber_actor, std::vector<topic>,
                   trace>::with<std::vector<topic>>,
+  // Repairs the subscriber's gaps on these channels (trades, bars) from the
+  // market-data API's history: after a gap of reason reconnect, restart or
+  // silent_stream it gets the missed records (batch::backfill set) and a
+  // `backfilled` or `backfill_failed` marker. Sent before its subscribe,
+  // as the label is; an empty list turns it off.
+  caf::reacts_to<backfill_atom, subscriber_actor, std::vector<channel>>,
   // Data and gap markers from the session.
   caf::reacts_to<batch>, caf::reacts_to<gap>,
+  // A repair, fetched (from its backfill_fetch).
+  caf::reacts_to<backfill_result>,
   // The session feeding this registry (again after every restart).
   caf::reacts_to<attach_atom, desire_sink_actor>,
   // Its own next slice of a large change.

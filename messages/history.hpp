@@ -36,6 +36,20 @@ struct history_page {
   std::string next_page_token;
 };
 
+/// A gap's repair, fetched: every page of every request, or why not.
+struct backfill_result {
+  uint64_t job = 0;
+  batch data;
+  /// Empty on success; otherwise `data` is empty.
+  std::string error;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, backfill_result& x) {
+  return f(caf::meta::type_name("athanor.backfill_result"), x.job, x.data,
+           x.error);
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, history_request& x) {
   return f(caf::meta::type_name("athanor.history_request"), x.kind, x.symbols,

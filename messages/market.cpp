@@ -46,6 +46,7 @@ void batch::clear() {
   orderbooks.clear();
   received_at = 0;
   epoch = 0;
+  backfill = false;
 }
 
 bool subscription_set::empty() const {

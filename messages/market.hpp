@@ -191,6 +191,9 @@ struct batch {
   /// Counts the session's connections; a new epoch follows every reconnect.
   /// The high 32 bits count session restarts, so epochs never repeat.
   uint64_t epoch = 0;
+  /// Records fetched from the REST API to repair a gap (backfill), not
+  /// streamed; only subscribers that asked for backfill get such batches.
+  bool backfill = false;
 
   /// Returns the number of records.
   size_t size() const;
@@ -290,7 +293,7 @@ template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, batch& x) {
   return f(caf::meta::type_name("athanor.batch"), x.trades, x.quotes, x.bars,
            x.statuses, x.lulds, x.corrections, x.cancel_errors, x.imbalances,
-           x.orderbooks, x.received_at, x.epoch);
+           x.orderbooks, x.received_at, x.epoch, x.backfill);
 }
 
 template<class Inspector>

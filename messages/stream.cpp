@@ -38,13 +38,16 @@ std::string to_string(gap_reason x) {
     case gap_reason::restart: return "restart";
     case gap_reason::slow_subscriber: return "slow_subscriber";
     case gap_reason::refused: return "refused";
+    case gap_reason::backfilled: return "backfilled";
+    case gap_reason::backfill_failed: return "backfill_failed";
   }
   return "gap_reason(?)";
 }
 
 bool operator==(const gap& x, const gap& y) {
   return x.reason == y.reason && x.topics == y.topics && x.since == y.since
-         && x.epoch == y.epoch && x.dropped == y.dropped;
+         && x.epoch == y.epoch && x.dropped == y.dropped
+         && x.detail == y.detail;
 }
 
 std::string to_string(link_end x) {

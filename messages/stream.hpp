@@ -67,6 +67,12 @@ enum class gap_reason : uint8_t {
   /// The server refused these topics: no data will come for them until
   /// they are subscribed again (the subscription no longer holds them).
   refused,
+  /// Not a loss: the records missed for `topics` since `since` were fetched
+  /// and delivered (marked backfill) just before this marker.
+  backfilled,
+  /// The repair of a gap failed (`detail` says why); what it missed stays
+  /// missing.
+  backfill_failed,
 };
 
 std::string to_string(gap_reason x);
@@ -83,7 +89,10 @@ struct gap {
   /// The connection epoch in effect when the gap was detected.
   uint64_t epoch = 0;
   /// Records known to be dropped (slow_subscriber); zero when unknown.
+  /// backfilled: the records delivered.
   uint64_t dropped = 0;
+  /// backfill_failed: why.
+  std::string detail;
 };
 
 bool operator==(const gap& x, const gap& y);
@@ -243,7 +252,7 @@ typename Inspector::result_type inspect(Inspector& f, topic& x) {
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, gap& x) {
   return f(caf::meta::type_name("athanor.gap"), x.reason, x.topics, x.since,
-           x.epoch, x.dropped);
+           x.epoch, x.dropped, x.detail);
 }
 
 template<class Inspector>

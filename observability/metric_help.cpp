@@ -41,6 +41,9 @@ const std::unordered_map<std::string, const char*>& table() {
     {"athanor_connection_restarts_total", "Restarts of a connection's session"},
     // Market tree (the connection supervisor's supervisor and front).
     {"athanor_market_tree_up", "1 while a connection supervisor runs"},
+    {"athanor_registry_backfills_total", "Gaps repaired from the market-data API's history"},
+    {"athanor_registry_backfill_failures_total", "Gap repairs that failed (refused, timed out, too large)"},
+    {"athanor_registry_backfilled_records_total", "Records delivered by gap repairs, over all subscribers"},
     {"athanor_tape_records_total", "Events written to the tape (frames, connects, closes)"},
     {"athanor_tape_bytes_total", "Bytes written to tape files, headers included"},
     {"athanor_tape_rotations_total", "Tape files rotated for size"},

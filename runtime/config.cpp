@@ -1195,6 +1195,7 @@ std::string help_text() {
          "                 without credentials from a built-in simulator;\n"
          "      [--publish HOST:PORT]  also serve other processes over BASP\n"
          "      [--record FILE]  record every market-data frame to a tape\n"
+         "      [--backfill trades,bars]  repair gaps from the REST history\n"
          "  attach HOST:PORT [--symbols ...] [--channels ...] [--limit N]\n"
          "      [--json]   print the records of an engine published elsewhere,\n"
          "                 re-attaching when it restarts\n"

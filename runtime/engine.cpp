@@ -57,7 +57,8 @@ engine::~engine() {
 caf::expected<lease> engine::subscribe(const std::string& upstream,
                                        subscriber_actor subscriber,
                                        std::vector<topic> topics,
-                                       std::string label) {
+                                       std::string label,
+                                       std::vector<channel> backfill) {
   caf::scoped_actor self{sys_};
   caf::expected<lease> result{caf::error{}};
   self
@@ -72,6 +73,9 @@ caf::expected<lease> engine::subscribe(const std::string& upstream,
   if (!label.empty())
     self->send(result->registry, label_atom::value, subscriber,
                std::move(label));
+  if (!backfill.empty())
+    self->send(result->registry, backfill_atom::value, subscriber,
+               std::move(backfill));
   self
     ->request(result->registry, call_timeout, subscribe_atom::value,
               subscriber, std::move(topics), trace::root())

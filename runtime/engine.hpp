@@ -65,13 +65,15 @@ class engine {
   }
 
   /// Leases `upstream` for `subscriber` and subscribes it to `topics`,
-  /// named `label` in the registry (empty: "subscriber-N"). The lease ends
+  /// named `label` in the registry (empty: "subscriber-N"), its gaps on
+  /// `backfill`'s channels repaired. The lease ends
   /// when the subscriber dies. Blocks; for host code and tests, never call
   /// it from inside an actor.
   caf::expected<lease> subscribe(const std::string& upstream,
                                  subscriber_actor subscriber,
                                  std::vector<topic> topics,
-                                 std::string label = {});
+                                 std::string label = {},
+                                 std::vector<channel> backfill = {});
 
   /// Returns every upstream's health. Blocks.
   caf::expected<std::vector<upstream_health>> health();

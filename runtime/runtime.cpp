@@ -12,6 +12,10 @@
 #include "actors/market/callback_hub.hpp"
 #include "actors/market/callback_subscriber.hpp"
 #include "actors/remote/remote_front.hpp"
+#include "actors/trading/rest_client.hpp"
+#include "actors/trading/rest_port.hpp"
+#include "transport/http_client.hpp"
+#include "transport/io_thread.hpp"
 #include "messages/error.hpp"
 #include "messages/register.hpp"
 #include "observability/log.hpp"
@@ -128,6 +132,9 @@ struct runtime_parts {
   uint16_t front_port = 0;
   /// The host's callback subscribers, for metrics.
   callback_hub_actor callbacks;
+  /// The market-data REST API (gap repair) and its I/O thread.
+  std::shared_ptr<transport::io_thread> data_io;
+  rest_client_actor data_rest;
 
   /// The published front, gateway, admin, executor and connections, in
   /// that order.
@@ -143,6 +150,8 @@ struct runtime_parts {
     admin.reset();
     desk.reset();
     market.reset();
+    if (data_rest)
+      caf::anon_send_exit(data_rest, caf::exit_reason::user_shutdown);
     simulator.reset();
   }
 };
@@ -236,6 +245,29 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin,
   }
   auto opts = engine_options_of(cfg, market_upstream(cfg, market_url, creds));
   opts.links = std::move(hooks.market_links);
+  // Gaps are repaired from the market-data API's history (the simulator
+  // serves it on its one port); a replay has none.
+  if (!opts.links) {
+    auto data_url = cfg.uses_simulator() ? trading_url : cfg.endpoints.data_url;
+    x->data_io = std::make_shared<transport::io_thread>();
+    transport::http_client_options http;
+    http.base_url = data_url;
+    http.ca_file = cfg.stream.ca_file;
+    rest_client_config rest;
+    rest.base_url = data_url;
+    rest.creds = creds;
+    rest.requests_per_minute
+      = static_cast<uint32_t>(cfg.execution.requests_per_minute);
+    rest.request_timeout = cfg.execution.request_timeout;
+    rest.max_attempts = static_cast<uint32_t>(cfg.execution.max_attempts);
+    rest.port = make_http_rest_port(x->data_io, std::move(http));
+    auto client = spawn_rest_client(*sys, std::move(rest));
+    if (!client)
+      return std::move(client.error());
+    x->data_rest = *client;
+    opts.upstreams.front().registry.history = *client;
+  }
+  opts.upstreams.front().registry.feed = cfg.endpoints.feed;
   auto started = engine::start(*sys, std::move(opts));
   if (!started)
     return std::move(started.error());
@@ -406,11 +438,13 @@ runtime::subscribe(std::vector<std::string> symbols,
   if (!parts)
     return stopped_error();
   callback_subscriber_actor made;
+  auto backfill = callbacks.backfill;
   auto result = subscribe_callbacks(
     *impl_->sys, std::move(callbacks),
     [&](subscriber_actor actor, std::string name) {
       return subscribe(std::move(symbols), std::move(channels),
-                       std::move(actor), std::move(name));
+                       std::move(actor), std::move(name),
+                       std::move(backfill));
     },
     &made);
   if (result) {
@@ -424,7 +458,7 @@ runtime::subscribe(std::vector<std::string> symbols,
 caf::expected<subscription>
 runtime::subscribe(std::vector<std::string> symbols,
                    std::vector<channel> channels, subscriber_actor subscriber,
-                   std::string name) {
+                   std::string name, std::vector<channel> backfill) {
   auto parts = impl_->parts();
   if (!parts)
     return stopped_error();
@@ -433,7 +467,7 @@ runtime::subscribe(std::vector<std::string> symbols,
     return make_error(engine_errc::invalid_config,
                       "subscribe: give at least one symbol and one channel");
   auto granted = parts->market->subscribe("market", subscriber, topics,
-                                          std::move(name));
+                                          std::move(name), std::move(backfill));
   if (!granted)
     return std::move(granted.error());
   auto st = std::make_shared<subscription::state>();

@@ -6,6 +6,7 @@
 #include <deque>
 #include <map>
 
+#include "protocol/history.hpp"
 #include "protocol/rest.hpp"
 #include "protocol/trading.hpp"
 
@@ -103,6 +104,7 @@ struct broker::state : std::enable_shared_from_this<broker::state> {
   std::map<std::string, account_book> books;
   broker_options opts;
   std::function<double(const std::string&)> price_of;
+  std::function<std::string(const history_request&)> history;
   transport::server* srv = nullptr;
   uint64_t next_order = 1;
   uint64_t next_execution = 1;
@@ -371,9 +373,22 @@ broker::state::handle(account_book& book, const transport::http_request& req) {
     a.shortable = a.tradable;
     return transport::json_response(200, protocol::encode_asset(a));
   }
-  // The market-data API's latest trade, at the tape's price (the simulator
-  // serves both APIs on one port).
+  // The market-data API's history and latest trade (the simulator serves
+  // both APIs on one port).
   const std::string stocks = "/v2/stocks/";
+  for (auto kind : {channel::trades, channel::quotes, channel::bars}) {
+    if (m != "GET" || path != stocks + to_string(kind) || !history)
+      continue;
+    history_request query;
+    protocol::decode_problem problem;
+    if (!protocol::decode_history_query(kind, req.query("symbols"),
+                                        req.query("start"), req.query("end"),
+                                        req.query("limit"), query, problem))
+      return api_error(422, 42210000,
+                       "invalid " + problem.field + ": " + problem.message);
+    query.page_token = req.query("page_token");
+    return transport::json_response(200, history(query));
+  }
   const std::string latest = "/trades/latest";
   if (m == "GET" && path.rfind(stocks, 0) == 0
       && path.size() > stocks.size() + latest.size()
@@ -581,6 +596,11 @@ broker::on_upgrade(const transport::http_request& req) {
   transport::upgrade_decision decision;
   decision.handler = std::make_shared<stream_connection>(state_);
   return decision;
+}
+
+void broker::serve_history(
+  std::function<std::string(const history_request&)> history) {
+  state_->history = std::move(history);
 }
 
 void broker::fail_requests(uint32_t count, rest_fault how) {

@@ -69,6 +69,9 @@ class broker {
   std::optional<transport::upgrade_decision>
   on_upgrade(const transport::http_request& req);
 
+  /// Answers GET /v2/stocks/{trades,quotes,bars} with `history`'s page.
+  void serve_history(std::function<std::string(const history_request&)> history);
+
   /// Fails the next `count` REST requests with HTTP 500.
   void fail_requests(uint32_t count, rest_fault how);
 

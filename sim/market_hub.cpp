@@ -468,14 +468,17 @@ void market_hub::state::tick() {
       if (conn->authenticated())
         conn->interests(interest, all);
     std::set<std::string> known{opts.universe.begin(), opts.universe.end()};
-    tick_symbols = all ? opts.universe : std::vector<std::string>{};
+    std::vector<std::string> next = all ? opts.universe
+                                        : std::vector<std::string>{};
     for (auto& x : interest) {
       bool in_universe = known.count(x) > 0;
       if ((all && in_universe)
           || (opts.quiet_outside_universe && !in_universe))
         continue;
-      tick_symbols.push_back(x);
+      next.push_back(x);
     }
+    if (!next.empty() || !opts.keep_interest)
+      tick_symbols = std::move(next);
   }
   auto& symbols = tick_symbols;
   auto seconds = std::chrono::duration<double>(opts.tick).count();

@@ -72,6 +72,10 @@ struct market_options {
   /// subscribed to; records keep their recorded stamps. The benchmarks'
   /// source, so the figure measures the reader, not the generator.
   std::vector<batch> full_speed;
+  /// The market does not stop when every client is gone: the tape keeps
+  /// generating for the symbols last asked for (so an outage misses
+  /// records, as it would in the real market, and backfill has work).
+  bool keep_interest = false;
   /// Generated trades, quotes and bars kept for the historical REST API.
   size_t history_limit = 1'000'000;
   size_t full_speed_queue = 4u << 20;

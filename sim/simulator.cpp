@@ -1,7 +1,5 @@
 #include "sim/simulator.hpp"
 
-#include "protocol/history.hpp"
-
 #include <cstdlib>
 
 namespace athanor::sim {
@@ -33,6 +31,11 @@ simulator::simulator(simulator_options opts) {
     [hub = hub_.get()](const std::string& symbol) {
       return hub->price_of(symbol);
     });
+  // The market-data API's history, served as the REST API is (its keys,
+  // rate limit and faults), from what the tape generated.
+  broker_->serve_history([hub = hub_.get()](const history_request& req) {
+    return hub->history(req);
+  });
   transport::server_callbacks callbacks;
   callbacks.on_upgrade = [this](const transport::http_request& req) {
     if (auto decision = hub_->on_upgrade(req))
@@ -135,25 +138,6 @@ simulator::on_http(const transport::http_request& req) {
     if (!apply_fault(kind, ms, args))
       return transport::json_response(404, R"({"message":"unknown fault"})");
     return transport::json_response(200, R"({"fault":")" + kind + "\"}");
-  }
-  // The market-data API's history, from what the tape generated.
-  const std::string stocks = "/v2/stocks/";
-  for (auto kind : {channel::trades, channel::quotes, channel::bars}) {
-    if (req.method != "GET" || path != stocks + to_string(kind))
-      continue;
-    if (req.header("apca-api-key-id").empty())
-      return transport::json_response(
-        401, R"({"code":40110000,"message":"request is not authorized"})");
-    history_request query;
-    protocol::decode_problem problem;
-    if (!protocol::decode_history_query(kind, req.query("symbols"),
-                                        req.query("start"), req.query("end"),
-                                        req.query("limit"), query, problem))
-      return transport::json_response(
-        422, R"({"code":42210000,"message":"invalid )" + problem.field
-               + ": " + problem.message + "\"}");
-    query.page_token = req.query("page_token");
-    return transport::json_response(200, hub_->history(query));
   }
   if (auto res = broker_->on_http(req))
     return *res;

@@ -10,6 +10,8 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "actors/common/exception_handler.hpp"
+#include "actors/market/backfill_book.hpp"
+#include "actors/market/backfill_fetch.hpp"
 #include "actors/market/lag_meter.hpp"
 #include "observability/latency_histogram.hpp"
 #include "actors/market/rate_meter.hpp"
@@ -99,6 +101,16 @@ struct registry_state {
   std::deque<pending_change> pending;
   std::unordered_map<caf::actor_addr, uint32_t> pending_of;
   bool slice_scheduled = false;
+  /// Subscribers whose gaps are repaired, and on which channels.
+  std::unordered_map<slot, std::vector<channel>> backfill_of;
+  std::unique_ptr<backfill_book> book;
+  uint64_t backfill_job = 0;
+  /// The range the current repair fetches.
+  timestamp_ns backfill_from = 0;
+  timestamp_ns backfill_to = 0;
+  uint64_t backfills = 0;
+  uint64_t backfill_failures = 0;
+  uint64_t backfilled_records = 0;
   static inline const char* name = "athanor.subscriber_registry";
 };
 
@@ -407,6 +419,7 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     st().queued_bytes -= i->second.queued_bytes;
     self_->demonitor(i->second.handle.address());
     st().slots.erase(i->second.handle.address());
+    st().backfill_of.erase(s);
     st().subscribers.erase(i);
   }
 
@@ -462,6 +475,9 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
   // -- data -------------------------------------------------------------------
 
   void on_batch(const batch& data) {
+    if (st().book)
+      if (auto range = st().book->on_live(data))
+        start_backfill(*range);
     st().last_received_at = std::max(st().last_received_at, data.received_at);
     ++st().totals.batches_in;
     st().totals.records_in += data.size();
@@ -627,11 +643,13 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
 
   batch& open_tail(subscriber_entry& entry, const batch& data) {
     if (entry.queue.empty()
-        || !std::holds_alternative<batch>(entry.queue.back())) {
+        || !std::holds_alternative<batch>(entry.queue.back())
+        || std::get<batch>(entry.queue.back()).backfill != data.backfill) {
       entry.conflation.clear();
       batch fresh;
       fresh.received_at = data.received_at;
       fresh.epoch = data.epoch;
+      fresh.backfill = data.backfill;
       entry.queue.emplace_back(std::move(fresh));
       entry.queued_at.push_back(self_->clock().now());
     }
@@ -670,6 +688,13 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
       on_refused(upstream);
       return;
     }
+    if (st().book
+        && (upstream.reason == gap_reason::reconnect
+            || upstream.reason == gap_reason::restart
+            || upstream.reason == gap_reason::silent_stream))
+      st().book->on_gap(upstream.since ? upstream.since
+                                       : st().last_received_at,
+                        upstream.epoch);
     for (auto& [s, entry] : st().subscribers) {
       gap marker = upstream;
       if (marker.since == 0)
@@ -683,6 +708,145 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
         entry.queued_at.push_back(self_->clock().now());
       }
     }
+  }
+
+  // -- backfill ---------------------------------------------------------------
+
+  void opt_in(subscriber_actor& sub, std::vector<channel>& channels) {
+    if (!sub)
+      return;
+    auto s = slot_of(sub);
+    channels.erase(std::remove_if(channels.begin(), channels.end(),
+                                  [](channel x) {
+                                    return x != channel::trades
+                                           && x != channel::bars;
+                                  }),
+                   channels.end());
+    if (channels.empty())
+      st().backfill_of.erase(s);
+    else
+      st().backfill_of[s] = std::move(channels);
+    if (!st().backfill_of.empty() && !st().book)
+      st().book = std::make_unique<backfill_book>(
+        st().cfg.backfill_overlap.count());
+  }
+
+  // The explicit symbols (a "*" cannot be fetched) each opted-in subscriber
+  // holds on its backfill channels, per channel.
+  std::vector<history_request> requests_of(const backfill_book::range& r) {
+    std::map<channel, std::set<std::string>> wanted;
+    for (auto& [s, channels] : st().backfill_of)
+      for (auto& x : st().table.topics_held(s))
+        if (x.symbol != "*"
+            && std::find(channels.begin(), channels.end(), x.kind)
+                 != channels.end())
+          wanted[x.kind].insert(x.symbol);
+    std::vector<history_request> result;
+    for (auto& [kind, symbols] : wanted) {
+      history_request req;
+      req.kind = kind;
+      req.symbols.assign(symbols.begin(), symbols.end());
+      req.start = r.from;
+      req.end = r.to;
+      req.feed = st().cfg.feed;
+      result.push_back(std::move(req));
+    }
+    return result;
+  }
+
+  void start_backfill(const backfill_book::range& r) {
+    auto job = ++st().backfill_job;
+    st().backfill_from = r.from;
+    st().backfill_to = r.to;
+    log::info("registry", "backfill_started",
+              {{"registry", st().cfg.name},
+               {"job", job},
+               {"from", r.from},
+               {"to", r.to}});
+    if (!st().cfg.history) {
+      backfill_result failed;
+      failed.job = job;
+      failed.error = "no market-data REST API to fetch history from";
+      self_->send(self_, std::move(failed));
+      return;
+    }
+    backfill_fetch_config cfg;
+    cfg.history = st().cfg.history;
+    cfg.requests = requests_of(r);
+    cfg.job = job;
+    cfg.max_records = st().cfg.backfill_max_records;
+    cfg.timeout = st().cfg.backfill_timeout;
+    cfg.reply_to = caf::actor_cast<caf::actor>(self_);
+    spawn_backfill_fetch(self_->system(), std::move(cfg));
+  }
+
+  // Each opted-in subscriber gets the fetched records of its topics (those
+  // the live stream did not deliver), then the marker.
+  void on_backfill(backfill_result& result) {
+    if (!st().book || result.job != st().backfill_job)
+      return;
+    auto fresh = result.error.empty() ? st().book->fresh(std::move(result.data))
+                                      : batch{};
+    if (result.error.empty())
+      ++st().backfills;
+    else
+      ++st().backfill_failures;
+    log::write(result.error.empty() ? log::level::info : log::level::warn,
+               "registry",
+               result.error.empty() ? "backfilled" : "backfill_failed",
+               nullptr,
+               {{"registry", st().cfg.name},
+                {"job", result.job},
+                {"records", fresh.size()},
+                {"error", result.error}});
+    for (auto& [s, channels] : st().backfill_of) {
+      auto found = st().subscribers.find(s);
+      if (found == st().subscribers.end())
+        continue;
+      auto& entry = found->second;
+      auto& held = st().table.topics_held(s);
+      auto wants = [&](channel kind, const std::string& symbol) {
+        return std::find(channels.begin(), channels.end(), kind)
+                 != channels.end()
+               && std::binary_search(held.begin(), held.end(),
+                                     topic{kind, symbol});
+      };
+      batch mine;
+      mine.backfill = true;
+      mine.received_at = st().last_received_at;
+      for (auto& x : fresh.trades)
+        if (wants(channel::trades, x.symbol))
+          mine.trades.push_back(x);
+      for (auto& x : fresh.bars)
+        if (wants(channel::bars, x.symbol))
+          mine.bars.push_back(x);
+      gap marker;
+      marker.reason = result.error.empty() ? gap_reason::backfilled
+                                           : gap_reason::backfill_failed;
+      marker.since = st().backfill_from;
+      marker.dropped = mine.size();
+      marker.detail = result.error;
+      for (auto& x : held)
+        if (x.symbol != "*" && wants(x.kind, x.symbol))
+          marker.topics.push_back(x);
+      st().backfilled_records += mine.size();
+      if (!mine.empty()) {
+        if (ready(entry)) {
+          auto records = mine.size();
+          send_batch(s, entry, caf::make_message(std::move(mine)), records, 0);
+        } else {
+          enqueue(entry, mine);
+        }
+      }
+      if (entry.queue.empty())
+        self_->send(entry.handle, std::move(marker));
+      else {
+        entry.queue.emplace_back(std::move(marker));
+        entry.queued_at.push_back(self_->clock().now());
+      }
+    }
+    if (auto next = st().book->done())
+      start_backfill(*next);
   }
 
   // The server refused some topics: each subscriber holding one is told,
@@ -762,6 +926,14 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     result.push_back({"athanor_registry_budget_dropped_records_total",
                       metric_kind::counter, labels,
                       static_cast<double>(st().budget_drops)});
+    result.push_back({"athanor_registry_backfills_total", metric_kind::counter,
+                      labels, static_cast<double>(st().backfills)});
+    result.push_back({"athanor_registry_backfill_failures_total",
+                      metric_kind::counter, labels,
+                      static_cast<double>(st().backfill_failures)});
+    result.push_back({"athanor_registry_backfilled_records_total",
+                      metric_kind::counter, labels,
+                      static_cast<double>(st().backfilled_records)});
     st().delivery_lag.append_to(result, "athanor_subscriber_lag_seconds",
                                 labels);
     for (auto& x : snap.subscribers) {
@@ -820,6 +992,9 @@ registry_actor::behavior_type registry_impl(registry_pointer self,
             trace& cause) { return logic->unsubscribe(sub, topics, cause); },
     [logic](const batch& data) { logic->on_batch(data); },
     [logic](const gap& marker) { logic->on_gap(marker); },
+    [logic](backfill_atom, subscriber_actor& sub,
+            std::vector<channel>& channels) { logic->opt_in(sub, channels); },
+    [logic](backfill_result& result) { logic->on_backfill(result); },
     [logic](attach_atom, desire_sink_actor& session) {
       logic->attach(session);
     },

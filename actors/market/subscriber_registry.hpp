@@ -36,6 +36,18 @@ struct registry_config {
   /// subscriber's drop) is applied a slice per turn, so deliveries to
   /// everyone else go on between slices; a change has at most 16 slices.
   size_t change_slice = 2'000;
+  /// Where gaps are repaired from (a REST client of the market-data API);
+  /// invalid: a subscriber asking for backfill gets backfill_failed.
+  rest_client_actor history;
+  /// The stream's feed, asked of the history too.
+  std::string feed = "iex";
+  /// How far a repair reaches beyond the gap on each side (records in
+  /// flight when it began, late ones after); duplicates are dropped.
+  caf::timespan backfill_overlap = std::chrono::seconds{2};
+  /// A repair of more records than this fails (the gap stays a gap).
+  uint64_t backfill_max_records = 100'000;
+  /// A repair not fetched within this fails.
+  caf::timespan backfill_timeout = std::chrono::seconds{30};
 };
 
 /// Returns every invalid value of `cfg`, each named `prefix` + option.

@@ -57,6 +57,12 @@ struct data_callbacks {
   /// Names this consumer in logs and in the `subscriber` metric label
   /// (at most 64 of [A-Za-z0-9._:/-]); empty: "callback-N".
   std::string name;
+  /// Repairs this consumer's gaps on these channels (trades, bars) from
+  /// the market-data API's history: after a reconnect or restart gap it
+  /// gets the missed records (batch::backfill set, the live stream's
+  /// records left out) and a `backfilled` or `backfill_failed` gap marker.
+  /// Empty: gaps stay gaps.
+  std::vector<channel> backfill;
 };
 
 /// One consumer's share of the market data. Ends (and releases its share
@@ -113,11 +119,12 @@ class runtime {
 
   /// Subscribes a host actor (it receives batch and gap messages; its death
   /// ends the subscription too). `name` labels it in logs and metrics
-  /// (empty: "subscriber-N").
+  /// (empty: "subscriber-N"); `backfill` as in data_callbacks.
   caf::expected<subscription> subscribe(std::vector<std::string> symbols,
                                         std::vector<channel> channels,
                                         subscriber_actor subscriber,
-                                        std::string name = {});
+                                        std::string name = {},
+                                        std::vector<channel> backfill = {});
 
   /// Executes a plan exactly once and returns its result; a plan_id seen
   /// before returns the recorded result. Fails when the executor does not
