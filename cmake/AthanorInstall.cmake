@@ -17,7 +17,7 @@ install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/athanor"
 # there that names another message type fails install.example_host until it
 # is listed here.
 set(ATHANOR_PUBLIC_MESSAGE_HEADERS atoms breaker decimal engine_errc execution
-  handles market metrics orders stream supervision trace)
+  handles history market metrics orders stream supervision trace)
 list(TRANSFORM ATHANOR_PUBLIC_MESSAGE_HEADERS
   REPLACE "(.+)" "${PROJECT_SOURCE_DIR}/messages/\\1.hpp")
 install(FILES ${ATHANOR_PUBLIC_MESSAGE_HEADERS}
