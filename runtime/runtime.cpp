@@ -12,6 +12,7 @@
 #include "actors/market/callback_hub.hpp"
 #include "actors/market/callback_subscriber.hpp"
 #include "actors/remote/remote_front.hpp"
+#include "actors/resilience/breaker.hpp"
 #include "actors/trading/rest_client.hpp"
 #include "actors/trading/rest_port.hpp"
 #include "transport/http_client.hpp"
@@ -135,6 +136,7 @@ struct runtime_parts {
   /// The market-data REST API (gap repair) and its I/O thread.
   std::shared_ptr<transport::io_thread> data_io;
   rest_client_actor data_rest;
+  breaker_actor data_breaker;
 
   /// The published front, gateway, admin, executor and connections, in
   /// that order.
@@ -152,6 +154,8 @@ struct runtime_parts {
     market.reset();
     if (data_rest)
       caf::anon_send_exit(data_rest, caf::exit_reason::user_shutdown);
+    if (data_breaker)
+      caf::anon_send_exit(data_breaker, caf::exit_reason::user_shutdown);
     simulator.reset();
   }
 };
@@ -266,6 +270,15 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin,
       return std::move(client.error());
     x->data_rest = *client;
     opts.upstreams.front().registry.history = *client;
+    // The market-data API's own breaker: a failing history API must not
+    // open the trading API's, nor the other way round.
+    auto breaker_cfg = cfg.breaker;
+    breaker_cfg.endpoint = data_url;
+    auto breaker = spawn_breaker(*sys, breaker_cfg);
+    if (!breaker)
+      return std::move(breaker.error());
+    x->data_breaker = *breaker;
+    opts.upstreams.front().registry.history_breaker = *breaker;
   }
   opts.upstreams.front().registry.feed = cfg.endpoints.feed;
   auto started = engine::start(*sys, std::move(opts));
@@ -347,6 +360,10 @@ caf::error runtime::impl::start(const loaded_config& loaded, bool serve_admin,
     if (x->market->recorder())
       opts.admin.metric_sources.push_back(
         caf::actor_cast<caf::actor>(x->market->recorder()));
+    for (auto source : {caf::actor_cast<caf::actor>(x->data_rest),
+                        caf::actor_cast<caf::actor>(x->data_breaker)})
+      if (source)
+        opts.admin.metric_sources.push_back(source);
     auto a = admin_server::start(*sys, std::move(opts));
     if (!a)
       return std::move(a.error());
@@ -553,6 +570,10 @@ caf::expected<metric_samples> runtime::metrics() {
     add(caf::actor_cast<caf::actor>(parts->desk->supervisor()));
   if (result && parts->market->recorder())
     add(caf::actor_cast<caf::actor>(parts->market->recorder()));
+  for (auto source : {caf::actor_cast<caf::actor>(parts->data_rest),
+                      caf::actor_cast<caf::actor>(parts->data_breaker)})
+    if (result && source)
+      add(source);
   return result;
 }
 

@@ -514,6 +514,8 @@ void market_hub::state::tick() {
 }
 
 void market_hub::state::remember(const batch& data) {
+  if (opts.history_limit == 0)
+    return;
   auto keep = [this](auto& history, auto& records) {
     for (auto& x : records)
       history.push_back(x);

@@ -76,8 +76,10 @@ struct market_options {
   /// generating for the symbols last asked for (so an outage misses
   /// records, as it would in the real market, and backfill has work).
   bool keep_interest = false;
-  /// Generated trades, quotes and bars kept for the historical REST API.
-  size_t history_limit = 1'000'000;
+  /// Generated trades, quotes and bars kept for the historical REST API,
+  /// each (about 30 MB for all three at most; minutes of history at the
+  /// default rate). 0: none.
+  size_t history_limit = 100'000;
   size_t full_speed_queue = 4u << 20;
 };
 

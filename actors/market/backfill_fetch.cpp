@@ -3,6 +3,8 @@
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
 
+#include <optional>
+
 #include "actors/common/exception_handler.hpp"
 #include "messages/error.hpp"
 #include "messages/record_kinds.hpp"
@@ -20,6 +22,8 @@ struct fetch_state {
 };
 
 using fetch_pointer = caf::stateful_actor<fetch_state>*;
+
+void next(fetch_pointer self);
 
 void finish(fetch_pointer self, std::string error) {
   auto& st = self->state;
@@ -42,17 +46,19 @@ void append(batch& to, batch& from) {
   });
 }
 
-void next(fetch_pointer self) {
+void fetch_page(fetch_pointer self, std::optional<uint64_t> permit) {
   auto& st = self->state;
-  if (st.index == st.cfg.requests.size()) {
-    finish(self, {});
-    return;
-  }
+  auto report = [self, permit](call_outcome how) {
+    if (permit)
+      self->send(self->state.cfg.breaker, outcome_atom::value, *permit, how,
+                 trace::root());
+  };
   self
     ->request(st.cfg.history, caf::infinite, history_atom::value,
               st.cfg.requests[st.index], trace::root())
     .then(
-      [self](history_page& page) {
+      [self, report](history_page& page) {
+        report(call_outcome::success);
         auto& st = self->state;
         append(st.data, page.data);
         if (st.data.size() > st.cfg.max_records) {
@@ -66,7 +72,28 @@ void next(fetch_pointer self) {
           st.cfg.requests[st.index].page_token = page.next_page_token;
         next(self);
       },
-      [self](caf::error& err) { finish(self, render(err)); });
+      [self, report](caf::error& err) {
+        auto code = errc_of(err);
+        report(code ? outcome_of(*code) : call_outcome::failure);
+        finish(self, render(err));
+      });
+}
+
+void next(fetch_pointer self) {
+  auto& st = self->state;
+  if (st.index == st.cfg.requests.size()) {
+    finish(self, {});
+    return;
+  }
+  if (!st.cfg.breaker) {
+    fetch_page(self, std::nullopt);
+    return;
+  }
+  self->request(st.cfg.breaker, caf::infinite, permit_atom::value, trace::root())
+    .then([self](permit& granted) { fetch_page(self, granted.id); },
+          [self](caf::error& err) {
+            finish(self, "the breaker refused: " + render(err));
+          });
 }
 
 caf::behavior fetch_impl(fetch_pointer self, backfill_fetch_config cfg) {

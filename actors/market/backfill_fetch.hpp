@@ -2,8 +2,10 @@
 
 // One gap's repair, fetched: a short-lived actor that pages through the
 // market-data API's history for each request, in turn, through the REST
-// client (rate-limited and retried there), bounded in records and time,
-// then reports a backfill_result to the registry and exits.
+// client (rate-limited and retried there) and, when given one, the
+// endpoint's breaker (a permit per page; an open breaker fails the repair
+// at once), bounded in records and time, then reports a backfill_result to
+// the registry and exits.
 
 #include <cstdint>
 #include <vector>
@@ -18,6 +20,8 @@ namespace athanor {
 
 struct backfill_fetch_config {
   rest_client_actor history;
+  /// Guards the market-data API; invalid: none.
+  breaker_actor breaker;
   std::vector<history_request> requests;
   uint64_t job = 0;
   /// Beyond this many records the repair fails (the gap stays a gap).

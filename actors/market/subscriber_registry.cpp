@@ -772,6 +772,7 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
     }
     backfill_fetch_config cfg;
     cfg.history = st().cfg.history;
+    cfg.breaker = st().cfg.history_breaker;
     cfg.requests = requests_of(r);
     cfg.job = job;
     cfg.max_records = st().cfg.backfill_max_records;

@@ -39,6 +39,8 @@ struct registry_config {
   /// Where gaps are repaired from (a REST client of the market-data API);
   /// invalid: a subscriber asking for backfill gets backfill_failed.
   rest_client_actor history;
+  /// Guards that API (invalid: none).
+  breaker_actor history_breaker;
   /// The stream's feed, asked of the history too.
   std::string feed = "iex";
   /// How far a repair reaches beyond the gap on each side (records in

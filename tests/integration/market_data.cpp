@@ -221,6 +221,8 @@ struct fixture {
     opts.market.tick = 5ms;
     opts.market.records_per_second = rate;
     opts.market.ghost_period = ghost;
+    // No history: these tests measure the engine's memory in this process.
+    opts.market.history_limit = 0;
     sim = std::make_unique<sim::simulator>(std::move(opts));
   }
 
