@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <sstream>
 
 #include "caf/actor_system.hpp"
@@ -19,7 +20,11 @@
 #include "messages/error.hpp"
 #include "messages/register.hpp"
 #include "observability/log.hpp"
+#include "actors/trading/rest_client.hpp"
+#include "actors/trading/rest_port.hpp"
 #include "sim/simulator.hpp"
+#include "transport/http_client.hpp"
+#include "transport/io_thread.hpp"
 #include "transport/tls.hpp"
 
 using namespace athanor;
@@ -44,12 +49,23 @@ struct seen {
   uint64_t last_epoch = 0;
   /// Batches seen since the last gap.
   size_t batches_after_gap = 0;
+  /// Every trade as (symbol, id), live and backfilled; the backfilled
+  /// count; the live trades' time span.
+  std::multiset<std::pair<std::string, int64_t>> trade_ids;
+  size_t backfilled = 0;
+  timestamp_ns first_live = 0;
+  timestamp_ns last_live = 0;
 
   /// How many batches arrived so far (read under the lock: the watcher
   /// writes from a CAF thread).
   size_t batches_now() {
     std::lock_guard<std::mutex> guard{mtx};
     return batches;
+  }
+
+  size_t trades_now() {
+    std::lock_guard<std::mutex> guard{mtx};
+    return trades;
   }
 
   template <class Pred>
@@ -67,8 +83,17 @@ void note(seen& out, const batch& x) {
   out.trades += x.trades.size();
   for (auto& q : x.quotes)
     out.symbols.insert(q.symbol);
-  for (auto& t : x.trades)
+  for (auto& t : x.trades) {
     out.symbols.insert(t.symbol);
+    out.trade_ids.emplace(t.symbol, t.id);
+    if (x.backfill)
+      continue;
+    out.first_live = out.first_live == 0 ? t.time
+                                         : std::min(out.first_live, t.time);
+    out.last_live = std::max(out.last_live, t.time);
+  }
+  if (x.backfill)
+    out.backfilled += x.size();
   out.last_epoch = x.epoch;
   if (out.order.size() < 100000)
     out.order += 'b';
@@ -209,6 +234,9 @@ struct fixture {
   /// How long the simulator keeps the slot of a session dropped without a
   /// close frame.
   std::chrono::nanoseconds ghost{0};
+  /// The simulator keeps history and generates with nobody listening
+  /// (backfill tests); otherwise no history, as the memory tests need.
+  bool sim_history = false;
 
   void start_sim(bool with_tls = false, double rate = 2000) {
     tls = with_tls;
@@ -221,8 +249,10 @@ struct fixture {
     opts.market.tick = 5ms;
     opts.market.records_per_second = rate;
     opts.market.ghost_period = ghost;
-    // No history: these tests measure the engine's memory in this process.
-    opts.market.history_limit = 0;
+    // No history unless asked: most tests measure the engine's memory in
+    // this process.
+    opts.market.history_limit = sim_history ? 100'000 : 0;
+    opts.market.keep_interest = sim_history;
     sim = std::make_unique<sim::simulator>(std::move(opts));
   }
 
@@ -623,6 +653,94 @@ CAF_TEST(a crashed connection supervisor resumes every subscriber after a restar
   while (health().leases != 1 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(20ms);
   CAF_CHECK_EQUAL(health().leases, 1u);
+}
+
+CAF_TEST(a restart gap is repaired for a subscriber that asked for backfill) {
+  sim_history = true;
+  start_sim(false, 5000);
+  auto io = std::make_shared<transport::io_thread>();
+  transport::http_client_options http;
+  http.base_url = "http://127.0.0.1:" + std::to_string(sim->port());
+  rest_client_config rest;
+  rest.base_url = http.base_url;
+  rest.creds = credentials{secret{sim::default_key},
+                           secret{sim::default_secret}};
+  rest.port = make_http_rest_port(io, std::move(http));
+  auto history = must(spawn_rest_client(sys, std::move(rest)));
+  auto spec = market_spec();
+  spec.registry.history = history;
+  start_engine(std::move(spec));
+  auto [a, out] = watch();
+  auto [plain, plain_out] = watch();
+  must(eng->subscribe("market", caf::actor_cast<subscriber_actor>(a),
+                      {{channel::trades, "AAPL"}, {channel::trades, "MSFT"}},
+                      "repaired", {channel::trades}));
+  must(eng->subscribe("market", caf::actor_cast<subscriber_actor>(plain),
+                      {{channel::trades, "AAPL"}}, "plain"));
+  CAF_REQUIRE(out->wait([&] { return out->trades > 200; }));
+  {
+    caf::scoped_actor self{sys};
+    self
+      ->request(eng->supervisor(), 5s, which_atom::value,
+                std::string{"connections"})
+      .receive(
+        [&](caf::actor& child) {
+          self->send_exit(child, make_error(engine_errc::invalid_config,
+                                            "injected crash"));
+        },
+        [&](caf::error& err) { CAF_FAIL("no child: " << sys.render(err)); });
+  }
+  auto marker = [&](gap_reason reason) {
+    for (auto& g : out->gaps)
+      if (g.reason == reason)
+        return true;
+    return false;
+  };
+  CAF_REQUIRE(out->wait([&] { return marker(gap_reason::backfilled); }, 20s));
+  // Live again for a while after the repair.
+  auto then = out->trades_now();
+  CAF_REQUIRE(out->wait([&] { return out->trades > then + 500; }));
+  std::lock_guard<std::mutex> guard{out->mtx};
+  CAF_CHECK(marker(gap_reason::restart));
+  CAF_MESSAGE(out->trades << " trades, " << out->backfilled << " backfilled");
+  // None twice.
+  std::set<std::pair<std::string, int64_t>> unique{out->trade_ids.begin(),
+                                                   out->trade_ids.end()};
+  CAF_CHECK_EQUAL(unique.size(), out->trade_ids.size());
+  // None missing: every trade the simulator made for the two symbols over
+  // the live span.
+  history_request req;
+  req.kind = channel::trades;
+  req.symbols = {"AAPL", "MSFT"};
+  req.start = out->first_live;
+  req.end = out->last_live;
+  size_t made = 0;
+  size_t missing = 0;
+  for (;;) {
+    history_page page;
+    caf::scoped_actor self{sys};
+    self->request(history, 10s, history_atom::value, req, trace::root())
+      .receive([&](history_page& x) { page = std::move(x); },
+               [&](caf::error& err) {
+                 CAF_FAIL("history: " << sys.render(err));
+               });
+    for (auto& t : page.data.trades) {
+      ++made;
+      if (unique.count({t.symbol, t.id}) == 0)
+        ++missing;
+    }
+    if (page.next_page_token.empty())
+      break;
+    req.page_token = page.next_page_token;
+  }
+  CAF_CHECK_GREATER(made, 500u);
+  CAF_CHECK_EQUAL(missing, 0u);
+  // The subscriber that did not ask got the restart gap and nothing else.
+  std::lock_guard<std::mutex> plain_guard{plain_out->mtx};
+  CAF_CHECK_EQUAL(plain_out->backfilled, 0u);
+  for (auto& g : plain_out->gaps)
+    CAF_CHECK(g.reason != gap_reason::backfilled);
+  caf::anon_send_exit(history, caf::exit_reason::user_shutdown);
 }
 
 CAF_TEST(a subscriber killed mid stream leaves the others untouched) {
