@@ -50,7 +50,7 @@ std::string record_faulty_run(const temp_dir& dir, const std::string& tape,
     {"XDG_STATE_HOME", dir.path},
   };
   child_process live{athanor_binary,
-                     {"run", "--json", "--limit=4000", "--record", tape,
+                     {"run", "--json", "--limit=2500", "--record", tape,
                       "--athanor.admin.port=0",
                       "--athanor.stream.encoding=" + encoding,
                       "--athanor.reconnect.initial-delay=100ms"},
@@ -71,7 +71,7 @@ CAF_TEST(a replay of a faulty live session prints what the live run printed) {
     // The faults were felt: the output has gap lines between records (in
     // a slow sanitizer build the later faults may find no connection up).
     CAF_CHECK_GREATER_OR_EQUAL(count_of(live, "{\"T\":\"gap\""), 1u);
-    CAF_CHECK_EQUAL(count_of(live, "\n"), 4000 + count_of(live, "\"T\":\"gap\""));
+    CAF_CHECK_EQUAL(count_of(live, "\n"), 2500 + count_of(live, "\"T\":\"gap\""));
     auto bytes = read_file(tape);
     CAF_CHECK_EQUAL(bytes.rfind("ATHTAPE\n", 0), 0u);
     // Credentials never reach the tape.
@@ -79,7 +79,7 @@ CAF_TEST(a replay of a faulty live session prints what the live run printed) {
     CAF_CHECK_EQUAL(bytes.find(sim::default_key), std::string::npos);
     for (auto pace : {"fast", "recorded"}) {
       child_process replay{athanor_binary,
-                           {"replay", tape, "--json", "--limit=4000",
+                           {"replay", tape, "--json", "--limit=2500",
                             "--pace", pace}};
       CAF_CHECK_EQUAL(replay.wait(60s), 0);
       CAF_CHECK_EQUAL(replay.out(), live);
