@@ -42,6 +42,20 @@ std::string field(const std::string& line, const std::string& key) {
   return line.substr(at, end - at);
 }
 
+// The engine's environment for `sim`: every Alpaca URL on its one port.
+std::map<std::string, std::string> environment_for(sim::simulator& sim,
+                                                   const temp_dir& dir) {
+  auto url = "127.0.0.1:" + std::to_string(sim.port());
+  return {
+    {"ALPACA_API_KEY", sim::default_key},
+    {"ALPACA_API_SECRET", sim::default_secret},
+    {"ALPACA_DATA_STREAM_URL", "ws://" + url},
+    {"ALPACA_BASE_URL", "http://" + url},
+    {"ALPACA_DATA_URL", "http://" + url},
+    {"XDG_STATE_HOME", dir.path},
+  };
+}
+
 using trade_key = std::pair<std::string, std::string>;
 
 // Every trade of `symbols` the simulator generated in [from, to], paged
@@ -86,15 +100,7 @@ CAF_TEST(after a reset backfill makes the consumers trades equal the simulators)
   auto steps = sim::parse_scenario("1s reset\n", problem);
   CAF_REQUIRE(steps);
   temp_dir dir;
-  auto url = "127.0.0.1:" + std::to_string(sim.port());
-  std::map<std::string, std::string> env{
-    {"ALPACA_API_KEY", sim::default_key},
-    {"ALPACA_API_SECRET", sim::default_secret},
-    {"ALPACA_DATA_STREAM_URL", "ws://" + url},
-    {"ALPACA_BASE_URL", "http://" + url},
-    {"ALPACA_DATA_URL", "http://" + url},
-    {"XDG_STATE_HOME", dir.path},
-  };
+  auto env = environment_for(sim, dir);
   // The reset costs about a second of trades.
   child_process p{athanor_binary,
                   {"run", "--json", "--symbols=AAPL,MSFT", "--channels=trades",
@@ -163,15 +169,7 @@ CAF_TEST(a backfill the rest side refuses ends with backfill failed and the stre
                                    problem);
   CAF_REQUIRE(steps);
   temp_dir dir;
-  auto url = "127.0.0.1:" + std::to_string(sim.port());
-  std::map<std::string, std::string> env{
-    {"ALPACA_API_KEY", sim::default_key},
-    {"ALPACA_API_SECRET", sim::default_secret},
-    {"ALPACA_DATA_STREAM_URL", "ws://" + url},
-    {"ALPACA_BASE_URL", "http://" + url},
-    {"ALPACA_DATA_URL", "http://" + url},
-    {"XDG_STATE_HOME", dir.path},
-  };
+  auto env = environment_for(sim, dir);
   child_process p{athanor_binary,
                   {"run", "--json", "--symbols=AAPL", "--channels=trades",
                    "--backfill=trades", "--limit=3000",

@@ -287,6 +287,20 @@ struct fixture {
     eng = must(engine::start(sys, std::move(opts)));
   }
 
+  // Kills the connection supervisor as a crash would.
+  void crash_connections() {
+    caf::scoped_actor self{sys};
+    self
+      ->request(eng->supervisor(), 5s, which_atom::value,
+                std::string{"connections"})
+      .receive(
+        [&](caf::actor& child) {
+          self->send_exit(child, make_error(engine_errc::invalid_config,
+                                            "injected crash"));
+        },
+        [&](caf::error& err) { CAF_FAIL("no child: " << sys.render(err)); });
+  }
+
   std::pair<caf::actor, std::shared_ptr<seen>> watch() {
     auto out = std::make_shared<seen>();
     return {sys.spawn(watcher, out), out};
@@ -617,18 +631,7 @@ CAF_TEST(a crashed connection supervisor resumes every subscriber after a restar
   CAF_REQUIRE(out_a->wait([&] { return out_a->batches > 2; }));
   CAF_REQUIRE(out_b->wait([&] { return out_b->batches > 2; }));
   auto front = eng->connections();
-  {
-    caf::scoped_actor self{sys};
-    self
-      ->request(eng->supervisor(), 5s, which_atom::value,
-                std::string{"connections"})
-      .receive(
-        [&](caf::actor& child) {
-          self->send_exit(child, make_error(engine_errc::invalid_config,
-                                            "injected crash"));
-        },
-        [&](caf::error& err) { CAF_FAIL("no child: " << sys.render(err)); });
-  }
+  crash_connections();
   for (auto* out : {out_a.get(), out_b.get()}) {
     CAF_REQUIRE(out->wait([&] { return !out->gaps.empty(); }));
     CAF_CHECK(out->wait([&] { return out->batches_after_gap > 2; }));
@@ -678,18 +681,7 @@ CAF_TEST(a restart gap is repaired for a subscriber that asked for backfill) {
   must(eng->subscribe("market", caf::actor_cast<subscriber_actor>(plain),
                       {{channel::trades, "AAPL"}}, "plain"));
   CAF_REQUIRE(out->wait([&] { return out->trades > 200; }));
-  {
-    caf::scoped_actor self{sys};
-    self
-      ->request(eng->supervisor(), 5s, which_atom::value,
-                std::string{"connections"})
-      .receive(
-        [&](caf::actor& child) {
-          self->send_exit(child, make_error(engine_errc::invalid_config,
-                                            "injected crash"));
-        },
-        [&](caf::error& err) { CAF_FAIL("no child: " << sys.render(err)); });
-  }
+  crash_connections();
   auto marker = [&](gap_reason reason) {
     for (auto& g : out->gaps)
       if (g.reason == reason)
