@@ -12,6 +12,23 @@ namespace athanor::testing {
 child_process::child_process(const std::string& program,
                              std::vector<std::string> args,
                              std::map<std::string, std::string> env) {
+  // Everything the child needs is built before the fork: after it, in a
+  // process with other threads (the simulator, CAF), the child may only
+  // make async-signal-safe calls. An allocation there can meet a lock
+  // another thread held at the fork (ASan's allocator spins on it forever).
+  std::vector<char*> argv{const_cast<char*>(program.c_str())};
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  // Tests run engines side by side: none may take the fixed admin port.
+  env.emplace("ATHANOR_ADMIN_PORT", "0");
+  std::vector<std::string> env_lines;
+  for (auto& [k, v] : env)
+    env_lines.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& line : env_lines)
+    envp.push_back(line.data());
+  envp.push_back(nullptr);
   int out[2];
   int err[2];
   if (pipe(out) != 0 || pipe(err) != 0)
@@ -26,19 +43,6 @@ child_process::child_process(const std::string& program,
     close(out[1]);
     close(err[0]);
     close(err[1]);
-    std::vector<char*> argv{const_cast<char*>(program.c_str())};
-    for (auto& a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_lines;
-    // Tests run engines side by side: none may take the fixed admin port.
-    env.emplace("ATHANOR_ADMIN_PORT", "0");
-    for (auto& [k, v] : env)
-      env_lines.push_back(k + "=" + v);
-    std::vector<char*> envp;
-    for (auto& line : env_lines)
-      envp.push_back(line.data());
-    envp.push_back(nullptr);
     execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
