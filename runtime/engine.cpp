@@ -59,6 +59,11 @@ caf::expected<lease> engine::subscribe(const std::string& upstream,
                                        std::vector<topic> topics,
                                        std::string label,
                                        std::vector<channel> backfill) {
+  for (auto x : backfill)
+    if (x != channel::trades && x != channel::bars)
+      return make_error(engine_errc::invalid_subscription,
+                        "backfill: " + to_string(x)
+                          + " cannot be backfilled (trades, bars)");
   caf::scoped_actor self{sys_};
   caf::expected<lease> result{caf::error{}};
   self

@@ -6,12 +6,25 @@ namespace athanor {
 
 namespace {
 
-std::string trade_key(const trade& x) {
-  return "t|" + x.symbol + "|" + std::to_string(x.id);
+// FNV-1a over the symbol, mixed with the number and the kind.
+uint64_t key_of(char kind, const std::string& symbol, int64_t number) {
+  uint64_t h = 0xcbf29ce484222325ULL ^ static_cast<uint8_t>(kind);
+  for (auto c : symbol)
+    h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ULL;
+  auto x = static_cast<uint64_t>(number) + 0x9e3779b97f4a7c15ULL + (h << 6)
+           + (h >> 2);
+  // splitmix64's finalizer spreads the number over every bit.
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return h ^ x ^ (x >> 31);
 }
 
-std::string bar_key(const bar& x) {
-  return "b|" + x.symbol + "|" + std::to_string(x.time);
+uint64_t trade_key(const trade& x) {
+  return key_of('t', x.symbol, x.id);
+}
+
+uint64_t bar_key(const bar& x) {
+  return key_of('b', x.symbol, x.time);
 }
 
 } // namespace
@@ -77,10 +90,10 @@ std::optional<backfill_book::range> backfill_book::done() {
   return range_of(current_);
 }
 
-bool backfill_book::remember(std::string key, timestamp_ns at) {
-  auto [_, added] = keys_.insert(key);
+bool backfill_book::remember(uint64_t key, timestamp_ns at) {
+  auto added = keys_.insert(key).second;
   if (added)
-    log_.emplace_back(at, std::move(key));
+    log_.emplace_back(at, key);
   return added;
 }
 

@@ -26,6 +26,10 @@ namespace {
 
 using slot = topic_table::slot;
 
+// Symbols per history request of a repair (Alpaca takes comma lists; a
+// URL of thousands of tickers is refused by proxies long before).
+constexpr size_t symbols_per_request = 200;
+
 // Records a subscriber waits for, queued while it has too many batches
 // unanswered. Gaps keep their place between batches.
 using queued_item = std::variant<batch, gap>;
@@ -105,9 +109,8 @@ struct registry_state {
   std::unordered_map<slot, std::vector<channel>> backfill_of;
   std::unique_ptr<backfill_book> book;
   uint64_t backfill_job = 0;
-  /// The range the current repair fetches.
+  /// Where the current repair's range starts (its markers' `since`).
   timestamp_ns backfill_from = 0;
-  timestamp_ns backfill_to = 0;
   uint64_t backfills = 0;
   uint64_t backfill_failures = 0;
   uint64_t backfilled_records = 0;
@@ -732,7 +735,8 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
   }
 
   // The explicit symbols (a "*" cannot be fetched) each opted-in subscriber
-  // holds on its backfill channels, per channel.
+  // holds on its backfill channels, per channel, a bounded number per
+  // request: a whole-market universe must not become one huge URL.
   std::vector<history_request> requests_of(const backfill_book::range& r) {
     std::map<channel, std::set<std::string>> wanted;
     for (auto& [s, channels] : st().backfill_of)
@@ -743,13 +747,17 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
           wanted[x.kind].insert(x.symbol);
     std::vector<history_request> result;
     for (auto& [kind, symbols] : wanted) {
-      history_request req;
-      req.kind = kind;
-      req.symbols.assign(symbols.begin(), symbols.end());
-      req.start = r.from;
-      req.end = r.to;
-      req.feed = st().cfg.feed;
-      result.push_back(std::move(req));
+      for (auto i = symbols.begin(); i != symbols.end();) {
+        history_request req;
+        req.kind = kind;
+        for (; i != symbols.end() && req.symbols.size() < symbols_per_request;
+             ++i)
+          req.symbols.push_back(*i);
+        req.start = r.from;
+        req.end = r.to;
+        req.feed = st().cfg.feed;
+        result.push_back(std::move(req));
+      }
     }
     return result;
   }
@@ -757,7 +765,6 @@ class registry_logic : public std::enable_shared_from_this<registry_logic> {
   void start_backfill(const backfill_book::range& r) {
     auto job = ++st().backfill_job;
     st().backfill_from = r.from;
-    st().backfill_to = r.to;
     log::info("registry", "backfill_started",
               {{"registry", st().cfg.name},
                {"job", job},

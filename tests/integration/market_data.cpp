@@ -680,6 +680,13 @@ CAF_TEST(a restart gap is repaired for a subscriber that asked for backfill) {
                       "repaired", {channel::trades}));
   must(eng->subscribe("market", caf::actor_cast<subscriber_actor>(plain),
                       {{channel::trades, "AAPL"}}, "plain"));
+  // Quotes have no id to deduplicate by: refused, naming the channel.
+  auto quotes = eng->subscribe("market", caf::actor_cast<subscriber_actor>(plain),
+                               {{channel::quotes, "AAPL"}}, "q",
+                               {channel::quotes});
+  CAF_REQUIRE(!quotes);
+  CAF_CHECK_NOT_EQUAL(sys.render(quotes.error()).find("quotes cannot be"),
+                      std::string::npos);
   CAF_REQUIRE(out->wait([&] { return out->trades > 200; }));
   crash_connections();
   auto marker = [&](gap_reason reason) {
